@@ -1,9 +1,11 @@
 /**
  * The contract of a benchmark model: trainable variables, a forward pass
  * from NHWC images to logits, and its parameter count. Benchmark models are
- * written with plain tfjs-core ops so they measure the engine only.
+ * written with tfjs-core ops and the framework's training batch norm, the
+ * same pieces the product's models use.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { batchNormTraining } from "../../core/nn/batch_norm.ts";
 
 /** A model the benchmark CLI can train and run. */
 export interface BenchModel {
@@ -106,7 +108,12 @@ export class BatchNorm {
         1e-5,
       );
     }
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const { y, mean, variance } = batchNormTraining(
+      x,
+      this.#gamma,
+      this.#beta,
+      1e-5,
+    );
     // running averages as in PyTorch (momentum 0.1), outside the gradient
     this.#mean.assign(
       tf.tidy(() => tf.add(tf.mul(this.#mean, 0.9), tf.mul(mean, 0.1))),
@@ -114,13 +121,7 @@ export class BatchNorm {
     this.#variance.assign(
       tf.tidy(() => tf.add(tf.mul(this.#variance, 0.9), tf.mul(variance, 0.1))),
     );
-    return tf.batchNorm4d(
-      x,
-      mean as tf.Tensor1D,
-      variance as tf.Tensor1D,
-      this.#beta,
-      this.#gamma,
-      1e-5,
-    );
+    tf.dispose([mean, variance]);
+    return y;
   }
 }

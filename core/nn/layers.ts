@@ -4,6 +4,7 @@
  * the same model with the same seed gives identical weights.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { batchNormTraining } from "./batch_norm.ts";
 import { type ForwardContext, Module } from "./module.ts";
 import { seedFor } from "../rng.ts";
 
@@ -206,8 +207,12 @@ export class BatchNorm extends Module {
         this.#epsilon,
       ) as T;
     }
-    const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-    const { mean, variance } = tf.moments(x, axes);
+    const { y, mean, variance } = batchNormTraining(
+      x,
+      this.gamma as tf.Tensor1D,
+      this.beta as tf.Tensor1D,
+      this.#epsilon,
+    );
     // The moving-average update is state: `assign` is not recorded on the
     // gradient tape, so it does not contribute to gradients.
     const m = this.#momentum;
@@ -219,14 +224,8 @@ export class BatchNorm extends Module {
         tf.add(tf.mul(this.movingVariance, m), tf.mul(variance, 1 - m)),
       );
     });
-    return tf.batchNorm(
-      x,
-      mean,
-      variance,
-      this.beta as tf.Tensor1D,
-      this.gamma as tf.Tensor1D,
-      this.#epsilon,
-    ) as T;
+    tf.dispose([mean, variance]);
+    return y;
   }
 }
 
