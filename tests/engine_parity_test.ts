@@ -258,3 +258,32 @@ Deno.test("engine parity: sum and mean over leading, middle and trailing axes", 
     ];
   });
 });
+
+Deno.test("engine parity: batchNorm with per-channel, scalar and missing statistics", async () => {
+  await checkParity("batchNorm", () => {
+    const x = t4([2, 5, 3, 6], 61);
+    const v = (n: number, seed: number, shift: number) =>
+      tf.add(tf.tensor1d(randomValues(n, seed)), shift) as tf.Tensor1D;
+    const mean = v(6, 62, 0), variance = v(6, 63, 1.5);
+    const offset = v(6, 64, 0), scale = v(6, 65, 1);
+    const x2 = tf.tensor2d(randomValues(7 * 4, 66), [7, 4]);
+    const [dx] = tf.grads((a: tf.Tensor) =>
+      tf.batchNorm(a, mean, variance, offset, scale, 1e-3)
+    )([x], t4(x.shape, 67));
+    return [
+      tf.batchNorm(x, mean, variance, offset, scale, 1e-3),
+      tf.batchNorm(x, mean, variance, undefined, undefined, 1e-5),
+      tf.batchNorm(
+        x,
+        tf.scalar(0.3),
+        tf.scalar(2),
+        tf.scalar(0.1),
+        tf.scalar(0.5),
+      ),
+      tf.batchNorm(x2, v(4, 68, 0), v(4, 69, 2), v(4, 70, 0), v(4, 71, 1)),
+      // statistics with the rank of x take the original kernel
+      tf.batchNorm(x, t4([2, 5, 3, 6], 72), tf.add(t4([2, 5, 3, 6], 73), 2)),
+      dx,
+    ];
+  });
+});

@@ -1,8 +1,8 @@
 /**
  * `wasm`: tfjs' WebAssembly backend (XNNPACK, SIMD) completed with the
  * kernels that training needs and it lacks (Conv2DBackpropFilter, both
- * depthwise gradients, UnsortedSegmentSum) and a GEMM-based
- * Conv2DBackpropInput. Needs nothing but npm packages.
+ * depthwise gradients, UnsortedSegmentSum), a GEMM-based
+ * Conv2DBackpropInput and faster Tile, MaxPoolGrad and FusedBatchNorm. Needs nothing but npm packages.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-wasm";
@@ -10,6 +10,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import "../../core/gradients.ts";
 import type { BackendProvider, ProbeResult } from "../../core/backend.ts";
 import { useTfBackend } from "../../core/backend.ts";
+import { batchNormKernels } from "./kernels/batch_norm.ts";
 import { convGradKernels, type MatMul } from "./kernels/conv2d.ts";
 import { depthwiseGradKernels } from "./kernels/depthwise.ts";
 import {
@@ -108,6 +109,7 @@ export function installWasmTrainingKernels(): void {
     ...segmentKernels("wasm"),
     ...poolGradKernels("wasm"),
     ...tileKernels("wasm", original("Tile")),
+    ...batchNormKernels("wasm", original("FusedBatchNorm")),
   ];
   for (const config of configs) {
     if (tf.getKernel(config.kernelName, "wasm")) {
