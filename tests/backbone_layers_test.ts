@@ -140,3 +140,52 @@ Deno.test("pointwiseConv equals tf.conv2d with a 1×1 kernel", () => {
   assert.throws(() => pointwiseConv(x, k3), /\[1, 1, in, out\] kernel/);
   tf.dispose([x, k, b, ref, got, k3]);
 });
+
+Deno.test("ConvBn at inference (batch norm folded into a fused conv) equals conv → batchNorm → activation", () => {
+  const cases = [
+    { kernel: 3, stride: 1, act: "relu" },
+    { kernel: 3, stride: 2, act: "swish" },
+    { kernel: 1, stride: 1, act: "relu6" },
+    { kernel: 1, stride: 2, act: "relu" },
+  ] as const;
+  for (const c of cases) {
+    const norm = { ...DEFAULT_NORM_ACT, activation: c.act };
+    const m = withInitSeed(
+      2,
+      () => new ConvBn(4, 6, { kernel: c.kernel, stride: c.stride }, norm),
+    );
+    // moving statistics and affine parameters away from their initial values
+    m.bn.movingMean.assign(tf.randomNormal([6], 0, 1, "float32", 7));
+    m.bn.movingVariance.assign(tf.randomUniform([6], 0.2, 3, "float32", 8));
+    m.bn.gamma.assign(tf.randomUniform([6], 0.5, 2, "float32", 9));
+    m.bn.beta.assign(tf.randomNormal([6], 0, 1, "float32", 10));
+    const x = tf.randomNormal([2, 7, 8, 4], 0, 1, "float32", 11) as tf.Tensor4D;
+    const [got, want] = tf.tidy(() => {
+      const conv = tf.conv2d(x, m.conv.kernel as tf.Tensor4D, c.stride, "same");
+      const bn = tf.batchNorm(
+        conv,
+        m.bn.movingMean as tf.Tensor1D,
+        m.bn.movingVariance as tf.Tensor1D,
+        m.bn.beta as tf.Tensor1D,
+        m.bn.gamma as tf.Tensor1D,
+        DEFAULT_NORM_ACT.bnEpsilon,
+      );
+      const ref = c.act === "swish"
+        ? tf.mul(bn, tf.sigmoid(bn))
+        : c.act === "relu6"
+        ? tf.relu6(bn)
+        : tf.relu(bn);
+      return [m.apply(x, { training: false }), ref];
+    });
+    assert.deepEqual(got.shape, want.shape);
+    const g = got.dataSync(), w = want.dataSync();
+    let err = 0, scale = 0;
+    for (let i = 0; i < w.length; i++) {
+      err = Math.max(err, Math.abs(g[i] - w[i]));
+      scale = Math.max(scale, Math.abs(w[i]));
+    }
+    assert.ok(err <= 1e-5 * scale, `${JSON.stringify(c)}: error ${err}`);
+    tf.dispose([got, want, x]);
+    m.dispose();
+  }
+});

@@ -4,7 +4,7 @@
  * the same model with the same seed gives identical weights.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { batchNormTraining } from "./batch_norm.ts";
+import { batchNormTraining, foldBatchNorm } from "./batch_norm.ts";
 import { type ForwardContext, Module } from "./module.ts";
 import { seedFor } from "../rng.ts";
 
@@ -60,6 +60,9 @@ export function activate(x: tf.Tensor, fn: Activation): tf.Tensor {
       return x;
   }
 }
+
+/** Activations a fused convolution applies in the same kernel. */
+export type FusedActivation = "linear" | "relu" | "relu6" | "sigmoid";
 
 /** Options of `Conv2d`. */
 export interface Conv2dOptions {
@@ -118,6 +121,38 @@ export class Conv2d extends Module {
       this.#dilation,
     );
     return this.bias ? tf.add(y, this.bias) : y;
+  }
+
+  /**
+   * Convolves with a replacement `kernel` and `bias` (e.g. batch norm folded
+   * in) and a fused activation, at this layer's stride and dilation.
+   */
+  applyFused(
+    x: tf.Tensor4D,
+    kernel: tf.Tensor4D,
+    bias: tf.Tensor1D,
+    activation: FusedActivation,
+  ): tf.Tensor4D {
+    const [n, h, w, c] = x.shape;
+    if (kernel.shape[0] === 1 && kernel.shape[1] === 1 && this.#stride === 1) {
+      // pointwise: a matrix product over pixels, as `pointwiseConv` does
+      const y = tf.fused.matMul({
+        a: tf.reshape(x, [n * h * w, c]),
+        b: tf.reshape(kernel, [c, kernel.shape[3]]),
+        bias,
+        activation,
+      });
+      return tf.reshape(y, [n, h, w, kernel.shape[3]]);
+    }
+    return tf.fused.conv2d({
+      x,
+      filter: kernel,
+      strides: this.#stride,
+      pad: "same",
+      dilations: this.#dilation,
+      bias,
+      activation,
+    });
   }
 }
 
@@ -193,6 +228,24 @@ export class BatchNorm extends Module {
     this.movingVariance = this.buffer("moving_variance", tf.ones([channels]));
     this.#momentum = opts.momentum ?? 0.99;
     this.#epsilon = opts.epsilon ?? 1e-3;
+  }
+
+  /**
+   * Folds the inference-mode normalisation into the convolution before it:
+   * kernel·s and (bias − mean)·s + beta with s = gamma/√(var + ε), so
+   * evaluation runs one fused conv instead of conv + batch norm.
+   */
+  fold(
+    kernel: tf.Tensor4D,
+    bias?: tf.Tensor1D,
+  ): { kernel: tf.Tensor4D; bias: tf.Tensor1D } {
+    return foldBatchNorm(kernel, bias, {
+      gamma: this.gamma as tf.Tensor1D,
+      beta: this.beta as tf.Tensor1D,
+      mean: this.movingMean as tf.Tensor1D,
+      variance: this.movingVariance as tf.Tensor1D,
+      epsilon: this.#epsilon,
+    });
   }
 
   /** Normalises `x`; updates moving statistics when training. */

@@ -3,13 +3,14 @@
  * backbone is built from, plus the shared normalisation/activation settings
  * and parameter-count helpers used by shape-only counting.
  */
-import type * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs-core";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
 import {
   activate,
   type Activation,
   BatchNorm,
   Conv2d,
+  type FusedActivation,
 } from "../../core/nn/layers.ts";
 import { applyConv } from "./ops.ts";
 
@@ -78,8 +79,26 @@ export class ConvBn extends Module {
     this.#stride = opts.stride ?? 1;
   }
 
-  /** Applies conv, BN and the activation. */
+  /**
+   * Applies conv, BN and the activation. At inference the batch norm is
+   * folded into the convolution, which runs fused with the activation.
+   */
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+    if (!ctx.training) {
+      const { kernel, bias } = this.bn.fold(
+        this.conv.kernel as tf.Tensor4D,
+        this.conv.bias as tf.Tensor1D | undefined,
+      );
+      const fusable = this.#act !== "swish";
+      const y = this.conv.applyFused(
+        x,
+        kernel,
+        bias,
+        fusable ? this.#act as FusedActivation : "linear",
+      );
+      tf.dispose([kernel, bias]);
+      return fusable ? y : activate(y, this.#act) as tf.Tensor4D;
+    }
     return activate(
       this.bn.apply(applyConv(this.conv, x, this.#stride), ctx),
       this.#act,
