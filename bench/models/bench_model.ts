@@ -5,7 +5,7 @@
  * same pieces the product's models use.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { batchNormTraining } from "../../core/nn/batch_norm.ts";
+import { batchNormTraining, foldBatchNorm } from "../../core/nn/batch_norm.ts";
 
 /** A model the benchmark CLI can train and run. */
 export interface BenchModel {
@@ -94,6 +94,17 @@ export class BatchNorm {
     this.#beta = store.constant([channels], 0) as tf.Variable<tf.Rank.R1>;
     this.#mean = store.buffer([channels], 0) as tf.Variable<tf.Rank.R1>;
     this.#variance = store.buffer([channels], 1) as tf.Variable<tf.Rank.R1>;
+  }
+
+  /** The conv `kernel` with this (inference-mode) batch norm folded in. */
+  fold(kernel: tf.Tensor4D): { kernel: tf.Tensor4D; bias: tf.Tensor1D } {
+    return foldBatchNorm(kernel, undefined, {
+      gamma: this.#gamma,
+      beta: this.#beta,
+      mean: this.#mean,
+      variance: this.#variance,
+      epsilon: 1e-5,
+    });
   }
 
   /** Normalises NHWC `x` per channel (batch statistics when training). */
