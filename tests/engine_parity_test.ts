@@ -287,3 +287,33 @@ Deno.test("engine parity: batchNorm with per-channel, scalar and missing statist
     ];
   });
 });
+
+Deno.test("engine: forward columns kept for the filter gradient are all released", async () => {
+  const { heldColumnBytes } = await import(
+    "../plugins/backends/kernels/column_cache.ts"
+  );
+  for (const provider of FAST) {
+    await provider.activate();
+    const x = t4([2, 9, 8, 3], 81), f = t4([3, 3, 3, 4], 82);
+    const g = t4([1, 1, 3, 4], 83);
+    // one input, two geometries (3×3 and a strided 1×1), one gradient pass
+    const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      tf.add(
+        tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same")),
+        tf.sum(tf.conv2d(a as tf.Tensor4D, c as tf.Tensor4D, 2, "same")),
+      )
+    )([x, f, g]);
+    assert.equal(heldColumnBytes(), 0, `${provider.name}: columns left held`);
+    // a forward pass outside any gradient tape keeps nothing
+    tf.conv2d(x, f, 1, "same").dispose();
+    assert.equal(heldColumnBytes(), 0);
+    // a recorded pass whose filter gradient is never taken: released once
+    // its input is gone
+    const [dx] = tf.grads((a: tf.Tensor) =>
+      tf.sum(tf.conv2d(a as tf.Tensor4D, f, 1, "same"))
+    )([x]);
+    tf.dispose([...grads, dx, x, f, g]);
+    tf.conv2d(t4([1, 5, 5, 3], 84), t4([3, 3, 3, 2], 85), 1, "same").dispose();
+    assert.equal(heldColumnBytes(), 0, `${provider.name}: stale columns kept`);
+  }
+});

@@ -5,6 +5,8 @@
  *   forward:        out[M,Cout] = col(x)[M,K] · W[K,Cout]
  *   backprop input: dx = col2im(dy[M,Cout] · W[K,Cout]ᵀ)
  *   backprop filter: dW[K,Cout] = col(x)[M,K]ᵀ · dy[M,Cout]
+ * While a gradient tape records, the forward columns are kept for the
+ * filter gradient (see column_cache.ts).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
@@ -20,6 +22,7 @@ import {
   type WasmBackendLike,
   type WasmKernelArgs,
 } from "./heap.ts";
+import { keepColumns, takeColumns } from "./column_cache.ts";
 import { col2im, im2col, isPointwise } from "./im2col.ts";
 
 /**
@@ -62,16 +65,39 @@ function convInfo(
   );
 }
 
-/** The column matrix of `x` for `info` (a view of x when pointwise). */
+/** What makes two convolutions of one input share columns. */
+function geometryKey(info: Info): string {
+  const p = info.padInfo;
+  return [
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    p.top,
+    p.left,
+    p.bottom,
+    p.right,
+  ].join(",");
+}
+
+/**
+ * The column matrix of `x` for `info` (a view of x when pointwise); with
+ * `cached`, the forward pass's columns when the column cache kept them.
+ */
 function columns(
   backendName: string,
   backend: WasmBackendLike,
   x: tf.TensorInfo,
   info: Info,
+  cached = false,
 ): tf.TensorInfo {
   const M = info.batchSize * info.outHeight * info.outWidth;
   const K = info.filterHeight * info.filterWidth * info.inChannels;
   if (isPointwise(info)) return reshaped(backendName, backend, x, [M, K]);
+  const kept = cached ? takeColumns(x, geometryKey(info)) : null;
+  if (kept) return kept;
   const col = alloc(backend, [M, K]);
   im2col(heapF32(backend), offsetOf(backend, x), offsetOf(backend, col), info);
   return col;
@@ -97,7 +123,9 @@ export function conv2dImpl(
   const col = columns(backendName, backend, x, info);
   const w = reshaped(backendName, backend, filter, [K, info.outChannels]);
   const out = matmul(backend, col, w, false, false);
-  free(backend, col);
+  if (isPointwise(info) || !keepColumns(backend, x, geometryKey(info), col)) {
+    free(backend, col);
+  }
   free(backend, w);
   return withShape(out, info.outShape);
 }
@@ -148,7 +176,7 @@ export function conv2dBackpropFilterImpl(
   const filterShape = attrs.filterShape as number[];
   const info = convInfo(x.shape, filterShape, attrs);
   const M = info.batchSize * info.outHeight * info.outWidth;
-  const col = columns(backendName, backend, x, info);
+  const col = columns(backendName, backend, x, info, true);
   const dy2 = reshaped(backendName, backend, dy, [M, info.outChannels]);
   const dw = matmul(backend, col, dy2, true, false);
   free(backend, col);
