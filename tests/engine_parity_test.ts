@@ -176,14 +176,25 @@ for (const c of DEPTHWISE_CASES) {
   });
 }
 
-// The cpu backend ignores dilation in the depthwise gradient kernels, so
-// the reference is the undilated convolution with a zero-inserted filter.
-Deno.test("engine parity: depthwise gradient kernels with dilation 2", async () => {
-  const [KH, KW, C, M] = [3, 3, 3, 2];
+// The cpu backend ignores dilation in the conv gradient kernels, so the
+// reference is the undilated convolution with a zero-inserted filter.
+type ConvOp = (
+  x: tf.Tensor4D,
+  f: tf.Tensor4D,
+  dilation: number,
+) => tf.Tensor4D;
+
+async function checkDilatedGradients(
+  label: string,
+  op: ConvOp,
+  kernels: [string, string],
+  filterShape: [number, number, number, number],
+): Promise<void> {
+  const [KH, KW, C, M] = filterShape;
   const xShape = [2, 11, 10, C];
   const attrs = { strides: [1, 1], dilations: [2, 2], pad: "same" };
   const dilatedRef = await runOn(REFERENCE, () => {
-    const x = t4(xShape, 31), f = t4([KH, KW, C, M], 32);
+    const x = t4(xShape, 31), f = t4(filterShape, 32);
     const fv = f.dataSync();
     const big = new Float32Array((2 * KH - 1) * (2 * KW - 1) * C * M);
     for (let ky = 0; ky < KH; ky++) {
@@ -195,26 +206,26 @@ Deno.test("engine parity: depthwise gradient kernels with dilation 2", async () 
       }
     }
     const fd = tf.tensor4d(big, [2 * KH - 1, 2 * KW - 1, C, M]);
-    const y = tf.depthwiseConv2d(x, fd, 1, "same");
+    const y = op(x, fd, 1);
     const [dx, dfd] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-      tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same")
+      op(a as tf.Tensor4D, b as tf.Tensor4D, 1)
     )([x, fd], t4(y.shape, 33));
     const df = tf.stridedSlice(dfd, [0, 0, 0, 0], dfd.shape, [2, 2, 1, 1]);
     return [y, dx, df];
   });
   for (const provider of FAST) {
     const got = await runOn(provider, () => {
-      const x = t4(xShape, 31), f = t4([KH, KW, C, M], 32);
-      const y = tf.depthwiseConv2d(x, f, 1, "same", "NHWC", 2);
+      const x = t4(xShape, 31), f = t4(filterShape, 32);
+      const y = op(x, f, 2);
       const dy = t4(y.shape, 33);
       const engine = tf.engine();
       const dx = engine.runKernel(
-        "DepthwiseConv2dNativeBackpropInput",
+        kernels[0],
         { dy, filter: f },
         { ...attrs, inputShape: x.shape },
       ) as tf.Tensor;
       const df = engine.runKernel(
-        "DepthwiseConv2dNativeBackpropFilter",
+        kernels[1],
         { x, dy },
         { ...attrs, filterShape: f.shape },
       ) as tf.Tensor;
@@ -222,12 +233,30 @@ Deno.test("engine parity: depthwise gradient kernels with dilation 2", async () 
     });
     for (let i = 0; i < 3; i++) {
       const err = relativeError(got[i], dilatedRef[i]);
-      assert.ok(
-        err <= TOL,
-        `dilated depthwise ${provider.name} output ${i}: ${err}`,
-      );
+      assert.ok(err <= TOL, `${label} ${provider.name} output ${i}: ${err}`);
     }
   }
+}
+
+Deno.test("engine parity: depthwise gradient kernels with dilation 2", async () => {
+  await checkDilatedGradients(
+    "dilated depthwise",
+    (x, f, d) => tf.depthwiseConv2d(x, f, 1, "same", "NHWC", d),
+    [
+      "DepthwiseConv2dNativeBackpropInput",
+      "DepthwiseConv2dNativeBackpropFilter",
+    ],
+    [3, 3, 3, 2],
+  );
+});
+
+Deno.test("engine parity: conv2d gradient kernels with dilation 2", async () => {
+  await checkDilatedGradients(
+    "dilated conv2d",
+    (x, f, d) => tf.conv2d(x, f, 1, "same", "NHWC", d),
+    ["Conv2DBackpropInput", "Conv2DBackpropFilter"],
+    [3, 3, 3, 4],
+  );
 });
 
 Deno.test("engine parity: unsortedSegmentSum and the gather gradient", async () => {

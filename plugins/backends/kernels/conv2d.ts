@@ -130,6 +130,63 @@ export function conv2dImpl(
   return withShape(out, info.outShape);
 }
 
+/**
+ * The filter of the stride-1 transposed convolution: spatially flipped,
+ * with input and output channels swapped (HWIO → H'W'OI).
+ */
+function flippedFilter(
+  backend: WasmBackendLike,
+  filter: tf.TensorInfo,
+): tf.TensorInfo {
+  const [KH, KW, CI, CO] = filter.shape;
+  const out = alloc(backend, [KH, KW, CO, CI]);
+  const h = heapF32(backend);
+  const src = offsetOf(backend, filter), dst = offsetOf(backend, out);
+  for (let ky = 0; ky < KH; ky++) {
+    for (let kx = 0; kx < KW; kx++) {
+      const from = src + ((KH - 1 - ky) * KW + (KW - 1 - kx)) * CI * CO;
+      const to = dst + (ky * KW + kx) * CO * CI;
+      for (let ci = 0; ci < CI; ci++) {
+        for (let co = 0; co < CO; co++) {
+          h[to + co * CI + ci] = h[from + ci * CO + co];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * dx of a stride-1 convolution as a forward convolution of dy with the
+ * flipped filter: im2col copies runs where col2im adds them one float at a
+ * time, which made col2im the largest non-GEMM cost of a training step.
+ */
+function transposedAsConv(
+  backendName: string,
+  matmul: MatMul,
+  backend: WasmBackendLike,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: Info,
+): tf.TensorInfo {
+  const spanH = (info.filterHeight - 1) * info.dilationHeight;
+  const spanW = (info.filterWidth - 1) * info.dilationWidth;
+  const p = info.padInfo;
+  const flipped = flippedFilter(backend, filter);
+  const dx = conv2dImpl(backendName, matmul, backend, dy, flipped, {
+    strides: [1, 1],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    pad: [
+      [0, 0],
+      [spanH - p.top, spanH - p.bottom],
+      [spanW - p.left, spanW - p.right],
+      [0, 0],
+    ],
+  });
+  free(backend, flipped);
+  return dx;
+}
+
 /** Conv2DBackpropInput: the gradient of Conv2D with respect to its input. */
 export function conv2dBackpropInputImpl(
   backendName: string,
@@ -145,6 +202,12 @@ export function conv2dBackpropInputImpl(
   const info = convInfo(inputShape, filter.shape, attrs);
   const M = info.batchSize * info.outHeight * info.outWidth;
   const K = info.filterHeight * info.filterWidth * info.inChannels;
+  if (
+    info.strideHeight === 1 && info.strideWidth === 1 && !isPointwise(info) &&
+    M >= 3 * info.outChannels
+  ) {
+    return transposedAsConv(backendName, matmul, backend, dy, filter, info);
+  }
   const dy2 = reshaped(backendName, backend, dy, [M, info.outChannels]);
   const w = reshaped(backendName, backend, filter, [K, info.outChannels]);
   const dcol = matmul(backend, dy2, w, false, true);
