@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { BackendProvider, ProbeResult } from "../../core/backend.ts";
 import { useTfBackend } from "../../core/backend.ts";
 import { convForwardKernels, convGradKernels } from "./kernels/conv2d.ts";
-import type { WasmKernelArgs } from "./kernels/heap.ts";
+import { sharedIdentity } from "./kernels/heap.ts";
 import { blasUnavailableReason, loadBlas } from "./native/blas_ffi.ts";
 import { blasMatMul, matMulKernels } from "./native/kernels_gemm.ts";
 import { reduceKernels } from "./native/kernels_reduce.ts";
@@ -21,21 +21,6 @@ import { installWasmTrainingKernels } from "./wasm.ts";
 export const NATIVE_TF_NAME = "selftrain-native";
 
 let registered = false;
-
-/**
- * Identity as a shared reference (the cpu backend's rule) instead of the
- * wasm kernel's heap copy: the engine clones every tensor a gradient saves,
- * and no kernel writes into its inputs, so sharing storage is safe.
- */
-const sharedIdentity: tf.KernelConfig = {
-  kernelName: "Identity",
-  backendName: NATIVE_TF_NAME,
-  kernelFunc: (({ inputs, backend }: WasmKernelArgs) => {
-    const x = inputs.x;
-    backend.incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-  }) as unknown as tf.KernelFunc,
-};
 
 /** Registers the "selftrain-native" tfjs backend and its kernels. */
 async function registerNative(): Promise<void> {
@@ -58,7 +43,7 @@ async function registerNative(): Promise<void> {
       ...convGradKernels(NATIVE_TF_NAME, matmul),
       ...matMulKernels(NATIVE_TF_NAME, blas),
       ...reduceKernels(NATIVE_TF_NAME, blas),
-      sharedIdentity,
+      sharedIdentity(NATIVE_TF_NAME),
     ]
   ) {
     tf.unregisterKernel(config.kernelName, NATIVE_TF_NAME);

@@ -16,6 +16,7 @@ import { depthwiseGradKernels } from "./kernels/depthwise.ts";
 import {
   callKernel,
   free,
+  sharedIdentity,
   type WasmBackendLike,
   type WasmKernelArgs,
 } from "./kernels/heap.ts";
@@ -110,6 +111,7 @@ export function installWasmTrainingKernels(): void {
     ...poolGradKernels("wasm"),
     ...tileKernels("wasm", original("Tile")),
     ...batchNormKernels("wasm", original("FusedBatchNorm")),
+    { ...sharedIdentity("wasm"), setupFunc: original("Identity").setupFunc },
   ];
   for (const config of configs) {
     if (tf.getKernel(config.kernelName, "wasm")) {

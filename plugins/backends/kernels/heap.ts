@@ -122,3 +122,16 @@ export function requireFloat(kernel: string, ...ts: tf.TensorInfo[]): void {
     }
   }
 }
+
+/**
+ * Identity as a shared reference (the cpu backend's rule) instead of the
+ * wasm kernel's heap copy: the engine clones every tensor a gradient saves,
+ * and no kernel writes into its inputs, so sharing storage is safe.
+ */
+export function sharedIdentity(backendName: string): tf.KernelConfig {
+  return heapKernel("Identity", backendName, ({ inputs, backend }) => {
+    const x = inputs.x;
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  });
+}
