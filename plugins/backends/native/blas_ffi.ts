@@ -113,11 +113,30 @@ function setThreads(path: string): void {
 }
 
 /**
+ * OpenBLAS worker threads spin for 2^28 cycles after each call by default.
+ * Between GEMMs the JS thread runs im2col and the elementwise kernels, and
+ * a spinning worker on the other core halved training speed in about half
+ * of our benchmark runs; 2^4 makes the workers sleep at once. The library
+ * reads this when it loads, so it is set before dlopen unless the user set
+ * it.
+ */
+function shortenOpenBlasSpin(): void {
+  try {
+    if (Deno.env.get("OPENBLAS_THREAD_TIMEOUT") === undefined) {
+      Deno.env.set("OPENBLAS_THREAD_TIMEOUT", "4");
+    }
+  } catch {
+    // no env permission: keep the library's default
+  }
+}
+
+/**
  * Loads the first BLAS that opens and has `cblas_sgemm`; null when none does
  * (the reason is kept for {@link blasUnavailableReason}).
  */
 export function loadBlas(): Blas | null {
   if (cached) return cached;
+  shortenOpenBlasSpin();
   const tried: string[] = [];
   for (const path of candidates()) {
     try {
