@@ -5,7 +5,11 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
-import { batchNormTraining } from "../core/nn/batch_norm.ts";
+import {
+  batchNormTraining,
+  foldBatchNorm,
+  FoldCache,
+} from "../core/nn/batch_norm.ts";
 import {
   FAST,
   randomValues,
@@ -104,4 +108,68 @@ Deno.test("batchNormTraining: rejects rank 1 naming the file", () => {
     () => batchNormTraining(tf.ones([3]), tf.ones([3]), tf.zeros([3]), EPS),
     /core\/nn\/batch_norm\.ts: .*rank >= 2/,
   );
+});
+
+Deno.test("FoldCache: folds once while sources are unchanged, refolds after assign, keeps gradients on the tape", async () => {
+  await REFERENCE.activate();
+  const empty = tf.memory().numTensors;
+  const variable = <T extends tf.Tensor>(init: T): tf.Variable & T => {
+    const v = tf.variable(init) as tf.Variable & T;
+    init.dispose();
+    return v;
+  };
+  const kernel = variable(
+    tf.tensor4d(randomValues(2 * 3 * 4, 1), [1, 2, 3, 4]),
+  );
+  const bn = {
+    gamma: variable(tf.tensor1d([1, 2, 0.5, 1.5])),
+    beta: variable(tf.tensor1d([0, 1, -1, 0.25])),
+    mean: variable(tf.tensor1d([0.1, -0.2, 0.3, 0])),
+    variance: variable(tf.tensor1d([1, 4, 0.25, 2])),
+    epsilon: EPS,
+  };
+  const cache = new FoldCache();
+  const expected = () => {
+    const f = foldBatchNorm(kernel, undefined, bn);
+    const out = [f.kernel.dataSync().slice(), f.bias.dataSync().slice()];
+    tf.dispose([f.kernel, f.bias]);
+    return out;
+  };
+  const seen: tf.Tensor[] = [];
+  const read = () =>
+    cache.use(kernel, undefined, bn, (f) => {
+      seen.push(f.kernel);
+      return [f.kernel.dataSync().slice(), f.bias.dataSync().slice()];
+    });
+  assert.deepEqual(read(), expected());
+  const held = tf.memory().numTensors;
+  assert.deepEqual(read(), expected());
+  assert.equal(seen[1], seen[0], "second use reuses the folded kernel");
+  assert.equal(tf.memory().numTensors, held);
+
+  const moved = tf.tensor1d([1, 1, 1, 1]);
+  bn.mean.assign(moved);
+  moved.dispose();
+  const after = read();
+  assert.notEqual(seen[2], seen[1], "an assign invalidates the fold");
+  assert.deepEqual(after, expected());
+  assert.equal(tf.memory().numTensors, held, "the old fold was freed");
+
+  // under a tape the fold is recomputed, so the kernel gets a gradient
+  const { value, grads } = tf.variableGrads(
+    () =>
+      cache.use(kernel, undefined, bn, (f) => tf.sum(f.kernel)) as tf.Scalar,
+    [kernel],
+  );
+  const scale = tf.tidy(() =>
+    tf.mul(bn.gamma, tf.rsqrt(tf.add(bn.variance, EPS))).dataSync()
+  );
+  const g = grads[kernel.name].dataSync();
+  for (let i = 0; i < g.length; i++) {
+    assert.ok(Math.abs(g[i] - scale[i % 4]) < 1e-5, `gradient ${i}`);
+  }
+  tf.dispose([value, ...Object.values(grads)]);
+  cache.dispose();
+  tf.dispose([kernel, bn.gamma, bn.beta, bn.mean, bn.variance]);
+  assert.equal(tf.memory().numTensors, empty);
 });

@@ -5,7 +5,11 @@
  * same pieces the product's models use.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { batchNormTraining, foldBatchNorm } from "../../core/nn/batch_norm.ts";
+import {
+  batchNormTraining,
+  FoldCache,
+  type FoldedConv,
+} from "../../core/nn/batch_norm.ts";
 
 /** A model the benchmark CLI can train and run. */
 export interface BenchModel {
@@ -36,6 +40,8 @@ export class ParamStore {
   readonly variables: tf.Variable[] = [];
   /** Non-trainable buffers (batch-norm running statistics). */
   readonly buffers: tf.Variable[] = [];
+  /** Folded conv + batch-norm pairs kept for inference. */
+  readonly folds: FoldCache[] = [];
   #seed: number;
 
   constructor(seed: number) {
@@ -79,6 +85,7 @@ export class ParamStore {
   /** Disposes everything. */
   dispose(): void {
     tf.dispose([...this.variables, ...this.buffers]);
+    for (const fold of this.folds) fold.dispose();
   }
 }
 
@@ -88,23 +95,28 @@ export class BatchNorm {
   readonly #beta: tf.Variable<tf.Rank.R1>;
   readonly #mean: tf.Variable<tf.Rank.R1>;
   readonly #variance: tf.Variable<tf.Rank.R1>;
+  readonly #folds = new FoldCache();
 
   constructor(store: ParamStore, channels: number) {
+    store.folds.push(this.#folds);
     this.#gamma = store.constant([channels], 1) as tf.Variable<tf.Rank.R1>;
     this.#beta = store.constant([channels], 0) as tf.Variable<tf.Rank.R1>;
     this.#mean = store.buffer([channels], 0) as tf.Variable<tf.Rank.R1>;
     this.#variance = store.buffer([channels], 1) as tf.Variable<tf.Rank.R1>;
   }
 
-  /** The conv `kernel` with this (inference-mode) batch norm folded in. */
-  fold(kernel: tf.Tensor4D): { kernel: tf.Tensor4D; bias: tf.Tensor1D } {
-    return foldBatchNorm(kernel, undefined, {
+  /**
+   * Calls `use` with the conv `kernel` with this (inference-mode) batch norm
+   * folded in, cached while the weights are unchanged as in the product.
+   */
+  withFolded<T>(kernel: tf.Tensor4D, use: (folded: FoldedConv) => T): T {
+    return this.#folds.use(kernel, undefined, {
       gamma: this.#gamma,
       beta: this.#beta,
       mean: this.#mean,
       variance: this.#variance,
       epsilon: 1e-5,
-    });
+    }, use);
   }
 
   /** Normalises NHWC `x` per channel (batch statistics when training). */

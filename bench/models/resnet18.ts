@@ -35,17 +35,15 @@ function convBn(
       const y = bn.apply(tf.conv2d(x, w, stride, pad), training);
       return relu ? tf.relu(y) : y;
     }
-    const folded = bn.fold(w);
-    const y = tf.fused.conv2d({
-      x,
-      filter: folded.kernel,
-      strides: stride,
-      pad,
-      bias: folded.bias,
-      activation: relu ? "relu" : "linear",
-    });
-    tf.dispose([folded.kernel, folded.bias]);
-    return y;
+    return bn.withFolded(w, (folded) =>
+      tf.fused.conv2d({
+        x,
+        filter: folded.kernel,
+        strides: stride,
+        pad,
+        bias: folded.bias,
+        activation: relu ? "relu" : "linear",
+      }));
   };
 }
 

@@ -120,3 +120,76 @@ export function foldBatchNorm(
     };
   });
 }
+
+/** A conv kernel and bias with a batch norm folded in. */
+export interface FoldedConv {
+  /** HWIO kernel scaled per output channel. */
+  kernel: tf.Tensor4D;
+  /** Per-channel bias. */
+  bias: tf.Tensor1D;
+}
+
+function isTapeRecording(): boolean {
+  return tf.engine().state.gradientDepth > 0;
+}
+
+/**
+ * Keeps the folded kernel and bias of one conv + batch norm while none of
+ * their sources changed, so pseudo-labelling or evaluating thousands of
+ * batches with a fixed teacher folds once instead of once per batch.
+ * tfjs gives a variable a new `dataId` on every `assign`, which makes the
+ * sources' dataIds a version key. While a gradient tape records, the fold
+ * is recomputed so gradients still reach the sources.
+ */
+export class FoldCache {
+  #key: unknown[] = [];
+  #value: FoldedConv | null = null;
+
+  /**
+   * Calls `use` with the folded pair; tensors it did not get from the
+   * cache are disposed after `use` returns.
+   */
+  use<T>(
+    kernel: tf.Tensor4D,
+    bias: tf.Tensor1D | undefined,
+    bn: BatchNormParams,
+    use: (folded: FoldedConv) => T,
+  ): T {
+    if (isTapeRecording()) {
+      const fresh = foldBatchNorm(kernel, bias, bn);
+      try {
+        return use(fresh);
+      } finally {
+        tf.dispose([fresh.kernel, fresh.bias]);
+      }
+    }
+    const key = [
+      kernel.dataId,
+      bias?.dataId,
+      bn.gamma.dataId,
+      bn.beta.dataId,
+      bn.mean.dataId,
+      bn.variance.dataId,
+      bn.epsilon,
+    ];
+    if (
+      this.#value === null || key.some((part, i) => part !== this.#key[i])
+    ) {
+      this.dispose();
+      const folded = foldBatchNorm(kernel, bias, bn);
+      this.#value = {
+        kernel: tf.keep(folded.kernel),
+        bias: tf.keep(folded.bias),
+      };
+      this.#key = key;
+    }
+    return use(this.#value);
+  }
+
+  /** Frees the cached pair. */
+  dispose(): void {
+    if (this.#value) tf.dispose([this.#value.kernel, this.#value.bias]);
+    this.#value = null;
+    this.#key = [];
+  }
+}

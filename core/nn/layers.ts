@@ -4,7 +4,7 @@
  * the same model with the same seed gives identical weights.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { batchNormTraining, foldBatchNorm } from "./batch_norm.ts";
+import { batchNormTraining, FoldCache, type FoldedConv } from "./batch_norm.ts";
 import { type ForwardContext, Module } from "./module.ts";
 import { seedFor } from "../rng.ts";
 
@@ -218,6 +218,7 @@ export class BatchNorm extends Module {
   readonly movingVariance: tf.Variable;
   readonly #momentum: number;
   readonly #epsilon: number;
+  readonly #folds = new FoldCache();
 
   /** Creates the layer for `channels` features. */
   constructor(channels: number, opts: BatchNormOptions = {}) {
@@ -233,19 +234,27 @@ export class BatchNorm extends Module {
   /**
    * Folds the inference-mode normalisation into the convolution before it:
    * kernel·s and (bias − mean)·s + beta with s = gamma/√(var + ε), so
-   * evaluation runs one fused conv instead of conv + batch norm.
+   * evaluation runs one fused conv instead of conv + batch norm. The folded
+   * pair is cached while the weights and statistics are unchanged (and
+   * owned by the layer: `use` must not dispose it).
    */
-  fold(
+  withFolded<T>(
     kernel: tf.Tensor4D,
-    bias?: tf.Tensor1D,
-  ): { kernel: tf.Tensor4D; bias: tf.Tensor1D } {
-    return foldBatchNorm(kernel, bias, {
+    bias: tf.Tensor1D | undefined,
+    use: (folded: FoldedConv) => T,
+  ): T {
+    return this.#folds.use(kernel, bias, {
       gamma: this.gamma as tf.Tensor1D,
       beta: this.beta as tf.Tensor1D,
       mean: this.movingMean as tf.Tensor1D,
       variance: this.movingVariance as tf.Tensor1D,
       epsilon: this.#epsilon,
-    });
+    }, use);
+  }
+
+  /** Frees the cached folded kernel. */
+  protected override releaseDerived(): void {
+    this.#folds.dispose();
   }
 
   /** Normalises `x`; updates moving statistics when training. */

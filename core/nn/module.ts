@@ -77,9 +77,21 @@ export class Module {
     return n;
   }
 
-  /** Frees every variable of this module tree. */
+  /** Frees every variable of this module tree and what it derived from them. */
   dispose(): void {
     for (const [, v] of this.namedVariables()) v.dispose();
+    this.#releaseTree();
+  }
+
+  /**
+   * Frees tensors a module derived from its variables and keeps between
+   * calls (none by default); `dispose` calls it on every module of the tree.
+   */
+  protected releaseDerived(): void {}
+
+  #releaseTree(): void {
+    this.releaseDerived();
+    for (const [, c] of this.#children) c.#releaseTree();
   }
 }
 

@@ -3,7 +3,7 @@
  * backbone is built from, plus the shared normalisation/activation settings
  * and parameter-count helpers used by shape-only counting.
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
 import {
   activate,
@@ -85,18 +85,18 @@ export class ConvBn extends Module {
    */
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     if (!ctx.training) {
-      const { kernel, bias } = this.bn.fold(
+      const fusable = this.#act !== "swish";
+      const y = this.bn.withFolded(
         this.conv.kernel as tf.Tensor4D,
         this.conv.bias as tf.Tensor1D | undefined,
+        ({ kernel, bias }) =>
+          this.conv.applyFused(
+            x,
+            kernel,
+            bias,
+            fusable ? this.#act as FusedActivation : "linear",
+          ),
       );
-      const fusable = this.#act !== "swish";
-      const y = this.conv.applyFused(
-        x,
-        kernel,
-        bias,
-        fusable ? this.#act as FusedActivation : "linear",
-      );
-      tf.dispose([kernel, bias]);
       return fusable ? y : activate(y, this.#act) as tf.Tensor4D;
     }
     return activate(
