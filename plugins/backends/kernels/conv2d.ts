@@ -19,11 +19,12 @@ import {
   offsetOf,
   requireFloat,
   reshaped,
+  simdKernels,
   type WasmBackendLike,
   type WasmKernelArgs,
 } from "./heap.ts";
 import { keepColumns, takeColumns } from "./column_cache.ts";
-import { col2im, im2col, isPointwise } from "./im2col.ts";
+import { heapCol2im, heapIm2col, isPointwise } from "./im2col.ts";
 
 /**
  * A 2-D GEMM on heap tensors: returns op(a)·op(b) as a new [rows, cols]
@@ -99,7 +100,7 @@ function columns(
   const kept = cached ? takeColumns(x, geometryKey(info)) : null;
   if (kept) return kept;
   const col = alloc(backend, [M, K]);
-  im2col(heapF32(backend), offsetOf(backend, x), offsetOf(backend, col), info);
+  heapIm2col(backend, offsetOf(backend, x), offsetOf(backend, col), info);
   return col;
 }
 
@@ -215,12 +216,7 @@ export function conv2dBackpropInputImpl(
   free(backend, w);
   if (isPointwise(info)) return withShape(dcol, inputShape);
   const dx = allocZeros(backend, inputShape);
-  col2im(
-    heapF32(backend),
-    offsetOf(backend, dcol),
-    offsetOf(backend, dx),
-    info,
-  );
+  heapCol2im(backend, offsetOf(backend, dcol), offsetOf(backend, dx), info);
   free(backend, dcol);
   return dx;
 }
@@ -247,6 +243,13 @@ export function conv2dBackpropFilterImpl(
   return withShape(dw, filterShape);
 }
 
+/** Activation codes of kernels.c's `bias_activation`. */
+const SIMD_ACTIVATIONS: Record<string, number> = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+};
+
 /** Applies FusedConv2D / _FusedMatMul's bias and activation in place of x. */
 export function biasActivation(
   backendName: string,
@@ -255,6 +258,27 @@ export function biasActivation(
   inputs: Record<string, tf.TensorInfo | undefined>,
   attrs: tf.NamedAttrMap,
 ): tf.TensorInfo {
+  const act = (attrs.activation ?? "linear") as string;
+  const simd = simdKernels(backend);
+  const simdAct = SIMD_ACTIVATIONS[act];
+  const bias = inputs.bias;
+  // one in-place pass over the GEMM output when the bias is one per column
+  if (
+    simd && simdAct !== undefined &&
+    (!bias || (bias.shape.length === 1 &&
+      bias.shape[0] === x.shape[x.shape.length - 1] &&
+      bias.dtype === "float32"))
+  ) {
+    const cols = x.shape[x.shape.length - 1];
+    simd.bias_activation(
+      offsetOf(backend, x) * 4,
+      bias ? offsetOf(backend, bias) * 4 : 0,
+      tf.util.sizeFromShape(x.shape) / cols,
+      cols,
+      simdAct,
+    );
+    return x;
+  }
   let out = x;
   if (inputs.bias) {
     const next = callKernel(backendName, "Add", backend, {
@@ -264,7 +288,6 @@ export function biasActivation(
     free(backend, out);
     out = next;
   }
-  const act = (attrs.activation ?? "linear") as string;
   if (act === "linear") return out;
   const kernels: Record<string, [string, tf.NamedAttrMap]> = {
     relu: ["Relu", {}],

@@ -4,10 +4,16 @@
  * BLAS) instead of copying tensors out and back.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { type SimdKernels, simdKernelsOn } from "./simd/mod.ts";
 
 /** The parts of tfjs' `BackendWasm` that these kernels use. */
 export interface WasmBackendLike extends tf.KernelBackend {
-  wasm: { HEAPU8: Uint8Array; HEAPF32: Float32Array };
+  wasm: {
+    HEAPU8: Uint8Array;
+    HEAPF32: Float32Array;
+    /** Emscripten's wasm exports, including the heap's Memory. */
+    asm?: { memory?: WebAssembly.Memory };
+  };
   dataIdMap: {
     get(dataId: unknown): { memoryOffset: number; shape: number[] };
   };
@@ -45,6 +51,11 @@ export function heapF32(backend: WasmBackendLike): Float32Array {
   return heap.buffer === backend.wasm.HEAPU8.buffer
     ? heap
     : new Float32Array(backend.wasm.HEAPU8.buffer);
+}
+
+/** The SIMD heap kernels on `backend`'s memory, or null (JS fallbacks). */
+export function simdKernels(backend: WasmBackendLike): SimdKernels | null {
+  return simdKernelsOn(backend.wasm.asm?.memory);
 }
 
 /** Offset of a float32 tensor in the heap, in elements. */

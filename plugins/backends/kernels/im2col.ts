@@ -2,9 +2,12 @@
  * im2col / col2im on a float heap, for NHWC convolutions. A column row holds
  * one output pixel's receptive field in filter order (ky, kx, c), so that
  * `col [N·OH·OW, KH·KW·C] · filter [KH·KW·C, Cout]` is the convolution.
- * Contiguous runs are moved with `copyWithin` (a memmove inside the heap).
+ * The heap versions run simd/kernels.c compiled to SIMD wasm on the backend's own
+ * memory; the JS loops below are their fallback and test reference, where
+ * contiguous runs are moved with `copyWithin` (a memmove inside the heap).
  */
 import type * as tf from "@tensorflow/tfjs-core";
+import { heapF32, simdKernels, type WasmBackendLike } from "./heap.ts";
 
 type Info = tf.backend_util.Conv2DInfo;
 
@@ -121,4 +124,48 @@ export function col2im(
       }
     }
   }
+}
+
+/** Conv geometry in the argument order of simd/kernels.c. */
+export function convGeometry(info: Info): number[] {
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
+
+/** {@link im2col} on heap tensors (float offsets), SIMD when available. */
+export function heapIm2col(
+  backend: WasmBackendLike,
+  xOff: number,
+  colOff: number,
+  info: Info,
+): void {
+  const simd = simdKernels(backend);
+  if (simd) simd.im2col(xOff * 4, colOff * 4, ...convGeometry(info));
+  else im2col(heapF32(backend), xOff, colOff, info);
+}
+
+/** {@link col2im} on heap tensors (float offsets), SIMD when available. */
+export function heapCol2im(
+  backend: WasmBackendLike,
+  colOff: number,
+  xOff: number,
+  info: Info,
+): void {
+  const simd = simdKernels(backend);
+  if (simd) simd.col2im(colOff * 4, xOff * 4, ...convGeometry(info));
+  else col2im(heapF32(backend), colOff, xOff, info);
 }
