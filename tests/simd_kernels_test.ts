@@ -12,6 +12,7 @@ import {
   convGeometry,
   im2col,
 } from "../plugins/backends/kernels/im2col.ts";
+import { maxPoolGrad } from "../plugins/backends/kernels/pool_grad.ts";
 import {
   type SimdKernels,
   simdKernelsOn,
@@ -138,6 +139,41 @@ Deno.test("simd bias_activation: bias per column, relu / relu6 / linear, odd wid
     }
   }
 });
+
+const POOLS: [string, number[], number, number, string | number][] = [
+  // name, x shape, window, stride, pad
+  ["3x3/2 same, 64 ch", [2, 9, 8, 64], 3, 2, "same"],
+  ["3x3/2 pad 1, 5 ch", [1, 7, 7, 5], 3, 2, 1],
+  ["2x2/2 valid, 3 ch", [2, 6, 5, 3], 2, 2, "valid"],
+  ["3x3/1 same, 6 ch", [1, 5, 6, 6], 3, 1, "same"],
+];
+
+for (const [name, xShape, window, stride, pad] of POOLS) {
+  Deno.test(`simd max_pool_grad matches the JS loop, ties to the first maximum: ${name}`, () => {
+    const info = tf.backend_util.computePool2DInfo(
+      xShape as [number, number, number, number],
+      window,
+      stride,
+      1,
+      pad as "same",
+    );
+    const xSize = xShape.reduce((a, b) => a * b, 1);
+    const dySize = info.batchSize * info.outHeight * info.outWidth *
+      info.inChannels;
+    const xOff = 77, dyOff = xOff + xSize + 3, dxOff = dyOff + dySize + 5;
+    const { memory, simd } = freshHeap();
+    const h = new Float32Array(memory.buffer);
+    randomFill(h, xOff, xSize, 13);
+    // coarse values make ties common, so the tie rule is exercised
+    for (let i = 0; i < xSize; i++) h[xOff + i] = Math.round(h[xOff + i] * 2);
+    randomFill(h, dyOff, dySize, 17);
+    h.fill(0, dxOff, dxOff + xSize);
+    const ref = h.slice();
+    maxPoolGrad(ref, xOff, dyOff, dxOff, info);
+    simd.max_pool_grad(xOff * 4, dyOff * 4, dxOff * 4, ...convGeometry(info));
+    assertSameHeap(h, ref, `max_pool_grad ${name}`);
+  });
+}
 
 Deno.test("the SIMD module imports its memory and defines no memory or data", () => {
   const bytes = Uint8Array.from(

@@ -9,6 +9,29 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 
+/**
+ * Kernel a backend may register to compute per-channel batch statistics of
+ * channels-last `x` in one call: inputs `{x}`, outputs `[mean, variance]`
+ * (biased). Without it, `tf.moments` runs.
+ */
+export const BATCH_NORM_STATS_KERNEL = "SelftrainBatchNormStats";
+
+/**
+ * Kernel a backend may register for the training batch norm's backward
+ * pass: inputs `{x, dy, mean, variance, gamma}`, attr `epsilon`, outputs
+ * `[dx, dGamma, dBeta]` by the closed form above. Without it, tfjs ops run.
+ */
+export const BATCH_NORM_GRAD_KERNEL = "SelftrainBatchNormGrad";
+
+function momentsOf(x: tf.Tensor, axes: number[]): tf.Tensor1D[] {
+  const { mean, variance } = tf.moments(x, axes);
+  return [mean as tf.Tensor1D, variance as tf.Tensor1D];
+}
+
+function backendHas(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
 /** The normalised output and the batch statistics it used. */
 export interface BatchNormTrainingResult<T extends tf.Tensor> {
   /** γ·(x − μ)/√(σ² + ε) + β, same shape as `x`. */
@@ -44,14 +67,18 @@ export function batchNormTraining<T extends tf.Tensor>(
     (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [input, g, b] = args as tf.Tensor[];
       const save = args[3] as tf.GradSaveFunc;
-      const moments = tf.moments(input, axes);
-      mean = tf.keep(moments.mean as tf.Tensor1D);
-      variance = tf.keep(moments.variance as tf.Tensor1D);
-      save([input, moments.mean, moments.variance, g]);
+      const [mu, sigma2] = backendHas(BATCH_NORM_STATS_KERNEL)
+        ? tf.engine().runKernel(BATCH_NORM_STATS_KERNEL, {
+          x: input,
+        }) as tf.Tensor1D[]
+        : momentsOf(input, axes);
+      mean = tf.keep(mu);
+      variance = tf.keep(sigma2);
+      save([input, mu, sigma2, g]);
       const value = tf.batchNorm(
         input,
-        moments.mean as tf.Tensor1D,
-        moments.variance as tf.Tensor1D,
+        mu,
+        sigma2,
         b as tf.Tensor1D,
         g as tf.Tensor1D,
         epsilon,
@@ -63,6 +90,13 @@ export function batchNormTraining<T extends tf.Tensor>(
           tf.Tensor1D,
           tf.Tensor1D,
         ];
+        if (backendHas(BATCH_NORM_GRAD_KERNEL)) {
+          return tf.engine().runKernel(
+            BATCH_NORM_GRAD_KERNEL,
+            { x: xs, dy, mean: mu, variance: v, gamma: gm },
+            { epsilon },
+          ) as tf.Tensor[];
+        }
         const xHat = tf.batchNorm(xs, mu, v, undefined, undefined, epsilon);
         const dBeta = tf.sum(dy, axes) as tf.Tensor1D;
         const dGamma = tf.sum(tf.mul(dy, xHat), axes) as tf.Tensor1D;

@@ -10,7 +10,10 @@ import "@tensorflow/tfjs-backend-wasm";
 import "../../core/gradients.ts";
 import type { BackendProvider, ProbeResult } from "../../core/backend.ts";
 import { useTfBackend } from "../../core/backend.ts";
-import { batchNormKernels } from "./kernels/batch_norm.ts";
+import {
+  batchNormKernels,
+  batchNormTrainingKernels,
+} from "./kernels/batch_norm.ts";
 import { convGradKernels, type MatMul } from "./kernels/conv2d.ts";
 import { depthwiseGradKernels } from "./kernels/depthwise.ts";
 import {
@@ -111,6 +114,7 @@ export function installWasmTrainingKernels(): void {
     ...poolGradKernels("wasm"),
     ...tileKernels("wasm", original("Tile")),
     ...batchNormKernels("wasm", original("FusedBatchNorm")),
+    ...batchNormTrainingKernels("wasm"),
     { ...sharedIdentity("wasm"), setupFunc: original("Identity").setupFunc },
   ];
   for (const config of configs) {

@@ -35,7 +35,7 @@ export interface WasmKernelArgs {
 export function heapKernel(
   kernelName: string,
   backendName: string,
-  fn: (args: WasmKernelArgs) => tf.TensorInfo,
+  fn: (args: WasmKernelArgs) => tf.TensorInfo | tf.TensorInfo[],
 ): tf.KernelConfig {
   return {
     kernelName,

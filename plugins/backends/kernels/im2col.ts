@@ -126,8 +126,26 @@ export function col2im(
   }
 }
 
-/** Conv geometry in the argument order of simd/kernels.c. */
-export function convGeometry(info: Info): number[] {
+/** What simd/kernels.c needs of a conv or pool geometry. */
+export type WindowGeometry = Pick<
+  Info,
+  | "batchSize"
+  | "inHeight"
+  | "inWidth"
+  | "inChannels"
+  | "outHeight"
+  | "outWidth"
+  | "filterHeight"
+  | "filterWidth"
+  | "strideHeight"
+  | "strideWidth"
+  | "dilationHeight"
+  | "dilationWidth"
+  | "padInfo"
+>;
+
+/** Conv or pool geometry in the argument order of simd/kernels.c. */
+export function convGeometry(info: WindowGeometry): number[] {
   return [
     info.batchSize,
     info.inHeight,

@@ -1,7 +1,7 @@
 /**
  * MaxPoolGrad on the heap: routes each output gradient to the first maximum
- * of its window (the tfjs cpu backend's rule), with the channel loop
- * innermost so memory is walked in NHWC order.
+ * of its window (the tfjs cpu backend's rule). simd/kernels.c does it four
+ * channels at a time; the JS loop below is its fallback and test reference.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
@@ -10,9 +10,11 @@ import {
   heapKernel,
   offsetOf,
   requireFloat,
+  simdKernels,
   type WasmBackendLike,
   type WasmKernelArgs,
 } from "./heap.ts";
+import { convGeometry } from "./im2col.ts";
 
 /** Gradient of a 2-D max pool with respect to its input. */
 export function maxPoolGradImpl(
@@ -30,11 +32,31 @@ export function maxPoolGradImpl(
     attrs.pad as "same",
     attrs.dimRoundingMode as "floor" | undefined,
   );
-  const [N, H, W, C] = input.shape;
   const dx = allocZeros(backend, input.shape);
-  const h = heapF32(backend);
   const xOff = offsetOf(backend, input), dyOff = offsetOf(backend, dy);
   const dxOff = offsetOf(backend, dx);
+  const simd = simdKernels(backend);
+  if (simd) {
+    simd.max_pool_grad(xOff * 4, dyOff * 4, dxOff * 4, ...convGeometry(info));
+  } else {
+    maxPoolGrad(heapF32(backend), xOff, dyOff, dxOff, info);
+  }
+  return dx;
+}
+
+/**
+ * Adds each output gradient at `dyOff` to the first maximum of its window
+ * of the NHWC input at `xOff`, into the zeroed `dxOff` (float offsets).
+ */
+export function maxPoolGrad(
+  h: Float32Array,
+  xOff: number,
+  dyOff: number,
+  dxOff: number,
+  info: tf.backend_util.Conv2DInfo,
+): void {
+  const N = info.batchSize, H = info.inHeight, W = info.inWidth;
+  const C = info.inChannels;
   const best = new Float32Array(C);
   const where = new Int32Array(C);
   for (let n = 0; n < N; n++) {
@@ -76,7 +98,6 @@ export function maxPoolGradImpl(
       }
     }
   }
-  return dx;
 }
 
 /** The MaxPoolGrad kernel config for `backendName`. */

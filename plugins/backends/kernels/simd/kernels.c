@@ -125,3 +125,145 @@ bias_activation(float *out, const float *bias, int rows, int cols,
     }
   }
 }
+
+// MaxPoolGrad: adds each output gradient to the first maximum of its window
+// (the tfjs cpu backend's rule) in `dx`, which the caller zeroed. Four
+// channels at a time: the running maximum and its index stay in registers.
+__attribute__((export_name("max_pool_grad"))) void
+max_pool_grad(const float *x, const float *dy, float *dx, GEOMETRY_PARAMS) {
+  const int C = channels, H = in_h, W = in_w;
+  const float *g = dy;
+  for (int n = 0; n < batch; n++) {
+    for (int oy = 0; oy < out_h; oy++) {
+      const int y0 = oy * stride_h - pad_top;
+      for (int ox = 0; ox < out_w; ox++, g += C) {
+        const int x0 = ox * stride_w - pad_left;
+        for (int c = 0; c < C; c += 4) {
+          const int lanes = C - c < 4 ? C - c : 4;
+          v128_t best = wasm_f32x4_splat(0.0f), where = wasm_i32x4_splat(-1);
+          int seeded = 0;
+          for (int ky = 0; ky < filter_h; ky++) {
+            const int iy = y0 + ky * dilation_h;
+            if (iy < 0 || iy >= H) continue;
+            for (int kx = 0; kx < filter_w; kx++) {
+              const int ix = x0 + kx * dilation_w;
+              if (ix < 0 || ix >= W) continue;
+              const int base = ((n * H + iy) * W + ix) * C + c;
+              const v128_t index = wasm_i32x4_add(wasm_i32x4_splat(base),
+                                                  wasm_i32x4_make(0, 1, 2, 3));
+              v128_t v;
+              if (lanes == 4) {
+                v = wasm_v128_load(x + base);
+              } else {
+                v = wasm_f32x4_make(x[base], lanes > 1 ? x[base + 1] : 0.0f,
+                                    lanes > 2 ? x[base + 2] : 0.0f, 0.0f);
+              }
+              if (!seeded) {
+                best = v;
+                where = index;
+                seeded = 1;
+                continue;
+              }
+              const v128_t greater = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, greater);
+              where = wasm_v128_bitselect(index, where, greater);
+            }
+          }
+          if (!seeded) continue;
+          dx[wasm_i32x4_extract_lane(where, 0)] += g[c];
+          if (lanes > 1) dx[wasm_i32x4_extract_lane(where, 1)] += g[c + 1];
+          if (lanes > 2) dx[wasm_i32x4_extract_lane(where, 2)] += g[c + 2];
+          if (lanes > 3) dx[wasm_i32x4_extract_lane(where, 3)] += g[c + 3];
+        }
+      }
+    }
+  }
+}
+
+// Per-channel affine map over x [rows, cols]: out = x·coef[c] + coef[cols+c]
+// (batch norm with its statistics folded into a scale and a shift).
+__attribute__((export_name("channel_affine"))) void
+channel_affine(const float *x, float *out, int rows, int cols,
+               const float *coef) {
+  const float *scale = coef, *shift = coef + cols;
+  for (int r = 0; r < rows; r++) {
+    const float *in = x + r * cols;
+    float *o = out + r * cols;
+    int c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      wasm_v128_store(o + c, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(in + c),
+                                                           wasm_v128_load(scale + c)),
+                                            wasm_v128_load(shift + c)));
+    }
+    for (; c < cols; c++) o[c] = in[c] * scale[c] + shift[c];
+  }
+}
+
+// out = dy·coef[c] + x·coef[cols+c] + coef[2·cols+c]: the batch-norm input
+// gradient once its per-channel coefficients are known.
+__attribute__((export_name("channel_affine2"))) void
+channel_affine2(const float *dy, const float *x, float *out, int rows,
+                int cols, const float *coef) {
+  const float *a = coef, *b = coef + cols, *d = coef + 2 * cols;
+  for (int r = 0; r < rows; r++) {
+    const float *g = dy + r * cols, *in = x + r * cols;
+    float *o = out + r * cols;
+    int c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      v128_t v = wasm_f32x4_mul(wasm_v128_load(g + c), wasm_v128_load(a + c));
+      v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(in + c),
+                                           wasm_v128_load(b + c)));
+      wasm_v128_store(o + c, wasm_f32x4_add(v, wasm_v128_load(d + c)));
+    }
+    for (; c < cols; c++) o[c] = g[c] * a[c] + in[c] * b[c] + d[c];
+  }
+}
+
+// Adds the four floats of v, widened to double, onto acc[0..3].
+static void accumulate(double *acc, v128_t v) {
+  const v128_t lo = wasm_f64x2_promote_low_f32x4(v);
+  const v128_t hi =
+      wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  wasm_v128_store(acc, wasm_f64x2_add(wasm_v128_load(acc), lo));
+  wasm_v128_store(acc + 2, wasm_f64x2_add(wasm_v128_load(acc + 2), hi));
+}
+
+enum { SUM_BLOCK = 64 };
+
+// Per-channel sums over x [rows, cols] into acc[0..cols) (Σx) and, with
+// `y`, acc[cols..2·cols) (Σx·(y − centre[c])), in double: the batch mean
+// and variance (y = x, second pass) or the gradient sums Σdy, Σdy·(x − μ).
+// Blocks of SUM_BLOCK rows are summed in float registers, channel block by
+// channel block (the block stays in cache), then added in double.
+__attribute__((export_name("channel_sums"))) void
+channel_sums(const float *x, const float *y, const float *centre, int rows,
+             int cols, double *acc) {
+  for (int c = 0; c < 2 * cols; c++) acc[c] = 0.0;
+  double *first = acc, *second = acc + cols;
+  const int vector_cols = cols & ~3;
+  for (int r0 = 0; r0 < rows; r0 += SUM_BLOCK) {
+    const int r1 = r0 + SUM_BLOCK < rows ? r0 + SUM_BLOCK : rows;
+    for (int c = 0; c < vector_cols; c += 4) {
+      v128_t s1 = wasm_f32x4_splat(0.0f), s2 = wasm_f32x4_splat(0.0f);
+      const v128_t mid = y ? wasm_v128_load(centre + c) : s1;
+      for (int r = r0; r < r1; r++) {
+        const v128_t v = wasm_v128_load(x + r * cols + c);
+        s1 = wasm_f32x4_add(s1, v);
+        if (y) {
+          const v128_t centred =
+              wasm_f32x4_sub(wasm_v128_load(y + r * cols + c), mid);
+          s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(v, centred));
+        }
+      }
+      accumulate(first + c, s1);
+      if (y) accumulate(second + c, s2);
+    }
+    for (int c = vector_cols; c < cols; c++) {
+      for (int r = r0; r < r1; r++) {
+        const float v = x[r * cols + c];
+        first[c] += v;
+        if (y) second[c] += (double)v * (y[r * cols + c] - centre[c]);
+      }
+    }
+  }
+}

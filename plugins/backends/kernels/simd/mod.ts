@@ -22,6 +22,37 @@ export interface SimdKernels {
     cols: number,
     activation: number,
   ): void;
+  /** out = x·coef[c] + coef[cols + c] over x [rows, cols]. */
+  channel_affine(
+    x: number,
+    out: number,
+    rows: number,
+    cols: number,
+    coef: number,
+  ): void;
+  /** out = dy·coef[c] + x·coef[cols + c] + coef[2·cols + c]. */
+  channel_affine2(
+    dy: number,
+    x: number,
+    out: number,
+    rows: number,
+    cols: number,
+    coef: number,
+  ): void;
+  /**
+   * Per-channel sums in double into acc (2·cols doubles): Σx, and with
+   * `y` (0: none) Σx·(y − centre[c]).
+   */
+  channel_sums(
+    x: number,
+    y: number,
+    centre: number,
+    rows: number,
+    cols: number,
+    acc: number,
+  ): void;
+  /** MaxPoolGrad into the zeroed `dx` (first maximum of a window wins). */
+  max_pool_grad(x: number, dy: number, dx: number, ...geometry: number[]): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -47,6 +78,11 @@ function compile(): WebAssembly.Module | null {
     compiled = null; // a runtime without wasm SIMD: the JS loops run
   }
   return compiled;
+}
+
+/** Whether the SIMD kernels can run in this runtime (and are not turned off). */
+export function simdAvailable(): boolean {
+  return compile() !== null;
 }
 
 /** kernels.c bound to `memory`, or null when SIMD wasm is unavailable. */
