@@ -1,13 +1,16 @@
 /**
  * Compiles plugins/backends/kernels/simd/*.c to WebAssembly and writes each
  * module's bytes next to it as `<name>_wasm.ts` (base64), so users and CI
- * never need a C toolchain. Needs clang with the wasm32 target and wasm-ld
- * (Debian: `apt-get install clang-14 lld-14`):
+ * never need a C toolchain. Needs clang 16 or newer with the wasm32 target
+ * and wasm-ld, for the final relaxed-SIMD opcodes (Debian:
+ * `apt-get install clang-19 lld-19`):
  *
- *   deno task build:wasm [--clang=clang-14]
+ *   deno task build:wasm [--clang=clang-19]
  *
- * The modules import the tfjs wasm heap as `env.memory`, so the build fails
- * if one defines its own memory or data (which would overwrite tfjs' heap).
+ * The modules import their memory as `env.memory` (tfjs' heap, or a shared
+ * memory of our own), so the build fails if one defines its own memory or
+ * data (which would overwrite what is already there). A source adds flags of
+ * its own with a line `// build-flags: -mrelaxed-simd ...`.
  */
 import { parseArgs } from "node:util";
 
@@ -60,11 +63,18 @@ export async function sourceSha256(file: URL): Promise<string> {
 
 const MEMORY_SECTION = 5, DATA_SECTION = 11;
 
+/** The flags a source asks for on a `// build-flags:` line. */
+export function sourceFlags(text: string): string[] {
+  const line = text.match(/^\/\/ build-flags:(.*)$/m);
+  return line ? line[1].trim().split(/\s+/).filter(Boolean) : [];
+}
+
 async function build(source: string, clang: string): Promise<void> {
   const name = source.replace(/\.c$/, "");
   const out = await Deno.makeTempFile({ suffix: ".wasm" });
+  const extra = sourceFlags(await Deno.readTextFile(new URL(source, DIR)));
   const { code, stderr } = await new Deno.Command(clang, {
-    args: [...FLAGS, "-o", out, new URL(source, DIR).pathname],
+    args: [...FLAGS, ...extra, "-o", out, new URL(source, DIR).pathname],
     stderr: "piped",
   }).output();
   if (code !== 0) {
@@ -101,7 +111,7 @@ async function build(source: string, clang: string): Promise<void> {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { clang: { type: "string", default: "clang-14" } },
+    options: { clang: { type: "string", default: "clang-19" } },
   });
   for await (const entry of Deno.readDir(DIR)) {
     if (entry.isFile && entry.name.endsWith(".c")) {
