@@ -11,9 +11,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { BackendProvider, ProbeResult } from "../../core/backend.ts";
 import { useTfBackend } from "../../core/backend.ts";
 import { convForwardKernels, convGradKernels } from "./kernels/conv2d.ts";
-import { sharedIdentity } from "./kernels/heap.ts";
+import { matMulKernels, matMulOf } from "./kernels/gemm_kernels.ts";
+import { callKernel, sharedIdentity } from "./kernels/heap.ts";
 import { blasUnavailableReason, loadBlas } from "./native/blas_ffi.ts";
-import { blasMatMul, matMulKernels } from "./native/kernels_gemm.ts";
+import { blasHeapGemm } from "./native/kernels_gemm.ts";
 import { reduceKernels } from "./native/kernels_reduce.ts";
 import { installWasmTrainingKernels } from "./wasm.ts";
 
@@ -36,12 +37,21 @@ async function registerNative(): Promise<void> {
   if (!instance) throw new Error("native backend: wasm backend did not start");
   tf.registerBackend(NATIVE_TF_NAME, () => instance, 0);
   tf.copyRegisteredKernels("wasm", NATIVE_TF_NAME);
-  const matmul = blasMatMul(blas);
+  const gemm = blasHeapGemm(blas);
+  const matmul = matMulOf(gemm);
   for (
     const config of [
       ...convForwardKernels(NATIVE_TF_NAME, matmul),
       ...convGradKernels(NATIVE_TF_NAME, matmul),
-      ...matMulKernels(NATIVE_TF_NAME, blas),
+      ...matMulKernels(
+        NATIVE_TF_NAME,
+        gemm,
+        (backend, a, b, transposeA, transposeB) =>
+          callKernel("wasm", "BatchMatMul", backend, { a, b }, {
+            transposeA,
+            transposeB,
+          }),
+      ),
       ...reduceKernels(NATIVE_TF_NAME, blas),
       sharedIdentity(NATIVE_TF_NAME),
     ]

@@ -2,7 +2,10 @@
  * `wasm`: tfjs' WebAssembly backend (XNNPACK, SIMD) completed with the
  * kernels that training needs and it lacks (Conv2DBackpropFilter, both
  * depthwise gradients, UnsortedSegmentSum), a GEMM-based
- * Conv2DBackpropInput and faster Tile, MaxPoolGrad and FusedBatchNorm. Needs nothing but npm packages.
+ * Conv2DBackpropInput and faster Tile, MaxPoolGrad and FusedBatchNorm.
+ * Convolutions and matmuls run on a multithreaded GEMM of our own
+ * (kernels/gemm_pool.ts: relaxed-SIMD FMA on every core) instead of
+ * XNNPACK's single thread. Needs nothing but npm packages.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-wasm";
@@ -14,11 +17,22 @@ import {
   batchNormKernels,
   batchNormTrainingKernels,
 } from "./kernels/batch_norm.ts";
-import { convGradKernels, type MatMul } from "./kernels/conv2d.ts";
+import {
+  convForwardKernels,
+  convGradKernels,
+  type MatMul,
+} from "./kernels/conv2d.ts";
 import { depthwiseGradKernels } from "./kernels/depthwise.ts";
+import {
+  type HeapGemm,
+  matMulKernels,
+  matMulOf,
+} from "./kernels/gemm_kernels.ts";
+import { GemmPool } from "./kernels/gemm_pool.ts";
 import {
   callKernel,
   free,
+  heapF32,
   sharedIdentity,
   type WasmBackendLike,
   type WasmKernelArgs,
@@ -82,8 +96,81 @@ function matMulNoFlags(
   return out;
 }
 
-/** GEMM through the wasm backend's own BatchMatMul (XNNPACK). */
-export const wasmMatMul: MatMul = matMulNoFlags;
+let pool: GemmPool | null = null;
+let pooledMatMul: MatMul | null = null;
+
+/** A {@link HeapGemm} on the thread pool, copying operands in and out. */
+function pooledGemm(threads: GemmPool): HeapGemm {
+  return (backend, transA, transB, m, n, k, a, b, c) => {
+    const h = heapF32(backend);
+    threads.gemm(
+      {
+        transA,
+        transB,
+        m,
+        n,
+        k,
+        a: h.subarray(a, a + m * k),
+        b: h.subarray(b, b + k * n),
+      },
+      h.subarray(c, c + m * n),
+    );
+  };
+}
+
+/**
+ * The wasm backend's GEMM: the thread pool once started, XNNPACK's
+ * BatchMatMul before that (or when the pool is off).
+ */
+export const wasmMatMul: MatMul = (backend, a, b, transA, transB) =>
+  (pooledMatMul ?? matMulNoFlags)(backend, a, b, transA, transB);
+
+/**
+ * Threads for the wasm GEMM: `SELFTRAIN_WASM_THREADS` (0 turns the pool
+ * off: XNNPACK's single-threaded kernels), else every core.
+ */
+function wasmThreads(): number {
+  let env: string | undefined;
+  try {
+    env = Deno.env.get("SELFTRAIN_WASM_THREADS");
+  } catch {
+    env = undefined; // no --allow-env: keep the default
+  }
+  const n = env === undefined || env === "" ? NaN : Number(env);
+  return Number.isInteger(n) && n >= 0 ? n : navigator.hardwareConcurrency;
+}
+
+/**
+ * Starts the GEMM thread pool and moves Conv2D, FusedConv2D, BatchMatMul
+ * and _FusedMatMul of "wasm" onto it (idempotent). Returns a line saying
+ * what runs the GEMMs.
+ */
+export async function startWasmThreads(
+  threads: number = wasmThreads(),
+): Promise<string> {
+  installWasmTrainingKernels();
+  if (pool) return `wasm: GEMM on ${pool.threads} thread(s)`;
+  if (threads === 0) return "wasm: GEMM on XNNPACK (SELFTRAIN_WASM_THREADS=0)";
+  try {
+    pool = await GemmPool.start(threads);
+  } catch (e) {
+    return `wasm: GEMM on XNNPACK, one thread (thread pool unavailable: ${
+      (e as Error).message
+    })`;
+  }
+  const gemm = pooledGemm(pool);
+  pooledMatMul = matMulOf(gemm);
+  const configs = [
+    ...convForwardKernels("wasm", wasmMatMul),
+    ...matMulKernels("wasm", gemm, matMulNoFlags),
+  ];
+  for (const config of configs) {
+    const original = tf.getKernel(config.kernelName, "wasm");
+    if (original) tf.unregisterKernel(config.kernelName, "wasm");
+    tf.registerKernel({ ...config, setupFunc: original?.setupFunc });
+  }
+  return `wasm: GEMM on ${threads} thread(s)`;
+}
 
 let installed = false;
 
@@ -143,7 +230,8 @@ export const wasmBackend: BackendProvider = {
     );
   },
   async activate(): Promise<void> {
-    installWasmTrainingKernels();
+    const line = await startWasmThreads();
+    if (line.includes("unavailable")) console.error(line);
     await useTfBackend("wasm");
   },
 };

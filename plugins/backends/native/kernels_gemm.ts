@@ -1,20 +1,10 @@
 /**
- * GEMM-shaped kernels of the `native` backend on a system BLAS: a MatMul for
- * the shared conv code, BatchMatMul and _FusedMatMul. Operands stay in the
- * wasm heap; BLAS reads and writes them through raw pointers.
+ * The `native` backend's GEMM primitive: BLAS `sgemm` reading and writing
+ * the wasm heap in place through raw pointers (see kernels/gemm_kernels.ts
+ * for the kernels built on it).
  */
-import * as tf from "@tensorflow/tfjs-core";
-import type { MatMul } from "../kernels/conv2d.ts";
-import { biasActivation } from "../kernels/conv2d.ts";
-import {
-  alloc,
-  callKernel,
-  heapKernel,
-  offsetOf,
-  requireFloat,
-  type WasmBackendLike,
-  type WasmKernelArgs,
-} from "../kernels/heap.ts";
+import type { HeapGemm } from "../kernels/gemm_kernels.ts";
+import type { WasmBackendLike } from "../kernels/heap.ts";
 import type { Blas } from "./blas_ffi.ts";
 
 let pointerBuffer: ArrayBufferLike | null = null;
@@ -33,12 +23,9 @@ export function heapPointer(
   return Deno.UnsafePointer.offset(pointerBase!, offset * 4);
 }
 
-/** A {@link MatMul} on BLAS `sgemm`. */
-export function blasMatMul(blas: Blas): MatMul {
-  return (backend, a, b, transA, transB) => {
-    const [ar, ac] = a.shape, [br, bc] = b.shape;
-    const m = transA ? ac : ar, k = transA ? ar : ac, n = transB ? br : bc;
-    const out = alloc(backend, [m, n]);
+/** A {@link HeapGemm} on BLAS `sgemm`. */
+export function blasHeapGemm(blas: Blas): HeapGemm {
+  return (backend, transA, transB, m, n, k, a, b, c) =>
     blas.sgemm(
       transA,
       transB,
@@ -46,101 +33,12 @@ export function blasMatMul(blas: Blas): MatMul {
       n,
       k,
       1,
-      heapPointer(backend, offsetOf(backend, a)),
-      ac,
-      heapPointer(backend, offsetOf(backend, b)),
-      bc,
+      heapPointer(backend, a),
+      transA ? m : k,
+      heapPointer(backend, b),
+      transB ? k : n,
       0,
-      heapPointer(backend, offsetOf(backend, out)),
+      heapPointer(backend, c),
       n,
     );
-    return out;
-  };
-}
-
-/** BatchMatMul with equal or broadcast-from-1 batch sizes on BLAS. */
-function batchMatMulImpl(
-  blas: Blas,
-  backend: WasmBackendLike,
-  a: tf.TensorInfo,
-  b: tf.TensorInfo,
-  transA: boolean,
-  transB: boolean,
-): tf.TensorInfo {
-  requireFloat("BatchMatMul", a, b);
-  const ra = a.shape.length, rb = b.shape.length;
-  const [ar, ac] = a.shape.slice(ra - 2), [br, bc] = b.shape.slice(rb - 2);
-  const m = transA ? ac : ar, k = transA ? ar : ac;
-  const kb = transB ? bc : br, n = transB ? br : bc;
-  if (k !== kb) {
-    throw new Error(
-      `plugins/backends/native: BatchMatMul inner sizes differ: ${a.shape} x ${b.shape} (transposeA=${transA}, transposeB=${transB})`,
-    );
-  }
-  const batchA = tf.util.sizeFromShape(a.shape.slice(0, ra - 2));
-  const batchB = tf.util.sizeFromShape(b.shape.slice(0, rb - 2));
-  const outer = tf.backend_util.assertAndGetBroadcastShape(
-    a.shape.slice(0, ra - 2),
-    b.shape.slice(0, rb - 2),
-  );
-  const batch = Math.max(batchA, batchB);
-  if (batchA !== batchB && batchA !== 1 && batchB !== 1) {
-    // general broadcasting: leave it to the wasm kernel
-    return callKernel("wasm", "BatchMatMul", backend, { a, b }, {
-      transposeA: transA,
-      transposeB: transB,
-    });
-  }
-  const out = alloc(backend, [...outer, m, n]);
-  const aOff = offsetOf(backend, a), bOff = offsetOf(backend, b);
-  const oOff = offsetOf(backend, out);
-  for (let i = 0; i < batch; i++) {
-    blas.sgemm(
-      transA,
-      transB,
-      m,
-      n,
-      k,
-      1,
-      heapPointer(backend, aOff + (batchA === 1 ? 0 : i * ar * ac)),
-      ac,
-      heapPointer(backend, bOff + (batchB === 1 ? 0 : i * br * bc)),
-      bc,
-      0,
-      heapPointer(backend, oOff + i * m * n),
-      n,
-    );
-  }
-  return out;
-}
-
-/** BatchMatMul and _FusedMatMul kernel configs for `backendName`. */
-export function matMulKernels(
-  backendName: string,
-  blas: Blas,
-): tf.KernelConfig[] {
-  const mm = ({ inputs, backend, attrs }: WasmKernelArgs) =>
-    batchMatMulImpl(
-      blas,
-      backend,
-      inputs.a,
-      inputs.b,
-      Boolean(attrs?.transposeA),
-      Boolean(attrs?.transposeB),
-    );
-  return [
-    heapKernel("BatchMatMul", backendName, mm),
-    heapKernel(
-      "_FusedMatMul",
-      backendName,
-      (args: WasmKernelArgs) =>
-        biasActivation(
-          backendName,
-          args.backend,
-          mm(args),
-          args.inputs,
-          args.attrs ?? {},
-        ),
-    ),
-  ];
 }
