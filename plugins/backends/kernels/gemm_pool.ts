@@ -16,34 +16,22 @@ import { GEMM_WASM_BASE64 } from "./simd/gemm_wasm.ts";
 
 /** Exports of gemm.c; addresses are byte offsets in the pool's memory. */
 interface GemmExports {
-  gemm_block(
-    transA: number,
-    transB: number,
-    k: number,
-    a: number,
-    lda: number,
-    b: number,
-    ldb: number,
-    c: number,
-    ldc: number,
-    i0: number,
-    i1: number,
-    j0: number,
-    j1: number,
-    apack: number,
-    bpack: number,
-  ): void;
+  gemm_tiles(...args: number[]): void;
 }
 
-// gemm.c's blocking: MR×NR micro-tile, KC-deep panels, MC-row A blocks.
-const MR = 6, NR = 8, KC = 256, MC = 96;
+// gemm.c's blocking: NR-wide micro-tiles, KC-deep panels, MC-row A blocks
+// (MC is a multiple of its 6-row micro-tile, so it is also the row tile).
+const NR = 8, KC = 256, MC = 96;
+/** Widest column tile: its packed B panel (KC × this) stays in L2. */
+const MAX_TILE_COLS = 512;
 const PAGE = 65536;
-/** Byte offset of the first buffer (the module's unused stack sits below). */
-const BASE = 2 * PAGE;
+/** Byte offset of the tile counter; buffers follow from BUFFERS on. */
+const COUNTER = 2 * PAGE - 64, BUFFERS = 2 * PAGE;
 
-// Control block (Int32): the job generation, finished-thread count, the
-// shared arguments and, per thread, its block and pack buffers.
-const SEQ = 0, DONE = 1, STOP = 2, ARGS = 3, PER_THREAD = 16, SLOT = 6;
+// Control block (Int32): the job generation, finished-worker count, stop
+// flag, gemm_tiles' shared arguments, then each thread's pack buffers.
+const SEQ = 0, DONE = 1, STOP = 2, ARGS = 3, NARGS = 14;
+const PER_THREAD = ARGS + NARGS;
 
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
@@ -57,10 +45,9 @@ parentPort.once("message", ({ module, memory, control, index }) => {
     Atomics.wait(c, ${SEQ}, seen);
     seen = Atomics.load(c, ${SEQ});
     if (c[${STOP}]) return;
-    const s = ${PER_THREAD} + index * ${SLOT};
-    g.gemm_block(c[${ARGS}], c[${ARGS + 1}], c[${ARGS + 2}], c[${ARGS + 3}],
-      c[${ARGS + 4}], c[${ARGS + 5}], c[${ARGS + 6}], c[${ARGS + 7}],
-      c[${ARGS + 8}], c[s], c[s + 1], c[s + 2], c[s + 3], c[s + 4], c[s + 5]);
+    const args = Array.from(c.subarray(${ARGS}, ${ARGS + NARGS}));
+    const s = ${PER_THREAD} + 2 * index;
+    g.gemm_tiles(...args, c[s], c[s + 1]);
     Atomics.add(c, ${DONE}, 1);
     Atomics.notify(c, ${DONE});
   }
@@ -133,14 +120,14 @@ export class GemmPool {
     );
     const module = new WebAssembly.Module(bytes);
     const memory = new WebAssembly.Memory({
-      initial: BASE / PAGE,
+      initial: BUFFERS / PAGE,
       maximum: 65536,
       shared: true,
     });
     const g = new WebAssembly.Instance(module, { env: { memory } })
       .exports as unknown as GemmExports;
     const control = new Int32Array(
-      new SharedArrayBuffer(4 * (PER_THREAD + SLOT * threads)),
+      new SharedArrayBuffer(4 * (PER_THREAD + 2 * threads)),
     );
     const workers: Worker[] = [];
     try {
@@ -216,25 +203,28 @@ export class GemmPool {
       out.fill(0, 0, m * n);
       return;
     }
-    // Split the longer side of C; blocks align to the micro-tile.
-    const byRows = m >= n || m >= MR * this.threads * 4;
-    const [extent, unit] = byRows ? [m, MR] : [n, NR];
-    const units = Math.ceil(extent / unit);
-    const parts = parallel ? Math.max(1, Math.min(this.threads, units)) : 1;
-    const colsPacked = byRows ? n : Math.ceil(units / parts) * unit;
-    const apackBytes = MC * KC * 4;
-    const bpackBytes = KC * (Math.ceil(colsPacked / NR) * NR) * 4;
-    const packs = BASE;
-    const aAt = packs + parts * (apackBytes + bpackBytes);
+    const threads = parallel ? this.threads : 1;
+    // Enough tiles for every thread to claim several; columns are cut only
+    // when rows alone give too few (C wide and short).
+    const rowTiles = Math.ceil(m / MC);
+    const colTiles = Math.max(
+      Math.ceil(n / MAX_TILE_COLS),
+      Math.ceil(4 * threads / rowTiles),
+    );
+    const tileCols = Math.ceil(Math.ceil(n / colTiles) / NR) * NR;
+    const apackBytes = MC * KC * 4, bpackBytes = KC * tileCols * 4;
+    const aAt = BUFFERS + threads * (apackBytes + bpackBytes);
     const bAt = aAt + m * k * 4, cAt = bAt + k * n * 4;
     this.#reserve(cAt + m * n * 4);
     const f32 = new Float32Array(this.#memory.buffer);
     f32.set(op.a.subarray(0, m * k), aAt >> 2);
     f32.set(op.b.subarray(0, k * n), bAt >> 2);
-    const c = this.#control;
+    Atomics.store(new Int32Array(this.#memory.buffer, COUNTER, 1), 0, 0);
     const args = [
       op.transA ? 1 : 0,
       op.transB ? 1 : 0,
+      m,
+      n,
       k,
       aAt,
       op.transA ? m : k,
@@ -242,58 +232,26 @@ export class GemmPool {
       op.transB ? k : n,
       cAt,
       n,
+      COUNTER,
+      MC,
+      tileCols,
     ];
+    const c = this.#control;
     c.set(args, ARGS);
-    const per = Math.ceil(units / parts) * unit;
-    for (let t = 0; t < parts; t++) {
-      const lo = Math.min(extent, t * per), hi = Math.min(extent, lo + per);
-      const s = PER_THREAD + t * SLOT;
-      c[s] = byRows ? lo : 0;
-      c[s + 1] = byRows ? hi : m;
-      c[s + 2] = byRows ? 0 : lo;
-      c[s + 3] = byRows ? n : hi;
-      c[s + 4] = packs + t * (apackBytes + bpackBytes);
-      c[s + 5] = c[s + 4] + apackBytes;
+    for (let t = 0; t < threads; t++) {
+      c[PER_THREAD + 2 * t] = BUFFERS + t * (apackBytes + bpackBytes);
+      c[PER_THREAD + 2 * t + 1] = c[PER_THREAD + 2 * t] + apackBytes;
     }
-    // Workers 1..parts-1 take slots 1..; slot 0 is this thread's.
-    const helpers = parts - 1;
-    if (helpers > 0) {
+    const workers = threads - 1;
+    if (workers > 0) {
       Atomics.store(c, DONE, 0);
-      // Unused workers get empty blocks.
-      for (let t = parts; t < this.threads; t++) {
-        const s = PER_THREAD + t * SLOT;
-        c[s] =
-          c[s + 1] =
-          c[s + 2] =
-          c[s + 3] =
-            0;
-      }
       Atomics.add(c, SEQ, 1);
       Atomics.notify(c, SEQ);
     }
-    this.#g.gemm_block(
-      args[0],
-      args[1],
-      k,
-      aAt,
-      args[4],
-      bAt,
-      args[6],
-      cAt,
-      n,
-      c[PER_THREAD],
-      c[PER_THREAD + 1],
-      c[PER_THREAD + 2],
-      c[PER_THREAD + 3],
-      c[PER_THREAD + 4],
-      c[PER_THREAD + 5],
-    );
-    if (helpers > 0) {
-      const all = this.threads - 1;
-      for (let done = Atomics.load(c, DONE); done < all;) {
-        Atomics.wait(c, DONE, done);
-        done = Atomics.load(c, DONE);
-      }
+    this.#g.gemm_tiles(...args, c[PER_THREAD], c[PER_THREAD + 1]);
+    for (let done = Atomics.load(c, DONE); done < workers;) {
+      Atomics.wait(c, DONE, done);
+      done = Atomics.load(c, DONE);
     }
     out.set(f32.subarray(cAt >> 2, (cAt >> 2) + m * n));
   }

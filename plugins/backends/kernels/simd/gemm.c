@@ -1,8 +1,8 @@
 // build-flags: -mrelaxed-simd -matomics -mbulk-memory -Wl,--shared-memory -Wl,--max-memory=4294967296
 //
 // Single-precision GEMM for the `wasm` backend's thread pool: every thread
-// instantiates this module on one shared memory and computes its own block
-// of C = op(A)·op(B). Blocked as in BLIS: B is packed into KC×NR panels and
+// instantiates this module on one shared memory and computes tiles of
+// C = op(A)·op(B) that it claims with an atomic counter. Blocked as in BLIS: B is packed into KC×NR panels and
 // A into MR×KC panels (which also absorbs the transposes), and a 6×8
 // register-blocked micro-kernel runs on fused multiply-adds (relaxed SIMD;
 // V8 emits vfmadd on x86 with FMA3). No stack, no data: the threads share
@@ -24,7 +24,7 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
 static void pack_a(float *dst, const float *a, int lda, int trans, int i0,
                    int mr, int k0, int kc) {
   if (!trans && mr == MR) {
-    const float *r0 = a + (long)i0 * lda + k0, *r1 = r0 + lda,
+    const float *r0 = a + i0 * lda + k0, *r1 = r0 + lda,
                 *r2 = r1 + lda, *r3 = r2 + lda, *r4 = r3 + lda, *r5 = r4 + lda;
     for (int k = 0; k < kc; k++) {
       dst[0] = r0[k];
@@ -39,8 +39,8 @@ static void pack_a(float *dst, const float *a, int lda, int trans, int i0,
   }
   for (int k = 0; k < kc; k++) {
     for (int i = 0; i < MR; i++) {
-      dst[i] = i < mr ? (trans ? a[(long)(k0 + k) * lda + i0 + i]
-                               : a[(long)(i0 + i) * lda + k0 + k])
+      dst[i] = i < mr ? (trans ? a[(k0 + k) * lda + i0 + i]
+                               : a[(i0 + i) * lda + k0 + k])
                       : 0.0f;
     }
     dst += MR;
@@ -52,7 +52,7 @@ static void pack_a(float *dst, const float *a, int lda, int trans, int i0,
 static void pack_b(float *dst, const float *b, int ldb, int trans, int k0,
                    int kc, int j0, int nr) {
   if (!trans && nr == NR) {
-    const float *src = b + (long)k0 * ldb + j0;
+    const float *src = b + k0 * ldb + j0;
     for (int k = 0; k < kc; k++) {
       wasm_v128_store(dst, wasm_v128_load(src));
       wasm_v128_store(dst + 4, wasm_v128_load(src + 4));
@@ -63,8 +63,8 @@ static void pack_b(float *dst, const float *b, int ldb, int trans, int k0,
   }
   for (int k = 0; k < kc; k++) {
     for (int j = 0; j < NR; j++) {
-      dst[j] = j < nr ? (trans ? b[(long)(j0 + j) * ldb + k0 + k]
-                               : b[(long)(k0 + k) * ldb + j0 + j])
+      dst[j] = j < nr ? (trans ? b[(j0 + j) * ldb + k0 + k]
+                               : b[(k0 + k) * ldb + j0 + j])
                       : 0.0f;
     }
     dst += NR;
@@ -123,7 +123,7 @@ static void micro(const float *ap, const float *bp, int kc, float *c, int ldc,
   // Partial tile: lanes are extracted with constant indices (no stack).
 #define LANES(x, i, j0)                                                  \
   {                                                                      \
-    float *r = c + (long)(i) * ldc + (j0);                               \
+    float *r = c + (i) * ldc + (j0);                               \
     const int left = nr - (j0);                                          \
     if (left > 0) r[0] = (acc ? r[0] : 0) + wasm_f32x4_extract_lane(x, 0); \
     if (left > 1) r[1] = (acc ? r[1] : 0) + wasm_f32x4_extract_lane(x, 1); \
@@ -140,31 +140,53 @@ static void micro(const float *ap, const float *bp, int kc, float *c, int ldc,
 }
 
 // Rows [i0, i1) × columns [j0, j1) of C = op(A)·op(B), with op(A) m×k and
-// op(B) k×n. `apack` holds MC·KC floats, `bpack` KC·(n rounded up to NR).
-__attribute__((export_name("gemm_block"))) void
-gemm_block(int trans_a, int trans_b, int k, const float *a, int lda,
-           const float *b, int ldb, float *c, int ldc, int i0, int i1, int j0,
-           int j1, float *apack, float *bpack) {
+// op(B) k×n. `apack` holds MC·KC floats, `bpack` KC·(j1 - j0 rounded up
+// to NR).
+static void gemm_block(int trans_a, int trans_b, int k, const float *a,
+                       int lda, const float *b, int ldb, float *c, int ldc,
+                       int i0, int i1, int j0, int j1, float *apack,
+                       float *bpack) {
   for (int k0 = 0; k0 < k; k0 += KC) {
     const int kc = k - k0 < KC ? k - k0 : KC;
     for (int j = j0; j < j1; j += NR) {
-      pack_b(bpack + (long)(j - j0) * kc, b, ldb, trans_b, k0, kc, j,
+      pack_b(bpack + (j - j0) * kc, b, ldb, trans_b, k0, kc, j,
              j1 - j < NR ? j1 - j : NR);
     }
     for (int ib = i0; ib < i1; ib += MC) {
       const int ie = i1 - ib < MC ? i1 : ib + MC;
       for (int i = ib; i < ie; i += MR) {
-        pack_a(apack + (long)(i - ib) * kc, a, lda, trans_a, i,
+        pack_a(apack + (i - ib) * kc, a, lda, trans_a, i,
                ie - i < MR ? ie - i : MR, k0, kc);
       }
       for (int j = j0; j < j1; j += NR) {
-        const float *bp = bpack + (long)(j - j0) * kc;
+        const float *bp = bpack + (j - j0) * kc;
         const int nr = j1 - j < NR ? j1 - j : NR;
         for (int i = ib; i < ie; i += MR) {
-          micro(apack + (long)(i - ib) * kc, bp, kc, c + (long)i * ldc + j,
-                ldc, ie - i < MR ? ie - i : MR, nr, k0 > 0);
+          micro(apack + (i - ib) * kc, bp, kc, c + i * ldc + j, ldc,
+                ie - i < MR ? ie - i : MR, nr, k0 > 0);
         }
       }
     }
+  }
+}
+
+// C = op(A)·op(B) cut into tiles of tile_rows × tile_cols (multiples of MR
+// and NR) that the calling threads claim one at a time from `*next`, so a
+// thread slowed by the OS or by a short last tile never holds the others
+// up. Each thread passes its own pack buffers; `bpack` holds
+// KC·tile_cols floats.
+__attribute__((export_name("gemm_tiles"))) void
+gemm_tiles(int trans_a, int trans_b, int m, int n, int k, const float *a,
+           int lda, const float *b, int ldb, float *c, int ldc, int *next,
+           int tile_rows, int tile_cols, float *apack, float *bpack) {
+  const int col_tiles = (n + tile_cols - 1) / tile_cols;
+  const int tiles = (m + tile_rows - 1) / tile_rows * col_tiles;
+  for (;;) {
+    const int t = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+    if (t >= tiles) return;
+    const int i0 = t / col_tiles * tile_rows, j0 = t % col_tiles * tile_cols;
+    gemm_block(trans_a, trans_b, k, a, lda, b, ldb, c, ldc, i0,
+               m - i0 < tile_rows ? m : i0 + tile_rows, j0,
+               n - j0 < tile_cols ? n : j0 + tile_cols, apack, bpack);
   }
 }
