@@ -217,14 +217,18 @@ export function installWasmTrainingKernels(): void {
 export const wasmBackend: BackendProvider = {
   name: "wasm",
   description:
-    "WebAssembly (XNNPACK, SIMD) with training kernels added; needs only npm packages; the portable choice",
+    "WebAssembly (SIMD) with training kernels added and a GEMM on every core; needs only npm packages; the portable choice",
   priority: 10,
   probe(): Promise<ProbeResult> {
     return Promise.resolve(
       typeof WebAssembly === "object"
         ? {
           ok: true,
-          detail: "wasm: WebAssembly available, no system library needed",
+          detail: `wasm: WebAssembly available, no system library needed; ${
+            wasmThreads() === 0
+              ? "XNNPACK matmuls (SELFTRAIN_WASM_THREADS=0)"
+              : `GEMM on ${wasmThreads()} thread(s)`
+          }`,
         }
         : { ok: false, why: "WebAssembly is not available in this runtime" },
     );
