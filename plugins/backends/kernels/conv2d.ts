@@ -25,6 +25,7 @@ import {
 } from "./heap.ts";
 import { keepColumns, takeColumns } from "./column_cache.ts";
 import { heapCol2im, heapIm2col, isPointwise } from "./im2col.ts";
+import { useWinograd, winogradConv2d } from "./winograd.ts";
 
 /**
  * A 2-D GEMM on heap tensors: returns op(a)·op(b) as a new [rows, cols]
@@ -108,7 +109,11 @@ function withShape(t: tf.TensorInfo, shape: number[]): tf.TensorInfo {
   return { dataId: t.dataId, shape, dtype: t.dtype };
 }
 
-/** Conv2D forward for NHWC input and HWIO filter. */
+/**
+ * Conv2D forward for NHWC input and HWIO filter: Winograd for the 3×3
+ * stride-1 shapes where it pays (see winograd.ts), else im2col + GEMM.
+ * `cacheableFilter` false: the filter exists for this call only.
+ */
 export function conv2dImpl(
   backendName: string,
   matmul: MatMul,
@@ -116,10 +121,21 @@ export function conv2dImpl(
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   attrs: tf.NamedAttrMap,
+  cacheableFilter = true,
 ): tf.TensorInfo {
   requireNhwc("Conv2D", attrs);
   requireFloat("Conv2D", x, filter);
   const info = convInfo(x.shape, filter.shape, attrs);
+  if (useWinograd(info)) {
+    return winogradConv2d(
+      backendName,
+      backend,
+      x,
+      filter,
+      info,
+      cacheableFilter,
+    );
+  }
   const K = info.filterHeight * info.filterWidth * info.inChannels;
   const col = columns(backendName, backend, x, info);
   const w = reshaped(backendName, backend, filter, [K, info.outChannels]);
@@ -183,7 +199,7 @@ function transposedAsConv(
       [spanW - p.left, spanW - p.right],
       [0, 0],
     ],
-  });
+  }, false);
   free(backend, flipped);
   return dx;
 }

@@ -53,6 +53,12 @@ export interface SimdKernels {
   ): void;
   /** MaxPoolGrad into the zeroed `dx` (first maximum of a window wins). */
   max_pool_grad(x: number, dy: number, dx: number, ...geometry: number[]): void;
+  /** Winograd input transform of x into v (geometry: winograd.ts inputArgs). */
+  winograd_input(x: number, v: number, ...geometry: number[]): void;
+  /** Winograd filter transform of g [9, n] into u [16, n]. */
+  winograd_filter(g: number, u: number, n: number): void;
+  /** Winograd output transform of m into y (geometry: winograd.ts outputArgs). */
+  winograd_output(m: number, y: number, ...geometry: number[]): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;

@@ -1,0 +1,300 @@
+/**
+ * Winograd F(2×2, 3×3) (plugins/backends/kernels/winograd.ts): the SIMD
+ * transforms against the JS reference on a canary-filled memory, the whole
+ * algorithm in plain JS against tfjs' cpu conv, the native / wasm paths
+ * against cpu forward and backward, that the path is really taken, and that
+ * the inference filter cache neither leaks nor goes stale.
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import {
+  clearWinogradCache,
+  inputArgs,
+  outputArgs,
+  setWinogradEnabled,
+  tileCount,
+  type Tiling,
+  tilingOf,
+  winogradFilter,
+  winogradInput,
+  winogradOutput,
+  winogradStats,
+} from "../plugins/backends/kernels/winograd.ts";
+import { simdKernelsOn } from "../plugins/backends/kernels/simd/mod.ts";
+import { cpuBackend } from "../plugins/backends/cpu.ts";
+import { nativeBackend } from "../plugins/backends/native.ts";
+import {
+  FAST,
+  HAS_BLAS,
+  randomValues,
+  REFERENCE,
+  relativeError,
+  runOn,
+} from "./engine_helpers.ts";
+
+const TOL = 1e-4;
+const CANARY = -12345.5;
+
+type Pad = "same" | "valid" | number | [[number, number], [number, number], [
+  number,
+  number,
+], [number, number]];
+
+interface Case {
+  x: [number, number, number, number];
+  cout: number;
+  pad: Pad;
+}
+
+const EXPLICIT: Pad = [[0, 0], [1, 2], [2, 1], [0, 0]];
+const CASES: Case[] = [
+  { x: [2, 7, 9, 17], cout: 19, pad: "same" },
+  { x: [3, 8, 6, 16], cout: 21, pad: "valid" },
+  { x: [2, 9, 8, 18], cout: 16, pad: EXPLICIT },
+  { x: [2, 5, 6, 20], cout: 18, pad: 2 },
+  { x: [1, 3, 4, 5], cout: 3, pad: "same" }, // thin: JS reference only
+];
+
+function infoOf(c: Case): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    c.x,
+    [3, 3, c.x[3], c.cout],
+    1,
+    1,
+    c.pad as "same",
+    undefined,
+    false,
+    "channelsLast",
+  );
+}
+
+function label(c: Case): string {
+  return `x${c.x} cout ${c.cout} pad ${JSON.stringify(c.pad)}`;
+}
+
+function fill(h: Float32Array, at: number, n: number, seed: number): void {
+  h.set(randomValues(n, seed), at);
+}
+
+function assertSameHeap(h: Float32Array, ref: Float32Array, what: string) {
+  for (let i = 0; i < h.length; i++) {
+    if (!Object.is(h[i], ref[i])) {
+      assert.fail(`${what}: float ${i} is ${h[i]}, expected ${ref[i]}`);
+    }
+  }
+}
+
+/** A canary-filled memory with the SIMD kernels bound to it. */
+function freshHeap() {
+  const memory = new WebAssembly.Memory({ initial: 64 }); // 4 MiB
+  const h = new Float32Array(memory.buffer).fill(CANARY);
+  const simd = simdKernelsOn(memory);
+  assert.ok(simd, "SIMD kernels should load on Deno");
+  return { h, simd };
+}
+
+for (const c of CASES) {
+  const t: Tiling = tilingOf(infoOf(c));
+  const T = tileCount(t);
+  const xSize = c.x[0] * c.x[1] * c.x[2] * c.x[3];
+  // odd float offsets: the SIMD loads must not assume alignment
+  const a = 1001, b = a + 16 * T * Math.max(t.inC, t.outC) + xSize + 37;
+
+  Deno.test(`winograd simd input transform = JS, writes only V: ${label(c)}`, () => {
+    const { h, simd } = freshHeap();
+    fill(h, a, xSize, 1);
+    const ref = h.slice();
+    winogradInput(ref, a, b, t);
+    simd.winograd_input(a * 4, b * 4, ...inputArgs(t));
+    assertSameHeap(h, ref, "winograd_input");
+  });
+
+  Deno.test(`winograd simd output transform = JS, writes only Y: ${label(c)}`, () => {
+    const { h, simd } = freshHeap();
+    fill(h, a, 16 * T * t.outC, 2);
+    const ref = h.slice();
+    winogradOutput(ref, a, b, t);
+    simd.winograd_output(a * 4, b * 4, ...outputArgs(t));
+    assertSameHeap(h, ref, "winograd_output");
+  });
+
+  Deno.test(`winograd simd filter transform = JS, writes only U: ${label(c)}`, () => {
+    const { h, simd } = freshHeap();
+    const n = t.inC * t.outC;
+    fill(h, a, 9 * n, 3);
+    const ref = h.slice();
+    winogradFilter(ref, a, b, n);
+    simd.winograd_filter(a * 4, b * 4, n);
+    assertSameHeap(h, ref, "winograd_filter");
+  });
+
+  Deno.test(`winograd in plain JS matches the cpu conv2d: ${label(c)}`, async () => {
+    const x = randomValues(xSize, 4), g = randomValues(9 * t.inC * t.outC, 5);
+    const [want] = await runOn(REFERENCE, () => [
+      tf.conv2d(
+        tf.tensor4d(x, c.x),
+        tf.tensor4d(g, [3, 3, t.inC, t.outC]),
+        1,
+        c.pad as "same",
+      ),
+    ]);
+    const V = 16 * T * t.inC, U = 16 * t.inC * t.outC, M = 16 * T * t.outC;
+    const h = new Float32Array(
+      xSize + 9 * t.inC * t.outC + V + U + M + want.length,
+    );
+    const gOff = xSize, vOff = gOff + g.length, uOff = vOff + V;
+    const mOff = uOff + U, yOff = mOff + M;
+    h.set(x);
+    h.set(g, gOff);
+    winogradInput(h, 0, vOff, t);
+    winogradFilter(h, gOff, uOff, t.inC * t.outC);
+    for (let k = 0; k < 16; k++) {
+      for (let i = 0; i < T; i++) {
+        for (let o = 0; o < t.outC; o++) {
+          let s = 0;
+          for (let ci = 0; ci < t.inC; ci++) {
+            s += h[vOff + (k * T + i) * t.inC + ci] *
+              h[uOff + (k * t.inC + ci) * t.outC + o];
+          }
+          h[mOff + (k * T + i) * t.outC + o] = s;
+        }
+      }
+    }
+    winogradOutput(h, mOff, yOff, t);
+    const err = relativeError(h.subarray(yOff), want);
+    assert.ok(err <= TOL, `relative error ${err}`);
+  });
+}
+
+function t4(shape: number[], seed: number): tf.Tensor4D {
+  return tf.tensor4d(
+    randomValues(tf.util.sizeFromShape(shape), seed),
+    shape as [number, number, number, number],
+  );
+}
+
+/** Runs fn on cpu and every fast backend; returns Winograd convs on native. */
+async function checkParity(
+  name: string,
+  fn: () => tf.Tensor[],
+): Promise<number> {
+  const want = await runOn(REFERENCE, fn);
+  let nativeConvs = 0;
+  for (const provider of FAST) {
+    const before = winogradStats().convs;
+    const got = await runOn(provider, fn);
+    if (provider === nativeBackend) {
+      nativeConvs = winogradStats().convs - before;
+    }
+    for (let i = 0; i < want.length; i++) {
+      const err = relativeError(got[i], want[i]);
+      assert.ok(
+        err <= TOL,
+        `${name}: ${provider.name} output ${i} error ${err}`,
+      );
+    }
+  }
+  return nativeConvs;
+}
+
+for (const c of CASES.slice(0, 4)) {
+  Deno.test(`winograd conv2d forward, dx and dW match cpu: ${label(c)}`, async () => {
+    const pad = c.pad as "same";
+    const convs = await checkParity(label(c), () => {
+      const x = t4(c.x, 6), f = t4([3, 3, c.x[3], c.cout], 7);
+      const y = tf.conv2d(x, f, 1, pad);
+      const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad)
+      )([x, f], t4(y.shape, 8));
+      return [y, dx, df];
+    });
+    // forward twice (plain and under the tape), and dx as a forward conv
+    if (HAS_BLAS) assert.equal(convs, 3, "native took the Winograd path");
+  });
+}
+
+Deno.test("winograd fused conv2d with bias and relu matches cpu", async () => {
+  const convs = await checkParity("fused", () => {
+    const y = tf.fused.conv2d({
+      x: t4([2, 6, 7, 16], 9),
+      filter: t4([3, 3, 16, 18], 10),
+      strides: 1,
+      pad: "same",
+      bias: tf.tensor1d(randomValues(18, 11)),
+      activation: "relu",
+    });
+    return [y];
+  });
+  if (HAS_BLAS) assert.equal(convs, 1, "native took the Winograd path");
+});
+
+Deno.test({
+  name: "winograd off (setWinogradEnabled(false)) falls back to im2col",
+  ignore: !HAS_BLAS,
+  async fn() {
+    const before = setWinogradEnabled(false);
+    try {
+      const convs = await checkParity("off", () => [
+        tf.conv2d(t4([2, 6, 6, 16], 12), t4([3, 3, 16, 16], 13), 1, "same"),
+      ]);
+      assert.equal(convs, 0);
+    } finally {
+      setWinogradEnabled(before);
+    }
+  },
+});
+
+Deno.test({
+  name: "winograd filter cache: one transform per filter, freed when stale",
+  ignore: !HAS_BLAS,
+  async fn() {
+    await nativeBackend.activate();
+    clearWinogradCache();
+    const backend = tf.engine().backend;
+    const x = t4([2, 8, 8, 16], 14);
+    const init = t4([3, 3, 16, 24], 15);
+    const w = tf.variable(init); // shares init's dataId until init goes
+    init.dispose();
+    const infer = () => tf.tidy(() => tf.conv2d(x, w, 1, "same").dataSync());
+    const first = infer();
+    const s0 = winogradStats();
+    assert.equal(s0.cachedFilters, 1);
+    const ids = backend.numDataIds(), tensors = tf.memory().numTensors;
+    for (let i = 0; i < 4; i++) assert.deepEqual(infer(), first);
+    assert.equal(winogradStats().filterTransforms, s0.filterTransforms);
+    assert.equal(backend.numDataIds(), ids);
+    assert.equal(tf.memory().numTensors, tensors);
+    // under a tape: recomputed every call (forward and dx), nothing cached
+    for (let i = 0; i < 2; i++) {
+      tf.dispose(
+        tf.grads((a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, w, 1, "same"))([
+          x,
+        ]),
+      );
+    }
+    assert.equal(winogradStats().filterTransforms, s0.filterTransforms + 4);
+    assert.equal(backend.numDataIds(), ids);
+    // assign: a new dataId, so a new transform; the stale one is freed
+    const next = t4([3, 3, 16, 24], 16);
+    w.assign(next);
+    next.dispose();
+    assert.notDeepEqual(infer(), first);
+    assert.equal(winogradStats().filterTransforms, s0.filterTransforms + 5);
+    assert.equal(winogradStats().cachedFilters, 1);
+    assert.equal(backend.numDataIds(), ids);
+    w.dispose();
+    x.dispose();
+    clearWinogradCache();
+    assert.equal(winogradStats().cachedBytes, 0);
+    assert.equal(backend.numDataIds(), ids - 3);
+  },
+});
+
+Deno.test("winograd module is importable without a backend (cpu stays untouched)", async () => {
+  await cpuBackend.activate();
+  const before = winogradStats().convs;
+  tf.tidy(() =>
+    tf.conv2d(t4([1, 6, 6, 16], 1), t4([3, 3, 16, 16], 2), 1, "same").dataSync()
+  );
+  assert.equal(winogradStats().convs, before);
+});
