@@ -12,7 +12,7 @@
  * order, so results are bit-identical). `SELFTRAIN_WINOGRAD=0` turns the
  * path off.
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import {
   alloc,
   callKernel,
