@@ -122,6 +122,19 @@ for (const [size, c] of resnetStages) {
       undefined,
       on,
     );
+    benchOn(
+      `conv2d grads 3x3 ${c}->${c} 8x${size}x${size}`,
+      available.filter((p) => p === nativeBackend),
+      kernelCase(
+        () => [randomTensor([8, size, size, c]), randomTensor([3, 3, c, c])],
+        ([x, f]) =>
+          tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same")
+          )([x, f]),
+      ),
+      undefined,
+      on,
+    );
   }
 }
 

@@ -220,11 +220,16 @@ export function winogradEnabled(): boolean {
 /**
  * Whether `info` takes the Winograd path. Below 16 channels either way the
  * GEMMs are too thin for the 2.25× flop saving to beat the transforms'
- * memory traffic (V and M are 16/9 and 4× the im2col / output sizes per
- * channel), and such layers are a negligible share of a network's time.
+ * memory traffic, and such layers are a negligible share of a network's
+ * time. Not while a gradient tape records: the filter gradient would then
+ * rebuild the im2col columns that the forward pass otherwise hands it (see
+ * column_cache.ts) and the filter transform could not be cached, which
+ * measured slower than im2col + GEMM on every ResNet-18 stage. The stride-1
+ * input gradient (a forward conv of dy, run after the tape) still uses it.
  */
 export function useWinograd(info: Info): boolean {
-  return winogradEnabled() && info.filterHeight === 3 &&
+  return winogradEnabled() && !recordingGradients() &&
+    info.filterHeight === 3 &&
     info.filterWidth === 3 && info.strideHeight === 1 &&
     info.strideWidth === 1 && info.dilationHeight === 1 &&
     info.dilationWidth === 1 && info.inChannels >= 16 &&
