@@ -3,7 +3,8 @@
  * 2×2 output block comes from a 4×4 input tile as Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A,
  * so the GEMM work is 16 products per 4 outputs instead of 36 (2.25× fewer
  * flops than im2col + GEMM):
- *   V [16, T, Cin]  = Bᵀ d B of every tile (T = batch · tilesH · tilesW)
+ *   V [16, T, Cin]  = Bᵀ d B of every tile (T = batch · tilesH · tilesW,
+ *                     plus a padding row, see paddedTiles)
  *   U [16, Cin, Cout] = G g Gᵀ of the filter
  *   M [16, T, Cout] = V · U, one BatchMatMul of the backend (16 GEMMs)
  *   Y [N, H, W, Cout] = Aᵀ M A, edge tiles cropped.
@@ -40,10 +41,15 @@ export interface Tiling {
   tilesW: number;
   padTop: number;
   padLeft: number;
+  /** Rows of each of the 16 V / M planes (≥ the tile count, see below). */
+  planeTiles: number;
 }
 
 /** The tiling of a conv geometry (2×2 output blocks, edges partial). */
-export function tilingOf(info: Info): Tiling {
+export function tilingOf(info: Info, planeTiles?: number): Tiling {
+  const tilesH = Math.ceil(info.outHeight / 2);
+  const tilesW = Math.ceil(info.outWidth / 2);
+  const tiles = info.batchSize * tilesH * tilesW;
   return {
     batch: info.batchSize,
     inH: info.inHeight,
@@ -52,11 +58,24 @@ export function tilingOf(info: Info): Tiling {
     outH: info.outHeight,
     outW: info.outWidth,
     outC: info.outChannels,
-    tilesH: Math.ceil(info.outHeight / 2),
-    tilesW: Math.ceil(info.outWidth / 2),
+    tilesH,
+    tilesW,
     padTop: info.padInfo.top,
     padLeft: info.padInfo.left,
+    planeTiles: planeTiles ??
+      paddedTiles(tiles, info.inChannels, info.outChannels),
   };
+}
+
+/**
+ * Plane rows for `tiles` tiles: one more when a V or M plane would be a
+ * multiple of 4 KiB, since the transforms touch all 16 planes at once and
+ * addresses 2^k apart share a cache set (the extra GEMM row is ignored).
+ */
+export function paddedTiles(tiles: number, inC: number, outC: number): number {
+  return (tiles * inC) % 1024 === 0 || (tiles * outC) % 1024 === 0
+    ? tiles + 1
+    : tiles;
 }
 
 /** Number of tiles T (rows of each of the 16 GEMMs). */
@@ -75,12 +94,13 @@ export function inputArgs(t: Tiling): number[] {
     t.tilesW,
     t.padTop,
     t.padLeft,
+    t.planeTiles,
   ];
 }
 
 /** kernels.c's `winograd_output` geometry arguments. */
 export function outputArgs(t: Tiling): number[] {
-  return [t.batch, t.outH, t.outW, t.outC, t.tilesH, t.tilesW];
+  return [t.batch, t.outH, t.outW, t.outC, t.tilesH, t.tilesW, t.planeTiles];
 }
 
 const f = Math.fround;
@@ -124,7 +144,7 @@ export function winogradInput(
   vOff: number,
   t: Tiling,
 ): void {
-  const C = t.inC, plane = tileCount(t) * C, d = new Float32Array(16);
+  const C = t.inC, plane = t.planeTiles * C, d = new Float32Array(16);
   let out = vOff;
   for (let n = 0; n < t.batch; n++) {
     for (let ty = 0; ty < t.tilesH; ty++) {
@@ -171,7 +191,7 @@ export function winogradOutput(
   yOff: number,
   t: Tiling,
 ): void {
-  const C = t.outC, plane = tileCount(t) * C, s = new Float32Array(16);
+  const C = t.outC, plane = t.planeTiles * C, s = new Float32Array(16);
   let at = mOff;
   for (let n = 0; n < t.batch; n++) {
     for (let ty = 0; ty < t.tilesH; ty++) {
@@ -341,10 +361,14 @@ export function winogradConv2d(
   cacheable = true,
 ): tf.TensorInfo {
   counts.convs++;
-  const t = tilingOf(info), T = tileCount(t);
+  const t = tilingOf(info), P = t.planeTiles, T = tileCount(t);
   const simd = simdKernels(backend);
-  const v = alloc(backend, [16, T, t.inC]);
+  const v = alloc(backend, [16, P, t.inC]);
   const xOff = offsetOf(backend, x), vOff = offsetOf(backend, v);
+  for (let k = 0; k < 16 && P > T; k++) {
+    const at = vOff + (k * P + T) * t.inC;
+    heapF32(backend).fill(0, at, at + (P - T) * t.inC);
+  }
   if (simd) simd.winograd_input(xOff * 4, vOff * 4, ...inputArgs(t));
   else winogradInput(heapF32(backend), xOff, vOff, t);
   const [u, owned] = filterTransform(backend, filter, t, cacheable);

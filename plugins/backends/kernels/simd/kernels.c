@@ -314,13 +314,14 @@ static void filter_1d(const v128_t *p, int s, v128_t *q, int t) {
   q[3 * t] = c;
 }
 
-// V = Bᵀ·d·B of every 4×4 input tile into v [16, tiles, channels]; taps
-// outside the image (padding, edge tiles) read as zero.
+// V = Bᵀ·d·B of every 4×4 input tile into v [16, plane_tiles, channels]
+// (plane_tiles ≥ the tile count: rows past it are left alone); taps outside
+// the image (padding, edge tiles) read as zero.
 __attribute__((export_name("winograd_input"))) void
 winograd_input(const float *x, float *v, int batch, int in_h, int in_w,
                int channels, int tiles_h, int tiles_w, int pad_top,
-               int pad_left) {
-  const int C = channels, plane = batch * tiles_h * tiles_w * C;
+               int pad_left, int plane_tiles) {
+  const int C = channels, plane = plane_tiles * C;
   float *out = v;
   for (int n = 0; n < batch; n++) {
     for (int ty = 0; ty < tiles_h; ty++) {
@@ -350,26 +351,45 @@ winograd_input(const float *x, float *v, int batch, int in_h, int in_w,
   }
 }
 
+// U = G·g·Gᵀ of 4·`groups` lanes of g [9, n] at g + p into r [groups][16].
+#define FILTER_GROUPS(groups)                                              \
+  for (int q = 0; q < groups; q++) {                                       \
+    const int lanes = n - p - 4 * q < 4 ? n - p - 4 * q : 4;               \
+    v128_t w[9], t[12];                                                    \
+    for (int k = 0; k < 9; k++)                                            \
+      w[k] = load_lanes(g + k * n + p + 4 * q, lanes);                     \
+    for (int j = 0; j < 3; j++) filter_1d(w + j, 3, t + j, 3);             \
+    for (int i = 0; i < 4; i++) filter_1d(t + 3 * i, 1, r[q] + 4 * i, 1);  \
+  }
+
 // U = G·g·Gᵀ of 3×3 filters g [9, n] (HWIO flattened, n = in·out channels)
-// into u [16, n].
+// into u [16, n]. The 16 planes are n floats apart (often 2^k: one cache
+// set), so 16 floats of each are written at a time, a whole cache line.
 __attribute__((export_name("winograd_filter"))) void
 winograd_filter(const float *g, float *u, int n) {
-  for (int p = 0; p < n; p += 4) {
+  int p = 0;
+  for (; p + 16 <= n; p += 16) {
+    v128_t r[4][16];
+#pragma clang loop unroll(full)
+    FILTER_GROUPS(4)
+    for (int k = 0; k < 16; k++) {
+      for (int q = 0; q < 4; q++) wasm_v128_store(u + k * n + p + 4 * q, r[q][k]);
+    }
+  }
+  for (; p < n; p += 4) {
+    v128_t r[1][16];
+    FILTER_GROUPS(1)
     const int lanes = n - p < 4 ? n - p : 4;
-    v128_t w[9], t[12], r[16];
-    for (int k = 0; k < 9; k++) w[k] = load_lanes(g + k * n + p, lanes);
-    for (int j = 0; j < 3; j++) filter_1d(w + j, 3, t + j, 3);
-    for (int i = 0; i < 4; i++) filter_1d(t + 3 * i, 1, r + 4 * i, 1);
-    for (int k = 0; k < 16; k++) store_lanes(u + k * n + p, r[k], lanes);
+    for (int k = 0; k < 16; k++) store_lanes(u + k * n + p, r[0][k], lanes);
   }
 }
 
-// Y = Aᵀ·m·A of every tile of m [16, tiles, channels] into the NHWC output
-// y [batch, out_h, out_w, channels], cropping the edge tiles.
+// Y = Aᵀ·m·A of every tile of m [16, plane_tiles, channels] into the NHWC
+// output y [batch, out_h, out_w, channels], cropping the edge tiles.
 __attribute__((export_name("winograd_output"))) void
 winograd_output(const float *m, float *y, int batch, int out_h, int out_w,
-                int channels, int tiles_h, int tiles_w) {
-  const int C = channels, plane = batch * tiles_h * tiles_w * C;
+                int channels, int tiles_h, int tiles_w, int plane_tiles) {
+  const int C = channels, plane = plane_tiles * C;
   const float *in = m;
   for (int n = 0; n < batch; n++) {
     for (int ty = 0; ty < tiles_h; ty++) {
