@@ -23,6 +23,7 @@ import {
 import { simdKernelsOn } from "../plugins/backends/kernels/simd/mod.ts";
 import { cpuBackend } from "../plugins/backends/cpu.ts";
 import { nativeBackend } from "../plugins/backends/native.ts";
+import { wasmBackend } from "../plugins/backends/wasm.ts";
 import {
   FAST,
   HAS_BLAS,
@@ -299,11 +300,18 @@ Deno.test({
   },
 });
 
-Deno.test("winograd module is importable without a backend (cpu stays untouched)", async () => {
-  await cpuBackend.activate();
-  const before = winogradStats().convs;
-  tf.tidy(() =>
-    tf.conv2d(t4([1, 6, 6, 16], 1), t4([3, 3, 16, 16], 2), 1, "same").dataSync()
-  );
-  assert.equal(winogradStats().convs, before);
+Deno.test("winograd stays off the cpu and wasm backends (forward and dx)", async () => {
+  for (const provider of [cpuBackend, wasmBackend]) {
+    const before = winogradStats().convs;
+    await runOn(provider, () => {
+      const x = t4([2, 6, 6, 16], 1), f = t4([3, 3, 16, 16], 2);
+      return [
+        tf.conv2d(x, f, 1, "same"),
+        ...tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same")
+        )([x, f]),
+      ];
+    });
+    assert.equal(winogradStats().convs, before, provider.name);
+  }
 });

@@ -12,6 +12,7 @@ import type { BackendProvider, ProbeResult } from "../../core/backend.ts";
 import { useTfBackend } from "../../core/backend.ts";
 import { convForwardKernels, convGradKernels } from "./kernels/conv2d.ts";
 import { sharedIdentity } from "./kernels/heap.ts";
+import { allowWinograd } from "./kernels/winograd.ts";
 import { blasUnavailableReason, loadBlas } from "./native/blas_ffi.ts";
 import { blasMatMul, matMulKernels } from "./native/kernels_gemm.ts";
 import { reduceKernels } from "./native/kernels_reduce.ts";
@@ -37,6 +38,7 @@ async function registerNative(): Promise<void> {
   tf.registerBackend(NATIVE_TF_NAME, () => instance, 0);
   tf.copyRegisteredKernels("wasm", NATIVE_TF_NAME);
   const matmul = blasMatMul(blas);
+  allowWinograd(NATIVE_TF_NAME);
   for (
     const config of [
       ...convForwardKernels(NATIVE_TF_NAME, matmul),

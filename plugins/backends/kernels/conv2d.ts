@@ -126,7 +126,7 @@ export function conv2dImpl(
   requireNhwc("Conv2D", attrs);
   requireFloat("Conv2D", x, filter);
   const info = convInfo(x.shape, filter.shape, attrs);
-  if (useWinograd(info)) {
+  if (useWinograd(info, backendName)) {
     return winogradConv2d(
       backendName,
       backend,

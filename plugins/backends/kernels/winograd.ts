@@ -237,8 +237,20 @@ export function winogradEnabled(): boolean {
   return enabled;
 }
 
+const allowed = new Set<string>();
+
 /**
- * Whether `info` takes the Winograd path. Below 16 channels either way the
+ * Lets convolutions of the tfjs backend `backendName` take the Winograd
+ * path. Only for a backend whose BatchMatMul is fast on 16 batched GEMMs:
+ * native's BLAS is; the wasm backend's XNNPACK one made dx of ResNet-18's
+ * first stages 2× slower, so `wasm` does not opt in.
+ */
+export function allowWinograd(backendName: string): void {
+  allowed.add(backendName);
+}
+
+/**
+ * Whether `info` takes the Winograd path on `backendName`. Below 16 channels either way the
  * GEMMs are too thin for the 2.25× flop saving to beat the transforms'
  * memory traffic, and such layers are a negligible share of a network's
  * time. Not while a gradient tape records: the filter gradient would then
@@ -247,8 +259,9 @@ export function winogradEnabled(): boolean {
  * measured slower than im2col + GEMM on every ResNet-18 stage. The stride-1
  * input gradient (a forward conv of dy, run after the tape) still uses it.
  */
-export function useWinograd(info: Info): boolean {
-  return winogradEnabled() && !recordingGradients() &&
+export function useWinograd(info: Info, backendName: string): boolean {
+  return allowed.has(backendName) && winogradEnabled() &&
+    !recordingGradients() &&
     info.filterHeight === 3 &&
     info.filterWidth === 3 && info.strideHeight === 1 &&
     info.strideWidth === 1 && info.dilationHeight === 1 &&
