@@ -1,5 +1,5 @@
 /**
- * Winograd F(2×2, 3×3) (plugins/backends/kernels/winograd.ts): the SIMD
+ * Winograd F(2×2, 3×3) (plugins/backends/kernels/winograd*.ts): the SIMD
  * transforms against the JS reference on a canary-filled memory, the whole
  * algorithm in plain JS against tfjs' cpu conv, the native / wasm paths
  * against cpu forward and backward, that the path is really taken, and that
@@ -9,17 +9,19 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   clearWinogradCache,
+  setWinogradEnabled,
+  winogradStats,
+} from "../plugins/backends/kernels/winograd.ts";
+import {
   inputArgs,
   outputArgs,
-  setWinogradEnabled,
-  tileCount,
   type Tiling,
+  tileCount,
   tilingOf,
   winogradFilter,
   winogradInput,
   winogradOutput,
-  winogradStats,
-} from "../plugins/backends/kernels/winograd.ts";
+} from "../plugins/backends/kernels/winograd_transforms.ts";
 import {
   simdAvailable,
   simdKernelsOn,

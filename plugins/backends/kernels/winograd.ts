@@ -8,10 +8,8 @@
  *   U [16, Cin, Cout] = G g Gᵀ of the filter
  *   M [16, T, Cout] = V · U, one BatchMatMul of the backend (16 GEMMs)
  *   Y [N, H, W, Cout] = Aᵀ M A, edge tiles cropped.
- * The transforms run as simd/kernels.c on the heap; the JS loops below are
- * their fallback and test reference (same float32 operations in the same
- * order, so results are bit-identical). `SELFTRAIN_WINOGRAD=0` turns the
- * path off.
+ * The transforms (winograd_transforms.ts) run as simd/kernels.c on the
+ * heap. `SELFTRAIN_WINOGRAD=0` turns the path off.
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import {
@@ -21,199 +19,20 @@ import {
   hasData,
   heapF32,
   offsetOf,
-  simdKernels,
   type WasmBackendLike,
 } from "./heap.ts";
 import { recordingGradients } from "./column_cache.ts";
 import { simdAvailable } from "./simd/mod.ts";
+import {
+  heapWinogradFilter,
+  heapWinogradInput,
+  heapWinogradOutput,
+  tileCount,
+  type Tiling,
+  tilingOf,
+} from "./winograd_transforms.ts";
 
 type Info = tf.backend_util.Conv2DInfo;
-
-/** The tile grid of a Winograd convolution (argument order of kernels.c). */
-export interface Tiling {
-  batch: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  outH: number;
-  outW: number;
-  outC: number;
-  tilesH: number;
-  tilesW: number;
-  padTop: number;
-  padLeft: number;
-  /** Rows of each of the 16 V / M planes (≥ the tile count, see below). */
-  planeTiles: number;
-}
-
-/** The tiling of a conv geometry (2×2 output blocks, edges partial). */
-export function tilingOf(info: Info, planeTiles?: number): Tiling {
-  const tilesH = Math.ceil(info.outHeight / 2);
-  const tilesW = Math.ceil(info.outWidth / 2);
-  const tiles = info.batchSize * tilesH * tilesW;
-  return {
-    batch: info.batchSize,
-    inH: info.inHeight,
-    inW: info.inWidth,
-    inC: info.inChannels,
-    outH: info.outHeight,
-    outW: info.outWidth,
-    outC: info.outChannels,
-    tilesH,
-    tilesW,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-    planeTiles: planeTiles ??
-      paddedTiles(tiles, info.inChannels, info.outChannels),
-  };
-}
-
-/**
- * Plane rows for `tiles` tiles: one more when a V or M plane would be a
- * multiple of 4 KiB, since the transforms touch all 16 planes at once and
- * addresses 2^k apart share a cache set (the extra GEMM row is ignored).
- */
-export function paddedTiles(tiles: number, inC: number, outC: number): number {
-  return (tiles * inC) % 1024 === 0 || (tiles * outC) % 1024 === 0
-    ? tiles + 1
-    : tiles;
-}
-
-/** Number of tiles T (rows of each of the 16 GEMMs). */
-export function tileCount(t: Tiling): number {
-  return t.batch * t.tilesH * t.tilesW;
-}
-
-/** kernels.c's `winograd_input` geometry arguments. */
-export function inputArgs(t: Tiling): number[] {
-  return [
-    t.batch,
-    t.inH,
-    t.inW,
-    t.inC,
-    t.tilesH,
-    t.tilesW,
-    t.padTop,
-    t.padLeft,
-    t.planeTiles,
-  ];
-}
-
-/** kernels.c's `winograd_output` geometry arguments. */
-export function outputArgs(t: Tiling): number[] {
-  return [t.batch, t.outH, t.outW, t.outC, t.tilesH, t.tilesW, t.planeTiles];
-}
-
-const f = Math.fround;
-
-/** Bᵀ·(a, b, c, d) = (a − c, b + c, c − b, b − d) on p[o], p[o+s], ... */
-function input1d(p: Float32Array, o: number, s: number): void {
-  const a = p[o], b = p[o + s], c = p[o + 2 * s], d = p[o + 3 * s];
-  p[o] = a - c;
-  p[o + s] = b + c;
-  p[o + 2 * s] = c - b;
-  p[o + 3 * s] = b - d;
-}
-
-/** Aᵀ·(a, b, c, d) = (a + b + c, b − c − d) into p[o], p[o+s]. */
-function output1d(p: Float32Array, o: number, s: number): void {
-  const a = p[o], b = p[o + s], c = p[o + 2 * s], d = p[o + 3 * s];
-  p[o] = f(a + b) + c;
-  p[o + s] = f(b - c) - d;
-}
-
-/** G·(a, b, c) = (a, (a + c + b)·½, (a + c − b)·½, c) into q[r..r+3t]. */
-function filter1d(
-  p: Float32Array,
-  o: number,
-  s: number,
-  q: Float32Array,
-  r: number,
-  t: number,
-): void {
-  const a = p[o], b = p[o + s], c = p[o + 2 * s], ac = f(a + c);
-  q[r] = a;
-  q[r + t] = f(ac + b) * 0.5;
-  q[r + 2 * t] = f(ac - b) * 0.5;
-  q[r + 3 * t] = c;
-}
-
-/** V = Bᵀ d B of every input tile of x (at `xOff`) into v [16, T, Cin]. */
-export function winogradInput(
-  h: Float32Array,
-  xOff: number,
-  vOff: number,
-  t: Tiling,
-): void {
-  const C = t.inC, plane = t.planeTiles * C, d = new Float32Array(16);
-  let out = vOff;
-  for (let n = 0; n < t.batch; n++) {
-    for (let ty = 0; ty < t.tilesH; ty++) {
-      for (let tx = 0; tx < t.tilesW; tx++, out += C) {
-        const y0 = 2 * ty - t.padTop, x0 = 2 * tx - t.padLeft;
-        for (let c = 0; c < C; c++) {
-          for (let k = 0; k < 16; k++) {
-            const iy = y0 + (k >> 2), ix = x0 + (k & 3);
-            const inside = iy >= 0 && iy < t.inH && ix >= 0 && ix < t.inW;
-            d[k] = inside
-              ? h[xOff + ((n * t.inH + iy) * t.inW + ix) * C + c]
-              : 0;
-          }
-          for (let j = 0; j < 4; j++) input1d(d, j, 4);
-          for (let i = 0; i < 4; i++) input1d(d, 4 * i, 1);
-          for (let k = 0; k < 16; k++) h[out + k * plane + c] = d[k];
-        }
-      }
-    }
-  }
-}
-
-/** U = G g Gᵀ of the 3×3 filters g [9, n] (HWIO, n = Cin·Cout) into u [16, n]. */
-export function winogradFilter(
-  h: Float32Array,
-  gOff: number,
-  uOff: number,
-  n: number,
-): void {
-  const w = new Float32Array(9), t = new Float32Array(12);
-  const r = new Float32Array(16);
-  for (let p = 0; p < n; p++) {
-    for (let k = 0; k < 9; k++) w[k] = h[gOff + k * n + p];
-    for (let j = 0; j < 3; j++) filter1d(w, j, 3, t, j, 3);
-    for (let i = 0; i < 4; i++) filter1d(t, 3 * i, 1, r, 4 * i, 1);
-    for (let k = 0; k < 16; k++) h[uOff + k * n + p] = r[k];
-  }
-}
-
-/** Y = Aᵀ M A of every tile of m [16, T, Cout] into the NHWC output at `yOff`. */
-export function winogradOutput(
-  h: Float32Array,
-  mOff: number,
-  yOff: number,
-  t: Tiling,
-): void {
-  const C = t.outC, plane = t.planeTiles * C, s = new Float32Array(16);
-  let at = mOff;
-  for (let n = 0; n < t.batch; n++) {
-    for (let ty = 0; ty < t.tilesH; ty++) {
-      for (let tx = 0; tx < t.tilesW; tx++, at += C) {
-        const rows = Math.min(2, t.outH - 2 * ty);
-        const cols = Math.min(2, t.outW - 2 * tx);
-        const base = yOff + ((n * t.outH + 2 * ty) * t.outW + 2 * tx) * C;
-        for (let c = 0; c < C; c++) {
-          for (let k = 0; k < 16; k++) s[k] = h[at + k * plane + c];
-          for (let j = 0; j < 4; j++) output1d(s, j, 4);
-          for (let i = 0; i < 2; i++) output1d(s, 4 * i, 1);
-          for (let i = 0; i < rows; i++) {
-            for (let j = 0; j < cols; j++) {
-              h[base + (i * t.outW + j) * C + c] = s[4 * i + j];
-            }
-          }
-        }
-      }
-    }
-  }
-}
 
 function envDisabled(): boolean {
   try {
@@ -321,12 +140,13 @@ function transformFilter(
   t: Tiling,
 ): tf.TensorInfo {
   counts.filterTransforms++;
-  const n = t.inC * t.outC;
   const u = alloc(backend, [16, t.inC, t.outC]);
-  const simd = simdKernels(backend);
-  const g = offsetOf(backend, filter), at = offsetOf(backend, u);
-  if (simd) simd.winograd_filter(g * 4, at * 4, n);
-  else winogradFilter(heapF32(backend), g, at, n);
+  heapWinogradFilter(
+    backend,
+    offsetOf(backend, filter),
+    offsetOf(backend, u),
+    t.inC * t.outC,
+  );
   return u;
 }
 
@@ -378,15 +198,13 @@ export function winogradConv2d(
 ): tf.TensorInfo {
   counts.convs++;
   const t = tilingOf(info), P = t.planeTiles, T = tileCount(t);
-  const simd = simdKernels(backend);
   const v = alloc(backend, [16, P, t.inC]);
   const xOff = offsetOf(backend, x), vOff = offsetOf(backend, v);
   for (let k = 0; k < 16 && P > T; k++) {
     const at = vOff + (k * P + T) * t.inC;
     heapF32(backend).fill(0, at, at + (P - T) * t.inC);
   }
-  if (simd) simd.winograd_input(xOff * 4, vOff * 4, ...inputArgs(t));
-  else winogradInput(heapF32(backend), xOff, vOff, t);
+  heapWinogradInput(backend, xOff, vOff, t);
   const [u, owned] = filterTransform(backend, filter, t, cacheable);
   const m = callKernel(backendName, "BatchMatMul", backend, { a: v, b: u }, {
     transposeA: false,
@@ -395,9 +213,7 @@ export function winogradConv2d(
   free(backend, v);
   if (owned) free(backend, u);
   const y = alloc(backend, info.outShape);
-  const mOff = offsetOf(backend, m), yOff = offsetOf(backend, y);
-  if (simd) simd.winograd_output(mOff * 4, yOff * 4, ...outputArgs(t));
-  else winogradOutput(heapF32(backend), mOff, yOff, t);
+  heapWinogradOutput(backend, offsetOf(backend, m), offsetOf(backend, y), t);
   free(backend, m);
   return y;
 }
