@@ -15,17 +15,24 @@ import {
 import {
   inputArgs,
   outputArgs,
-  type Tiling,
   tileCount,
+  type Tiling,
   tilingOf,
   winogradFilter,
+  winogradFilterGrad,
   winogradInput,
   winogradOutput,
+  winogradOutputGrad,
 } from "../plugins/backends/kernels/winograd_transforms.ts";
 import {
   simdAvailable,
   simdKernelsOn,
 } from "../plugins/backends/kernels/simd/mod.ts";
+import {
+  WINOGRAD_SOURCE_SHA256,
+  WINOGRAD_WASM_BASE64,
+} from "../plugins/backends/kernels/simd/winograd_wasm.ts";
+import { sectionIds, sourceSha256 } from "../tools/build_wasm.ts";
 import { cpuBackend } from "../plugins/backends/cpu.ts";
 import { nativeBackend } from "../plugins/backends/native.ts";
 import { wasmBackend } from "../plugins/backends/wasm.ts";
@@ -136,6 +143,51 @@ for (const c of CASES) {
     winogradFilter(ref, a, b, n);
     simd.winograd_filter(a * 4, b * 4, n);
     assertSameHeap(h, ref, "winograd_filter");
+  });
+
+  Deno.test(`winograd simd gradient transforms = JS, write only dM / dW: ${label(c)}`, () => {
+    const { h, simd } = freshHeap();
+    const n = t.inC * t.outC;
+    fill(h, a, 16 * (T + 2) * Math.max(t.outC, n / t.outC), 4);
+    const ref = h.slice();
+    winogradOutputGrad(ref, a, b, t);
+    simd.winograd_output_grad(a * 4, b * 4, ...outputArgs(t));
+    assertSameHeap(h, ref, "winograd_output_grad");
+    winogradFilterGrad(ref, a, b, n);
+    simd.winograd_filter_grad(a * 4, b * 4, n);
+    assertSameHeap(h, ref, "winograd_filter_grad");
+  });
+
+  Deno.test(`winograd gradient transforms are the adjoints: ${label(c)}`, () => {
+    // <out(m), dy> = <m, outGrad(dy)> and <filter(g), du> = <g, filterGrad(du)>
+    const n = t.inC * t.outC, M = 16 * (T + 2) * t.outC;
+    const Y = t.batch * t.outH * t.outW * t.outC;
+    const dot = (h: Float32Array, p: number, q: number, len: number) => {
+      let sum = 0;
+      for (let i = 0; i < len; i++) sum += h[p + i] * h[q + i];
+      return sum;
+    };
+    const check = (lhs: number, rhs: number, what: string) =>
+      assert.ok(
+        Math.abs(lhs - rhs) <= 1e-4 * Math.abs(rhs) + 1e-3,
+        `${what}: ${lhs} vs ${rhs}`,
+      );
+    const h = new Float32Array(2 * M + 2 * Y + 50 * n);
+    const m = 0, dm = M, y = 2 * M, dy = y + Y;
+    fill(h, m, M, 5);
+    fill(h, dy, Y, 6);
+    for (let k = 0; k < 16; k++) {
+      h.fill(0, m + (k * (T + 2) + T) * t.outC, m + (k + 1) * (T + 2) * t.outC);
+    }
+    winogradOutput(h, m, y, t);
+    winogradOutputGrad(h, dy, dm, t);
+    check(dot(h, y, dy, Y), dot(h, m, dm, M), "output");
+    const g = dy + Y, u = g + 9 * n, du = u + 16 * n, dg = du + 16 * n;
+    fill(h, g, 9 * n, 7);
+    fill(h, du, 16 * n, 8);
+    winogradFilter(h, g, u, n);
+    winogradFilterGrad(h, du, dg, n);
+    check(dot(h, u, du, 16 * n), dot(h, g, dg, 9 * n), "filter");
   });
 
   Deno.test(`winograd in plain JS matches the cpu conv2d: ${label(c)}`, async () => {
@@ -321,4 +373,21 @@ Deno.test("winograd stays off the cpu and wasm backends (forward and dx)", async
     });
     assert.equal(winogradStats().convs, before, provider.name);
   }
+});
+
+Deno.test("winograd_wasm.ts: built from the current winograd.c, imports only the heap", async () => {
+  const sha = await sourceSha256(
+    new URL("../plugins/backends/kernels/simd/winograd.c", import.meta.url),
+  );
+  assert.equal(WINOGRAD_SOURCE_SHA256, sha, "run deno task build:wasm");
+  const bytes = Uint8Array.from(
+    atob(WINOGRAD_WASM_BASE64),
+    (c) => c.charCodeAt(0),
+  );
+  const ids = sectionIds(bytes);
+  assert.ok(!ids.includes(5) && !ids.includes(11), "memory or data section");
+  assert.deepEqual(
+    WebAssembly.Module.imports(new WebAssembly.Module(bytes)),
+    [{ module: "env", name: "memory", kind: "memory" }],
+  );
 });

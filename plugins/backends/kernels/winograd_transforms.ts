@@ -195,6 +195,78 @@ export function winogradOutput(
   }
 }
 
+/** (a, b) → (a, a + b, a − b, −b) from p[o], p[o+s] into p[o..o+3s]. */
+function outputGrad1d(p: Float32Array, o: number, s: number): void {
+  const a = p[o], b = p[o + s];
+  p[o + s] = a + b;
+  p[o + 2 * s] = a - b;
+  p[o + 3 * s] = -b;
+}
+
+/** dM = A dY Aᵀ of every 2×2 block of dy (at `dyOff`) into dm [16, T, Cout]. */
+export function winogradOutputGrad(
+  h: Float32Array,
+  dyOff: number,
+  dmOff: number,
+  t: Tiling,
+): void {
+  const C = t.outC, plane = t.planeTiles * C, s = new Float32Array(16);
+  let out = dmOff;
+  for (let n = 0; n < t.batch; n++) {
+    for (let ty = 0; ty < t.tilesH; ty++) {
+      for (let tx = 0; tx < t.tilesW; tx++, out += C) {
+        const rows = Math.min(2, t.outH - 2 * ty);
+        const cols = Math.min(2, t.outW - 2 * tx);
+        const base = dyOff + ((n * t.outH + 2 * ty) * t.outW + 2 * tx) * C;
+        for (let c = 0; c < C; c++) {
+          for (const k of [0, 1, 4, 5]) {
+            const i = k >> 2, j = k & 3;
+            s[k] = i < rows && j < cols
+              ? h[base + (i * t.outW + j) * C + c]
+              : 0;
+          }
+          outputGrad1d(s, 0, 1);
+          outputGrad1d(s, 4, 1);
+          for (let j = 0; j < 4; j++) outputGrad1d(s, j, 4);
+          for (let k = 0; k < 16; k++) h[out + k * plane + c] = s[k];
+        }
+      }
+    }
+  }
+}
+
+/** dg = Gᵀ dU G of du [16, n] into the 3×3 filter gradient dg [9, n]. */
+export function winogradFilterGrad(
+  h: Float32Array,
+  duOff: number,
+  dgOff: number,
+  n: number,
+): void {
+  const r = new Float32Array(16), t = new Float32Array(12);
+  const w = new Float32Array(9);
+  // Gᵀ·(a, b, c, d) = (a + (b + c)·½, (b − c)·½, (b + c)·½ + d)
+  const grad1d = (
+    p: Float32Array,
+    o: number,
+    s: number,
+    q: Float32Array,
+    at: number,
+    step: number,
+  ) => {
+    const a = p[o], b = p[o + s], c = p[o + 2 * s], d = p[o + 3 * s];
+    const sum = f(f(b + c) * 0.5);
+    q[at] = a + sum;
+    q[at + step] = f(b - c) * 0.5;
+    q[at + 2 * step] = sum + d;
+  };
+  for (let p = 0; p < n; p++) {
+    for (let k = 0; k < 16; k++) r[k] = h[duOff + k * n + p];
+    for (let j = 0; j < 4; j++) grad1d(r, j, 4, t, j, 4);
+    for (let i = 0; i < 3; i++) grad1d(t, 4 * i, 1, w, 3 * i, 1);
+    for (let k = 0; k < 9; k++) h[dgOff + k * n + p] = w[k];
+  }
+}
+
 /** {@link winogradInput} of heap tensors (float offsets), SIMD when available. */
 export function heapWinogradInput(
   backend: WasmBackendLike,
@@ -229,4 +301,28 @@ export function heapWinogradOutput(
   const simd = simdKernels(backend);
   if (simd) simd.winograd_output(mOff * 4, yOff * 4, ...outputArgs(t));
   else winogradOutput(heapF32(backend), mOff, yOff, t);
+}
+
+/** {@link winogradOutputGrad} of heap tensors, SIMD when available. */
+export function heapWinogradOutputGrad(
+  backend: WasmBackendLike,
+  dyOff: number,
+  dmOff: number,
+  t: Tiling,
+): void {
+  const simd = simdKernels(backend);
+  if (simd) simd.winograd_output_grad(dyOff * 4, dmOff * 4, ...outputArgs(t));
+  else winogradOutputGrad(heapF32(backend), dyOff, dmOff, t);
+}
+
+/** {@link winogradFilterGrad} of heap tensors, SIMD when available. */
+export function heapWinogradFilterGrad(
+  backend: WasmBackendLike,
+  duOff: number,
+  dgOff: number,
+  n: number,
+): void {
+  const simd = simdKernels(backend);
+  if (simd) simd.winograd_filter_grad(duOff * 4, dgOff * 4, n);
+  else winogradFilterGrad(heapF32(backend), duOff, dgOff, n);
 }
