@@ -68,6 +68,10 @@ const CASES: Case[] = [
   { x: [2, 9, 8, 18], cout: 16, pad: EXPLICIT },
   { x: [2, 5, 6, 20], cout: 18, pad: 2 },
   { x: [2, 8, 8, 64], cout: 32, pad: "same" }, // padded planes (32 tiles)
+  // ≥ 256 tiles: training (forward under the tape, dx, dW) by Winograd too
+  { x: [2, 33, 31, 16], cout: 17, pad: "same" },
+  { x: [1, 36, 34, 17], cout: 16, pad: EXPLICIT },
+  { x: [1, 35, 36, 16], cout: 18, pad: "valid" },
   { x: [1, 3, 4, 5], cout: 3, pad: "same" }, // thin: JS reference only
 ];
 
@@ -236,18 +240,25 @@ function t4(shape: number[], seed: number): tf.Tensor4D {
   );
 }
 
-/** Runs fn on cpu and every fast backend; returns Winograd convs on native. */
+/** What ran by Winograd on native during one call of `fn`. */
+interface Taken {
+  convs: number;
+  filterGrads: number;
+}
+
+/** Runs fn on cpu and every fast backend; returns what native took. */
 async function checkParity(
   name: string,
   fn: () => tf.Tensor[],
-): Promise<number> {
+): Promise<Taken> {
   const want = await runOn(REFERENCE, fn);
-  let nativeConvs = 0;
+  const taken = { convs: 0, filterGrads: 0 };
   for (const provider of FAST) {
-    const before = winogradStats().convs;
+    const before = winogradStats();
     const got = await runOn(provider, fn);
     if (provider === nativeBackend) {
-      nativeConvs = winogradStats().convs - before;
+      taken.convs = winogradStats().convs - before.convs;
+      taken.filterGrads = winogradStats().filterGrads - before.filterGrads;
     }
     for (let i = 0; i < want.length; i++) {
       const err = relativeError(got[i], want[i]);
@@ -257,13 +268,13 @@ async function checkParity(
       );
     }
   }
-  return nativeConvs;
+  return taken;
 }
 
-for (const c of CASES.slice(0, 5)) {
+for (const c of CASES.slice(0, -1)) {
   Deno.test(`winograd conv2d forward, dx and dW match cpu: ${label(c)}`, async () => {
     const pad = c.pad as "same";
-    const convs = await checkParity(label(c), () => {
+    const taken = await checkParity(label(c), () => {
       const x = t4(c.x, 6), f = t4([3, 3, c.x[3], c.cout], 7);
       const y = tf.conv2d(x, f, 1, pad);
       const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
@@ -271,14 +282,20 @@ for (const c of CASES.slice(0, 5)) {
       )([x, f], t4(y.shape, 8));
       return [y, dx, df];
     });
-    // the plain forward and dx (a forward conv of dy); not the forward
-    // under the tape, which keeps im2col columns for dW
-    if (WINOGRAD_ON_NATIVE) assert.equal(convs, 2, "native took Winograd");
+    // the plain forward; with enough tiles also the forward under the tape,
+    // dx (a forward conv of dy) and dW
+    const training = tileCount(tilingOf(infoOf(c))) >= 256;
+    const want = training
+      ? { convs: 3, filterGrads: 1 }
+      : { convs: 1, filterGrads: 0 };
+    if (WINOGRAD_ON_NATIVE) {
+      assert.deepEqual(taken, want, "native took Winograd");
+    }
   });
 }
 
 Deno.test("winograd fused conv2d with bias and relu matches cpu", async () => {
-  const convs = await checkParity("fused", () => {
+  const { convs } = await checkParity("fused", () => {
     const y = tf.fused.conv2d({
       x: t4([2, 6, 7, 16], 9),
       filter: t4([3, 3, 16, 18], 10),
@@ -298,7 +315,7 @@ Deno.test({
   async fn() {
     const before = setWinogradEnabled(false);
     try {
-      const convs = await checkParity("off", () => [
+      const { convs } = await checkParity("off", () => [
         tf.conv2d(t4([2, 6, 6, 16], 12), t4([3, 3, 16, 16], 13), 1, "same"),
       ]);
       assert.equal(convs, 0);
@@ -315,7 +332,7 @@ Deno.test({
     await nativeBackend.activate();
     clearWinogradCache();
     const backend = tf.engine().backend;
-    const x = t4([2, 8, 8, 16], 14);
+    const x = t4([2, 32, 32, 16], 14); // 512 tiles: training uses it too
     const init = t4([3, 3, 16, 24], 15);
     const w = tf.variable(init); // shares init's dataId until init goes
     init.dispose();
@@ -333,7 +350,7 @@ Deno.test({
     assert.equal(winogradStats().filterTransforms, s0.filterTransforms);
     assert.equal(backend.numDataIds(), ids);
     assert.equal(tf.memory().numTensors, tensors);
-    // under a tape only dx takes the path, its filter made per call: not cached
+    // under a tape (forward and dx, whose filter is made per call): not cached
     for (let i = 0; i < 2; i++) {
       tf.dispose(
         tf.grads((a: tf.Tensor, b: tf.Tensor) =>
@@ -341,14 +358,14 @@ Deno.test({
         )([x, w]),
       );
     }
-    assert.equal(winogradStats().filterTransforms, s0.filterTransforms + 2);
+    assert.equal(winogradStats().filterTransforms, s0.filterTransforms + 4);
     assert.equal(backend.numDataIds(), ids);
     // assign: a new dataId, so a new transform; the stale one is freed
     const next = t4([3, 3, 16, 24], 16);
     w.assign(next);
     next.dispose();
     assert.notDeepEqual(infer(), first);
-    assert.equal(winogradStats().filterTransforms, s0.filterTransforms + 3);
+    assert.equal(winogradStats().filterTransforms, s0.filterTransforms + 5);
     assert.equal(winogradStats().cachedFilters, 1);
     assert.equal(backend.numDataIds(), ids);
     w.dispose();

@@ -25,7 +25,12 @@ import {
 } from "./heap.ts";
 import { keepColumns, takeColumns } from "./column_cache.ts";
 import { heapCol2im, heapIm2col, isPointwise } from "./im2col.ts";
-import { useWinograd, winogradConv2d } from "./winograd.ts";
+import {
+  useWinograd,
+  useWinogradTraining,
+  winogradBackpropFilter,
+  winogradConv2d,
+} from "./winograd.ts";
 
 /**
  * A 2-D GEMM on heap tensors: returns op(a)·op(b) as a new [rows, cols]
@@ -126,7 +131,7 @@ export function conv2dImpl(
   requireNhwc("Conv2D", attrs);
   requireFloat("Conv2D", x, filter);
   const info = convInfo(x.shape, filter.shape, attrs);
-  if (useWinograd(info, backendName)) {
+  if (useWinograd(info, backendName, cacheableFilter)) {
     return winogradConv2d(
       backendName,
       backend,
@@ -250,6 +255,9 @@ export function conv2dBackpropFilterImpl(
   requireFloat("Conv2DBackpropFilter", x, dy);
   const filterShape = attrs.filterShape as number[];
   const info = convInfo(x.shape, filterShape, attrs);
+  if (useWinogradTraining(info, backendName)) {
+    return winogradBackpropFilter(backendName, backend, x, dy, info);
+  }
   const M = info.batchSize * info.outHeight * info.outWidth;
   const col = columns(backendName, backend, x, info, true);
   const dy2 = reshaped(backendName, backend, dy, [M, info.outChannels]);

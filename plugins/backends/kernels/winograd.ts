@@ -21,12 +21,18 @@ import {
   offsetOf,
   type WasmBackendLike,
 } from "./heap.ts";
-import { recordingGradients } from "./column_cache.ts";
+import {
+  keepColumns,
+  recordingGradients,
+  takeColumns,
+} from "./column_cache.ts";
 import { simdAvailable } from "./simd/mod.ts";
 import {
   heapWinogradFilter,
+  heapWinogradFilterGrad,
   heapWinogradInput,
   heapWinogradOutput,
+  heapWinogradOutputGrad,
   tileCount,
   type Tiling,
   tilingOf,
@@ -70,31 +76,60 @@ export function allowWinograd(backendName: string): void {
 }
 
 /**
- * Whether `info` takes the Winograd path on `backendName`. Below 16 channels either way the
- * GEMMs are too thin for the 2.25× flop saving to beat the transforms'
- * memory traffic, and such layers are a negligible share of a network's
- * time. Not while a gradient tape records: the filter gradient would then
- * rebuild the im2col columns that the forward pass otherwise hands it (see
- * column_cache.ts) and the filter transform could not be cached, which
- * measured slower than im2col + GEMM on every ResNet-18 stage. The stride-1
- * input gradient (a forward conv of dy, run after the tape) still uses it.
- * Not without the SIMD kernels either: the JS transforms made a 32×32×64
- * conv 2.5× slower than im2col + GEMM.
+ * Whether `info` can take the Winograd path on `backendName`. Below 16
+ * channels either way the GEMMs are too thin for the 2.25× flop saving to
+ * beat the transforms' memory traffic, and such layers are a negligible
+ * share of a network's time. Not without the SIMD kernels: the JS
+ * transforms made a 32×32×64 conv 2.5× slower than im2col + GEMM.
  */
-export function useWinograd(info: Info, backendName: string): boolean {
+function qualifies(info: Info, backendName: string): boolean {
   return allowed.has(backendName) && winogradEnabled() && simdAvailable() &&
-    !recordingGradients() &&
-    info.filterHeight === 3 &&
-    info.filterWidth === 3 && info.strideHeight === 1 &&
-    info.strideWidth === 1 && info.dilationHeight === 1 &&
-    info.dilationWidth === 1 && info.inChannels >= 16 &&
-    info.outChannels >= 16;
+    info.filterHeight === 3 && info.filterWidth === 3 &&
+    info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 &&
+    info.inChannels >= 16 && info.outChannels >= 16;
+}
+
+/**
+ * Fewest tiles for Winograd where the filter transform cannot be cached
+ * (training, the input gradient): that transform and dW's costs scale with
+ * Cin·Cout, the GEMM saving with T·Cin·Cout. Training ResNet-18 at batch 8
+ * measured (conv forward + dx + dW, on / off): 32×32×64 (T = 2048) 1.40×,
+ * 16×16×128 (512) 1.29×, 8×8×256 (128) 1.05×, 4×4×512 (32) 0.82×.
+ */
+const UNCACHED_MIN_TILES = 256;
+
+/**
+ * Whether a training step runs `info`'s forward conv and filter gradient
+ * by Winograd (V kept from one for the other, like im2col's columns).
+ */
+export function useWinogradTraining(info: Info, backendName: string): boolean {
+  return qualifies(info, backendName) &&
+    tileCount(tilingOf(info)) >= UNCACHED_MIN_TILES;
+}
+
+/**
+ * Whether Conv2D of `info` takes the Winograd path on `backendName` now:
+ * at inference always (where it qualifies), else (under a tape, or a
+ * filter made for this call, as the stride-1 input gradient's) as
+ * {@link useWinogradTraining}.
+ */
+export function useWinograd(
+  info: Info,
+  backendName: string,
+  cacheableFilter: boolean,
+): boolean {
+  return cacheableFilter && !recordingGradients()
+    ? qualifies(info, backendName)
+    : useWinogradTraining(info, backendName);
 }
 
 /** Counters for tests and benchmarks. */
 export interface WinogradStats {
   /** Convolutions that took the Winograd path. */
   convs: number;
+  /** Filter gradients computed by Winograd. */
+  filterGrads: number;
   /** Filter transforms computed (cache misses and training calls). */
   filterTransforms: number;
   /** Transformed filters held by the inference cache now. */
@@ -103,7 +138,7 @@ export interface WinogradStats {
   cachedBytes: number;
 }
 
-const counts = { convs: 0, filterTransforms: 0 };
+const counts = { convs: 0, filterTransforms: 0, filterGrads: 0 };
 
 interface Cached {
   backend: WasmBackendLike;
@@ -183,6 +218,36 @@ function filterTransform(
   return [u, false];
 }
 
+/** A new [16, planeTiles, channels] tensor with its padding rows zeroed. */
+function allocPlanes(
+  backend: WasmBackendLike,
+  t: Tiling,
+  channels: number,
+): tf.TensorInfo {
+  const P = t.planeTiles, T = tileCount(t);
+  const out = alloc(backend, [16, P, channels]), off = offsetOf(backend, out);
+  for (let k = 0; k < 16 && P > T; k++) {
+    const at = off + (k * P + T) * channels;
+    heapF32(backend).fill(0, at, at + (P - T) * channels);
+  }
+  return out;
+}
+
+function inputTransform(
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+  t: Tiling,
+): tf.TensorInfo {
+  const v = allocPlanes(backend, t, t.inC);
+  heapWinogradInput(backend, offsetOf(backend, x), offsetOf(backend, v), t);
+  return v;
+}
+
+/** The column-cache key of V (the forward pass hands it to dW). */
+function keyOf(t: Tiling): string {
+  return `winograd ${t.padTop} ${t.padLeft} ${t.outH} ${t.outW} ${t.planeTiles}`;
+}
+
 /**
  * Conv2D forward by Winograd F(2×2, 3×3) for a geometry that passed
  * {@link useWinograd}; the GEMMs are `backendName`'s BatchMatMul. With
@@ -197,23 +262,53 @@ export function winogradConv2d(
   cacheable = true,
 ): tf.TensorInfo {
   counts.convs++;
-  const t = tilingOf(info), P = t.planeTiles, T = tileCount(t);
-  const v = alloc(backend, [16, P, t.inC]);
-  const xOff = offsetOf(backend, x), vOff = offsetOf(backend, v);
-  for (let k = 0; k < 16 && P > T; k++) {
-    const at = vOff + (k * P + T) * t.inC;
-    heapF32(backend).fill(0, at, at + (P - T) * t.inC);
-  }
-  heapWinogradInput(backend, xOff, vOff, t);
+  const t = tilingOf(info);
+  const v = inputTransform(backend, x, t);
   const [u, owned] = filterTransform(backend, filter, t, cacheable);
-  const m = callKernel(backendName, "BatchMatMul", backend, { a: v, b: u }, {
-    transposeA: false,
-    transposeB: false,
-  });
-  free(backend, v);
+  const m = callKernel(backendName, "BatchMatMul", backend, { a: v, b: u });
+  if (!keepColumns(backend, x, keyOf(t), v)) free(backend, v);
   if (owned) free(backend, u);
   const y = alloc(backend, info.outShape);
   heapWinogradOutput(backend, offsetOf(backend, m), offsetOf(backend, y), t);
   free(backend, m);
   return y;
+}
+
+/**
+ * Conv2DBackpropFilter by Winograd, for a geometry that passed
+ * {@link useWinogradTraining}: with dM = A·dy·Aᵀ (the gradient of the output
+ * transform), dU = Vᵀ·dM as one BatchMatMul and dW = Gᵀ·dU·G. V is the
+ * forward pass's when the column cache kept it.
+ */
+export function winogradBackpropFilter(
+  backendName: string,
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: Info,
+): tf.TensorInfo {
+  counts.filterGrads++;
+  const t = tilingOf(info);
+  const v = takeColumns(x, keyOf(t)) ?? inputTransform(backend, x, t);
+  const dm = allocPlanes(backend, t, t.outC);
+  heapWinogradOutputGrad(
+    backend,
+    offsetOf(backend, dy),
+    offsetOf(backend, dm),
+    t,
+  );
+  const du = callKernel(backendName, "BatchMatMul", backend, { a: v, b: dm }, {
+    transposeA: true,
+  });
+  free(backend, v);
+  free(backend, dm);
+  const dw = alloc(backend, [3, 3, t.inC, t.outC]);
+  heapWinogradFilterGrad(
+    backend,
+    offsetOf(backend, du),
+    offsetOf(backend, dw),
+    t.inC * t.outC,
+  );
+  free(backend, du);
+  return dw;
 }
