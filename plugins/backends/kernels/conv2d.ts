@@ -6,7 +6,8 @@
  *   backprop input: dx = col2im(dy[M,Cout] · W[K,Cout]ᵀ)
  *   backprop filter: dW[K,Cout] = col(x)[M,K]ᵀ · dy[M,Cout]
  * While a gradient tape records, the forward columns are kept for the
- * filter gradient (see column_cache.ts).
+ * filter gradient (see column_cache.ts). 3×3 stride-1 convs go to
+ * winograd.ts where it pays.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
@@ -25,12 +26,7 @@ import {
 } from "./heap.ts";
 import { keepColumns, takeColumns } from "./column_cache.ts";
 import { heapCol2im, heapIm2col, isPointwise } from "./im2col.ts";
-import {
-  useWinograd,
-  useWinogradTraining,
-  winogradBackpropFilter,
-  winogradConv2d,
-} from "./winograd.ts";
+import * as winograd from "./winograd.ts";
 
 /**
  * A 2-D GEMM on heap tensors: returns op(a)·op(b) as a new [rows, cols]
@@ -131,8 +127,8 @@ export function conv2dImpl(
   requireNhwc("Conv2D", attrs);
   requireFloat("Conv2D", x, filter);
   const info = convInfo(x.shape, filter.shape, attrs);
-  if (useWinograd(info, backendName, cacheableFilter)) {
-    return winogradConv2d(
+  if (winograd.useWinograd(info, backendName, cacheableFilter)) {
+    return winograd.winogradConv2d(
       backendName,
       backend,
       x,
@@ -255,8 +251,8 @@ export function conv2dBackpropFilterImpl(
   requireFloat("Conv2DBackpropFilter", x, dy);
   const filterShape = attrs.filterShape as number[];
   const info = convInfo(x.shape, filterShape, attrs);
-  if (useWinogradTraining(info, backendName)) {
-    return winogradBackpropFilter(backendName, backend, x, dy, info);
+  if (winograd.useWinogradTraining(info, backendName)) {
+    return winograd.winogradBackpropFilter(backendName, backend, x, dy, info);
   }
   const M = info.batchSize * info.outHeight * info.outWidth;
   const col = columns(backendName, backend, x, info, true);

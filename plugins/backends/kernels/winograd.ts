@@ -150,7 +150,7 @@ interface Cached {
 /** Transformed filters by the filter's dataId (insertion order = age). */
 const filterCache = new Map<object, Cached>();
 let cachedBytes = 0;
-/** Most bytes of transformed filters held (ResNet-18 needs ~80 MB). */
+/** Most bytes of transformed filters held (ResNet-18's take ~67 MB). */
 const CACHE_BUDGET_BYTES = 256 * 2 ** 20;
 
 function dropCached(e: Cached): void {
@@ -205,7 +205,8 @@ function filterTransform(
   }
   const dataId = filter.dataId as object;
   const hit = filterCache.get(dataId);
-  if (hit && hit.backend === backend) return [hit.u, false];
+  if (hit?.backend === backend) return [hit.u, false];
+  if (hit) dropCached(hit); // same dataId on another backend instance
   const u = transformFilter(backend, filter, t);
   const bytes = 64 * t.inC * t.outC;
   if (bytes > CACHE_BUDGET_BYTES) return [u, true];
