@@ -10,30 +10,44 @@ import {
   wasmBackend,
 } from "../plugins/backends/index.ts";
 import type { BackendProvider } from "../core/backend.ts";
+import { setWinogradEnabled } from "../plugins/backends/kernels/winograd.ts";
 import { createResNet18 } from "./models/resnet18.ts";
 
 const available: BackendProvider[] = [wasmBackend];
 if ((await nativeBackend.probe()).ok) available.push(nativeBackend);
 
-/** Registers one bench per backend; `setup` runs on that backend. */
+/**
+ * Registers one bench per backend; `setup` runs on that backend. With
+ * `winograd`, the bench runs with the Winograd path set that way (and is
+ * named after it).
+ */
 function benchOn(
   name: string,
   providers: BackendProvider[],
   setup: () => { run: () => void; dispose: () => void },
   iterations?: number,
+  winograd?: boolean,
 ): void {
+  const variant = winograd === undefined
+    ? ""
+    : ` winograd ${winograd ? "on" : "off"}`;
   for (const provider of providers) {
     let state: { run: () => void; dispose: () => void } | null = null;
     Deno.bench({
-      name: `${name} [${provider.name}]`,
+      name: `${name}${variant} [${provider.name}]`,
       group: name,
+      baseline: winograd === false,
       ...(iterations ? { n: iterations, warmup: 1 } : {}),
       async fn(b) {
         await provider.activate();
         state ??= setup();
+        const before = winograd === undefined
+          ? undefined
+          : setWinogradEnabled(winograd);
         b.start();
         state.run();
         b.end();
+        if (before !== undefined) setWinogradEnabled(before);
       },
     });
     addEventListener("unload", () => state?.dispose());
@@ -88,6 +102,40 @@ for (const [label, xs, fs, s] of convShapes) {
         )([x, f]),
     ),
   );
+}
+
+// ResNet-18's stride-1 3x3 convs at batch 8, 128 px: Winograd on vs off
+// (inference, so the transformed filter is cached as in a model forward)
+const resnetStages: [number, number][] = [[32, 64], [16, 128], [8, 256], [
+  4,
+  512,
+]];
+for (const [size, c] of resnetStages) {
+  for (const on of [true, false]) {
+    benchOn(
+      `conv2d 3x3 ${c}->${c} 8x${size}x${size}`,
+      available.filter((p) => p === nativeBackend),
+      kernelCase(
+        () => [randomTensor([8, size, size, c]), randomTensor([3, 3, c, c])],
+        ([x, f]) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, "same"),
+      ),
+      undefined,
+      on,
+    );
+    benchOn(
+      `conv2d grads 3x3 ${c}->${c} 8x${size}x${size}`,
+      available.filter((p) => p === nativeBackend),
+      kernelCase(
+        () => [randomTensor([8, size, size, c]), randomTensor([3, 3, c, c])],
+        ([x, f]) =>
+          tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same")
+          )([x, f]),
+      ),
+      undefined,
+      on,
+    );
+  }
 }
 
 benchOn(

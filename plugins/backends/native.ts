@@ -13,6 +13,7 @@ import { useTfBackend } from "../../core/backend.ts";
 import { convForwardKernels, convGradKernels } from "./kernels/conv2d.ts";
 import { matMulKernels, matMulOf } from "./kernels/gemm_kernels.ts";
 import { callKernel, sharedIdentity } from "./kernels/heap.ts";
+import { allowWinograd } from "./kernels/winograd.ts";
 import { blasUnavailableReason, loadBlas } from "./native/blas_ffi.ts";
 import { blasHeapGemm } from "./native/kernels_gemm.ts";
 import { reduceKernels } from "./native/kernels_reduce.ts";
@@ -39,6 +40,7 @@ async function registerNative(): Promise<void> {
   tf.copyRegisteredKernels("wasm", NATIVE_TF_NAME);
   const gemm = blasHeapGemm(blas);
   const matmul = matMulOf(gemm);
+  allowWinograd(NATIVE_TF_NAME);
   for (
     const config of [
       ...convForwardKernels(NATIVE_TF_NAME, matmul),

@@ -8,7 +8,7 @@
  * outlives its training step. A byte budget bounds what is held at once.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { free, type WasmBackendLike } from "./heap.ts";
+import { free, hasData, type WasmBackendLike } from "./heap.ts";
 
 interface Entry {
   backend: WasmBackendLike;
@@ -34,8 +34,7 @@ function budgetBytes(): number {
 }
 
 function isAlive(e: Entry): boolean {
-  return (e.backend.dataIdMap as unknown as { has(id: object): boolean })
-    .has(e.dataId);
+  return hasData(e.backend, e.dataId);
 }
 
 function drop(i: number): void {

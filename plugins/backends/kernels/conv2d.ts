@@ -6,7 +6,8 @@
  *   backprop input: dx = col2im(dy[M,Cout] · W[K,Cout]ᵀ)
  *   backprop filter: dW[K,Cout] = col(x)[M,K]ᵀ · dy[M,Cout]
  * While a gradient tape records, the forward columns are kept for the
- * filter gradient (see column_cache.ts).
+ * filter gradient (see column_cache.ts). 3×3 stride-1 convs go to
+ * winograd.ts where it pays.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
@@ -25,6 +26,7 @@ import {
 } from "./heap.ts";
 import { keepColumns, takeColumns } from "./column_cache.ts";
 import { heapCol2im, heapIm2col, isPointwise } from "./im2col.ts";
+import * as winograd from "./winograd.ts";
 
 /**
  * A 2-D GEMM on heap tensors: returns op(a)·op(b) as a new [rows, cols]
@@ -108,7 +110,11 @@ function withShape(t: tf.TensorInfo, shape: number[]): tf.TensorInfo {
   return { dataId: t.dataId, shape, dtype: t.dtype };
 }
 
-/** Conv2D forward for NHWC input and HWIO filter. */
+/**
+ * Conv2D forward for NHWC input and HWIO filter: Winograd for the 3×3
+ * stride-1 shapes where it pays (see winograd.ts), else im2col + GEMM.
+ * `cacheableFilter` false: the filter exists for this call only.
+ */
 export function conv2dImpl(
   backendName: string,
   matmul: MatMul,
@@ -116,10 +122,21 @@ export function conv2dImpl(
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   attrs: tf.NamedAttrMap,
+  cacheableFilter = true,
 ): tf.TensorInfo {
   requireNhwc("Conv2D", attrs);
   requireFloat("Conv2D", x, filter);
   const info = convInfo(x.shape, filter.shape, attrs);
+  if (winograd.useWinograd(info, backendName, cacheableFilter)) {
+    return winograd.winogradConv2d(
+      backendName,
+      backend,
+      x,
+      filter,
+      info,
+      cacheableFilter,
+    );
+  }
   const K = info.filterHeight * info.filterWidth * info.inChannels;
   const col = columns(backendName, backend, x, info);
   const w = reshaped(backendName, backend, filter, [K, info.outChannels]);
@@ -183,7 +200,7 @@ function transposedAsConv(
       [spanW - p.left, spanW - p.right],
       [0, 0],
     ],
-  });
+  }, false);
   free(backend, flipped);
   return dx;
 }
@@ -234,6 +251,9 @@ export function conv2dBackpropFilterImpl(
   requireFloat("Conv2DBackpropFilter", x, dy);
   const filterShape = attrs.filterShape as number[];
   const info = convInfo(x.shape, filterShape, attrs);
+  if (winograd.useWinogradTraining(info, backendName)) {
+    return winograd.winogradBackpropFilter(backendName, backend, x, dy, info);
+  }
   const M = info.batchSize * info.outHeight * info.outWidth;
   const col = columns(backendName, backend, x, info, true);
   const dy2 = reshaped(backendName, backend, dy, [M, info.outChannels]);

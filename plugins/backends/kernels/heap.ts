@@ -82,6 +82,12 @@ export function allocZeros(
   return out;
 }
 
+/** Whether `dataId` still names data on `backend` (not yet disposed). */
+export function hasData(backend: WasmBackendLike, dataId: unknown): boolean {
+  return (backend.dataIdMap as unknown as { has(id: unknown): boolean })
+    .has(dataId);
+}
+
 /** Releases a kernel-internal tensor. */
 export function free(backend: WasmBackendLike, t: tf.TensorInfo): void {
   backend.disposeData(t.dataId);

@@ -4,8 +4,12 @@
  * tensors in place. `SELFTRAIN_SIMD=0` turns them off (the JS loops run).
  */
 import { KERNELS_WASM_BASE64 } from "./kernels_wasm.ts";
+import { WINOGRAD_WASM_BASE64 } from "./winograd_wasm.ts";
 
-/** Exports of kernels.c; addresses are byte offsets in the heap. */
+/** The modules whose exports make up {@link SimdKernels}. */
+const MODULES_BASE64 = [KERNELS_WASM_BASE64, WINOGRAD_WASM_BASE64];
+
+/** Exports of kernels.c and winograd.c; addresses are heap byte offsets. */
 export interface SimdKernels {
   /** Writes the column matrix of the image at `x` to `col`. */
   im2col(x: number, col: number, ...geometry: number[]): void;
@@ -53,9 +57,19 @@ export interface SimdKernels {
   ): void;
   /** MaxPoolGrad into the zeroed `dx` (first maximum of a window wins). */
   max_pool_grad(x: number, dy: number, dx: number, ...geometry: number[]): void;
+  /** Winograd input transform of x into v (winograd_transforms.ts inputArgs). */
+  winograd_input(x: number, v: number, ...geometry: number[]): void;
+  /** Winograd filter transform of g [9, n] into u [16, n]. */
+  winograd_filter(g: number, u: number, n: number): void;
+  /** Winograd output transform of m into y (geometry: outputArgs). */
+  winograd_output(m: number, y: number, ...geometry: number[]): void;
+  /** Gradient of winograd_output: dy into dm (geometry: outputArgs). */
+  winograd_output_grad(dy: number, dm: number, ...geometry: number[]): void;
+  /** Gradient of winograd_filter: du [16, n] into dg [9, n]. */
+  winograd_filter_grad(du: number, dg: number, n: number): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+let compiled: WebAssembly.Module[] | null | undefined;
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
 function simdDisabled(): boolean {
@@ -66,14 +80,16 @@ function simdDisabled(): boolean {
   }
 }
 
-function compile(): WebAssembly.Module | null {
+function compile(): WebAssembly.Module[] | null {
   if (compiled !== undefined) return compiled;
   try {
-    const bytes = Uint8Array.from(
-      atob(KERNELS_WASM_BASE64),
-      (c) => c.charCodeAt(0),
-    );
-    compiled = simdDisabled() ? null : new WebAssembly.Module(bytes);
+    compiled = simdDisabled()
+      ? null
+      : MODULES_BASE64.map((base64) =>
+        new WebAssembly.Module(
+          Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)),
+        )
+      );
   } catch {
     compiled = null; // a runtime without wasm SIMD: the JS loops run
   }
@@ -85,17 +101,21 @@ export function simdAvailable(): boolean {
   return compile() !== null;
 }
 
-/** kernels.c bound to `memory`, or null when SIMD wasm is unavailable. */
+/** The C modules bound to `memory`, or null when SIMD wasm is unavailable. */
 export function simdKernelsOn(
   memory: WebAssembly.Memory | undefined,
 ): SimdKernels | null {
   if (!memory) return null;
   const cached = instances.get(memory);
   if (cached) return cached;
-  const module = compile();
-  if (!module) return null;
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const exports = instance.exports as unknown as SimdKernels;
+  const modules = compile();
+  if (!modules) return null;
+  const exports = Object.assign(
+    {},
+    ...modules.map((m) =>
+      new WebAssembly.Instance(m, { env: { memory } }).exports
+    ),
+  ) as SimdKernels;
   instances.set(memory, exports);
   return exports;
 }
