@@ -35,7 +35,6 @@ import {
 import { sectionIds, sourceSha256 } from "../tools/build_wasm.ts";
 import { cpuBackend } from "../plugins/backends/cpu.ts";
 import { nativeBackend } from "../plugins/backends/native.ts";
-import { wasmBackend } from "../plugins/backends/wasm.ts";
 import {
   FAST,
   HAS_BLAS,
@@ -48,6 +47,9 @@ import {
 const TOL = 1e-4;
 /** Whether native takes the Winograd path here (BLAS and SIMD wasm). */
 const WINOGRAD_ON_NATIVE = HAS_BLAS && simdAvailable();
+/** wasm takes it with the SIMD kernels and its GEMM thread pool. */
+const WINOGRAD_ON_WASM = simdAvailable() &&
+  Deno.env.get("SELFTRAIN_WASM_THREADS") !== "0";
 const CANARY = -12345.5;
 
 type Pad = "same" | "valid" | number | [[number, number], [number, number], [
@@ -240,7 +242,7 @@ function t4(shape: number[], seed: number): tf.Tensor4D {
   );
 }
 
-/** What ran by Winograd on native during one call of `fn`. */
+/** What ran by Winograd on one backend during one call of `fn`. */
 interface Taken {
   convs: number;
   filterGrads: number;
@@ -250,16 +252,22 @@ interface Taken {
 async function checkParity(
   name: string,
   fn: () => tf.Tensor[],
+  check?: (taken: Taken, backend: string) => void,
 ): Promise<Taken> {
   const want = await runOn(REFERENCE, fn);
-  const taken = { convs: 0, filterGrads: 0 };
+  let native = { convs: 0, filterGrads: 0 };
   for (const provider of FAST) {
     const before = winogradStats();
     const got = await runOn(provider, fn);
-    if (provider === nativeBackend) {
-      taken.convs = winogradStats().convs - before.convs;
-      taken.filterGrads = winogradStats().filterGrads - before.filterGrads;
-    }
+    const taken = {
+      convs: winogradStats().convs - before.convs,
+      filterGrads: winogradStats().filterGrads - before.filterGrads,
+    };
+    if (provider === nativeBackend) native = taken;
+    const on = provider === nativeBackend
+      ? WINOGRAD_ON_NATIVE
+      : WINOGRAD_ON_WASM;
+    if (check && on) check(taken, provider.name);
     for (let i = 0; i < want.length; i++) {
       const err = relativeError(got[i], want[i]);
       assert.ok(
@@ -268,45 +276,51 @@ async function checkParity(
       );
     }
   }
-  return taken;
+  return native;
 }
 
 for (const c of CASES.slice(0, -1)) {
   Deno.test(`winograd conv2d forward, dx and dW match cpu: ${label(c)}`, async () => {
     const pad = c.pad as "same";
-    const taken = await checkParity(label(c), () => {
-      const x = t4(c.x, 6), f = t4([3, 3, c.x[3], c.cout], 7);
-      const y = tf.conv2d(x, f, 1, pad);
-      const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-        tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad)
-      )([x, f], t4(y.shape, 8));
-      return [y, dx, df];
-    });
     // the plain forward; with enough tiles also the forward under the tape,
     // dx (a forward conv of dy) and dW
     const training = tileCount(tilingOf(infoOf(c))) >= 256;
     const want = training
       ? { convs: 3, filterGrads: 1 }
       : { convs: 1, filterGrads: 0 };
-    if (WINOGRAD_ON_NATIVE) {
-      assert.deepEqual(taken, want, "native took Winograd");
-    }
+    await checkParity(
+      label(c),
+      () => {
+        const x = t4(c.x, 6), f = t4([3, 3, c.x[3], c.cout], 7);
+        const y = tf.conv2d(x, f, 1, pad);
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad)
+        )([x, f], t4(y.shape, 8));
+        return [y, dx, df];
+      },
+      (taken, backend) =>
+        assert.deepEqual(taken, want, `${backend} took Winograd`),
+    );
   });
 }
 
 Deno.test("winograd fused conv2d with bias and relu matches cpu", async () => {
-  const { convs } = await checkParity("fused", () => {
-    const y = tf.fused.conv2d({
-      x: t4([2, 6, 7, 16], 9),
-      filter: t4([3, 3, 16, 18], 10),
-      strides: 1,
-      pad: "same",
-      bias: tf.tensor1d(randomValues(18, 11)),
-      activation: "relu",
-    });
-    return [y];
-  });
-  if (WINOGRAD_ON_NATIVE) assert.equal(convs, 1, "native took Winograd");
+  await checkParity(
+    "fused",
+    () => {
+      const y = tf.fused.conv2d({
+        x: t4([2, 6, 7, 16], 9),
+        filter: t4([3, 3, 16, 18], 10),
+        strides: 1,
+        pad: "same",
+        bias: tf.tensor1d(randomValues(18, 11)),
+        activation: "relu",
+      });
+      return [y];
+    },
+    (taken, backend) =>
+      assert.equal(taken.convs, 1, `${backend} took Winograd`),
+  );
 });
 
 Deno.test({
@@ -376,8 +390,8 @@ Deno.test({
   },
 });
 
-Deno.test("winograd stays off the cpu and wasm backends (forward and dx)", async () => {
-  for (const provider of [cpuBackend, wasmBackend]) {
+Deno.test("winograd stays off the cpu backend (forward and dx)", async () => {
+  for (const provider of [cpuBackend]) {
     const before = winogradStats().convs;
     await runOn(provider, () => {
       const x = t4([2, 6, 6, 16], 1), f = t4([3, 3, 16, 16], 2);
