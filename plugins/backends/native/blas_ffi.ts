@@ -116,14 +116,17 @@ function setThreads(path: string): void {
  * OpenBLAS worker threads spin for 2^28 cycles after each call by default.
  * Between GEMMs the JS thread runs im2col and the elementwise kernels, and
  * a spinning worker on the other core halved training speed in about half
- * of our benchmark runs; 2^4 makes the workers sleep at once. The library
- * reads this when it loads, so it is set before dlopen unless the user set
- * it.
+ * of our benchmark runs. 2^12 cycles (about 2 µs) keeps them awake across
+ * back-to-back calls, such as a Winograd conv's 16 GEMMs, and asleep during
+ * the JS thread's own work: ResNet-18 inference ran 5-7% faster than with
+ * 2^4 (sleep at once) in four alternating runs, training the same. The
+ * library reads this when it loads, so it is set before dlopen unless the
+ * user set it.
  */
 function shortenOpenBlasSpin(): void {
   try {
     if (Deno.env.get("OPENBLAS_THREAD_TIMEOUT") === undefined) {
-      Deno.env.set("OPENBLAS_THREAD_TIMEOUT", "4");
+      Deno.env.set("OPENBLAS_THREAD_TIMEOUT", "12");
     }
   } catch {
     // no env permission: keep the library's default
