@@ -86,7 +86,7 @@ for (const threads of [1, 2, 3]) {
   });
 }
 
-Deno.test("gemm pool: a large product after small ones grows the memory and stays exact", async () => {
+Deno.test("gemm pool: a large product after small ones grows the workspace once and stays exact", async () => {
   const pool = await GemmPool.start(2);
   try {
     const m = 700, n = 96, k = 1100;
@@ -102,9 +102,22 @@ Deno.test("gemm pool: a large product after small ones grows the memory and stay
       b: b.subarray(0, 4),
     }, small);
     const out = new Float32Array(m * n);
+    const before = pool.workspaceBytes;
     pool.gemm({ transA: false, transB: false, m, n, k, a, b }, out);
     const want = reference(false, false, m, n, k, a, b);
     assert.ok(relativeError(out, want) < 1e-5);
+    const grown = pool.workspaceBytes;
+    assert.ok(grown > before, "the workspace grew for the large product");
+    // the same product again, and smaller ones, reuse the workspace
+    for (let i = 0; i < 3; i++) {
+      pool.gemm(
+        { transA: true, transB: false, m: 300, n, k: 500, a, b },
+        new Float32Array(300 * n),
+      );
+      pool.gemm({ transA: false, transB: false, m, n, k, a, b }, out);
+    }
+    assert.ok(relativeError(out, want) < 1e-5);
+    assert.equal(pool.workspaceBytes, grown);
   } finally {
     pool.close();
   }

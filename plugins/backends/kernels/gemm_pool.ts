@@ -186,9 +186,26 @@ export class GemmPool {
   }
 
   /** Makes the memory at least `bytes` long. */
-  #reserve(bytes: number): void {
+  #reserve(bytes: number, what: string): void {
     const have = this.#memory.buffer.byteLength;
-    if (bytes > have) this.#memory.grow(Math.ceil((bytes - have) / PAGE));
+    if (bytes <= have) return;
+    try {
+      this.#memory.grow(Math.ceil((bytes - have) / PAGE));
+    } catch {
+      throw new Error(
+        `plugins/backends/kernels/gemm_pool.ts: the ${what} product needs ${
+          Math.ceil(bytes / 2 ** 20)
+        } MiB of shared memory, more than WebAssembly gives (4 GiB); use a smaller batch or SELFTRAIN_WASM_THREADS=0`,
+      );
+    }
+  }
+
+  /**
+   * Bytes of the shared workspace: it grows to the largest product seen
+   * and is reused, so a run's memory is flat after its first step.
+   */
+  get workspaceBytes(): number {
+    return this.#memory.buffer.byteLength;
   }
 
   /** C = op(A)·op(B) into `out` (row-major m×n). */
@@ -215,7 +232,7 @@ export class GemmPool {
     const apackBytes = MC * KC * 4, bpackBytes = KC * tileCols * 4;
     const aAt = BUFFERS + threads * (apackBytes + bpackBytes);
     const bAt = aAt + m * k * 4, cAt = bAt + k * n * 4;
-    this.#reserve(cAt + m * n * 4);
+    this.#reserve(cAt + m * n * 4, `${m}×${n}×${k}`);
     const f32 = new Float32Array(this.#memory.buffer);
     f32.set(op.a.subarray(0, m * k), aAt >> 2);
     f32.set(op.b.subarray(0, k * n), bAt >> 2);
