@@ -3,7 +3,8 @@
  * transforms against the JS reference on a canary-filled memory, the whole
  * algorithm in plain JS against tfjs' cpu conv, the native / wasm paths
  * against cpu forward and backward, that the path is really taken, and that
- * the inference filter cache neither leaks nor goes stale.
+ * the inference filter cache neither leaks nor goes stale (FusedConv2D:
+ * fused_conv_test.ts).
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
@@ -24,10 +25,7 @@ import {
   winogradOutput,
   winogradOutputGrad,
 } from "../plugins/backends/kernels/winograd_transforms.ts";
-import {
-  simdAvailable,
-  simdKernelsOn,
-} from "../plugins/backends/kernels/simd/mod.ts";
+import { simdKernelsOn } from "../plugins/backends/kernels/simd/mod.ts";
 import {
   WINOGRAD_SOURCE_SHA256,
   WINOGRAD_WASM_BASE64,
@@ -36,21 +34,23 @@ import { sectionIds, sourceSha256 } from "../tools/build_wasm.ts";
 import { cpuBackend } from "../plugins/backends/cpu.ts";
 import { nativeBackend } from "../plugins/backends/native.ts";
 import {
-  FAST,
-  HAS_BLAS,
   randomValues,
   REFERENCE,
   relativeError,
   runOn,
 } from "./engine_helpers.ts";
+import { checkParity, t4, WINOGRAD_ON_NATIVE } from "./winograd_helpers.ts";
 
 const TOL = 1e-4;
-/** Whether native takes the Winograd path here (BLAS and SIMD wasm). */
-const WINOGRAD_ON_NATIVE = HAS_BLAS && simdAvailable();
-/** wasm takes it with the SIMD kernels and its GEMM thread pool. */
-const WINOGRAD_ON_WASM = simdAvailable() &&
-  Deno.env.get("SELFTRAIN_WASM_THREADS") !== "0";
 const CANARY = -12345.5;
+/** [bias, activation code] of the output transform's epilogue tests. */
+const EPILOGUES: [boolean, number][] = [
+  [false, 0],
+  [true, 0],
+  [false, 1],
+  [true, 1],
+  [true, 2],
+];
 
 type Pad = "same" | "valid" | number | [[number, number], [number, number], [
   number,
@@ -133,12 +133,25 @@ for (const c of CASES) {
   });
 
   Deno.test(`winograd simd output transform = JS, writes only Y: ${label(c)}`, () => {
-    const { h, simd } = freshHeap();
-    fill(h, a, 16 * (T + 2) * t.outC, 2);
-    const ref = h.slice();
-    winogradOutput(ref, a, b, t);
-    simd.winograd_output(a * 4, b * 4, ...outputArgs(t));
-    assertSameHeap(h, ref, "winograd_output");
+    // with FusedConv2D's epilogues: also = the unfused transform followed by
+    // kernels.c's bias_activation, bit for bit
+    const pixels = t.batch * t.outH * t.outW, bias = 3; // odd, below a
+    for (const [withBias, act] of EPILOGUES) {
+      const what = `winograd_output bias ${withBias} activation ${act}`;
+      const { h, simd } = freshHeap();
+      fill(h, a, 16 * (T + 2) * t.outC, 2);
+      // ×6: outputs past the relu6 clamp, negative ones for relu
+      h.set(randomValues(t.outC, 3).map((v) => 6 * v), bias);
+      const at = withBias ? bias : null;
+      const ref = h.slice(), unfused = freshHeap();
+      unfused.h.set(h);
+      winogradOutput(ref, a, b, t, at, act);
+      simd.winograd_output(a * 4, b * 4, 4 * (at ?? 0), act, ...outputArgs(t));
+      assertSameHeap(h, ref, what);
+      unfused.simd.winograd_output(a * 4, b * 4, 0, 0, ...outputArgs(t));
+      unfused.simd.bias_activation(b * 4, 4 * (at ?? 0), pixels, t.outC, act);
+      assertSameHeap(h, unfused.h, `${what} vs unfused`);
+    }
   });
 
   Deno.test(`winograd simd filter transform = JS, writes only U: ${label(c)}`, () => {
@@ -235,50 +248,6 @@ for (const c of CASES) {
   });
 }
 
-function t4(shape: number[], seed: number): tf.Tensor4D {
-  return tf.tensor4d(
-    randomValues(tf.util.sizeFromShape(shape), seed),
-    shape as [number, number, number, number],
-  );
-}
-
-/** What ran by Winograd on one backend during one call of `fn`. */
-interface Taken {
-  convs: number;
-  filterGrads: number;
-}
-
-/** Runs fn on cpu and every fast backend; returns what native took. */
-async function checkParity(
-  name: string,
-  fn: () => tf.Tensor[],
-  check?: (taken: Taken, backend: string) => void,
-): Promise<Taken> {
-  const want = await runOn(REFERENCE, fn);
-  let native = { convs: 0, filterGrads: 0 };
-  for (const provider of FAST) {
-    const before = winogradStats();
-    const got = await runOn(provider, fn);
-    const taken = {
-      convs: winogradStats().convs - before.convs,
-      filterGrads: winogradStats().filterGrads - before.filterGrads,
-    };
-    if (provider === nativeBackend) native = taken;
-    const on = provider === nativeBackend
-      ? WINOGRAD_ON_NATIVE
-      : WINOGRAD_ON_WASM;
-    if (check && on) check(taken, provider.name);
-    for (let i = 0; i < want.length; i++) {
-      const err = relativeError(got[i], want[i]);
-      assert.ok(
-        err <= TOL,
-        `${name}: ${provider.name} output ${i} error ${err}`,
-      );
-    }
-  }
-  return native;
-}
-
 for (const c of CASES.slice(0, -1)) {
   Deno.test(`winograd conv2d forward, dx and dW match cpu: ${label(c)}`, async () => {
     const pad = c.pad as "same";
@@ -303,25 +272,6 @@ for (const c of CASES.slice(0, -1)) {
     );
   });
 }
-
-Deno.test("winograd fused conv2d with bias and relu matches cpu", async () => {
-  await checkParity(
-    "fused",
-    () => {
-      const y = tf.fused.conv2d({
-        x: t4([2, 6, 7, 16], 9),
-        filter: t4([3, 3, 16, 18], 10),
-        strides: 1,
-        pad: "same",
-        bias: tf.tensor1d(randomValues(18, 11)),
-        activation: "relu",
-      });
-      return [y];
-    },
-    (taken, backend) =>
-      assert.equal(taken.convs, 1, `${backend} took Winograd`),
-  );
-});
 
 Deno.test({
   name: "winograd off (setWinogradEnabled(false)) falls back to im2col",

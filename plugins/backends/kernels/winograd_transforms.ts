@@ -79,7 +79,7 @@ export function inputArgs(t: Tiling): number[] {
   ];
 }
 
-/** kernels.c's `winograd_output` geometry arguments. */
+/** kernels.c's `winograd_output` (after bias, activation) geometry arguments. */
 export function outputArgs(t: Tiling): number[] {
   return [t.batch, t.outH, t.outW, t.outC, t.tilesH, t.tilesW, t.planeTiles];
 }
@@ -165,12 +165,18 @@ export function winogradFilter(
   }
 }
 
-/** Y = Aᵀ M A of every tile of m [16, T, Cout] into the NHWC output at `yOff`. */
+/**
+ * Y = Aᵀ M A of every tile of m [16, T, Cout] into the NHWC output at `yOff`,
+ * plus the bias [Cout] at `biasOff` (null: none), then `activation` (0
+ * linear, 1 relu, 2 relu6) as kernels.c's bias_activation.
+ */
 export function winogradOutput(
   h: Float32Array,
   mOff: number,
   yOff: number,
   t: Tiling,
+  biasOff: number | null = null,
+  activation = 0,
 ): void {
   const C = t.outC, plane = t.planeTiles * C, s = new Float32Array(16);
   let at = mOff;
@@ -186,7 +192,11 @@ export function winogradOutput(
           for (let i = 0; i < 2; i++) output1d(s, 4 * i, 1);
           for (let i = 0; i < rows; i++) {
             for (let j = 0; j < cols; j++) {
-              h[base + (i * t.outW + j) * C + c] = s[4 * i + j];
+              let v = s[4 * i + j];
+              if (biasOff !== null) v = f(v + h[biasOff + c]);
+              if (activation >= 1) v = Math.max(v, 0);
+              if (activation === 2) v = Math.min(v, 6);
+              h[base + (i * t.outW + j) * C + c] = v;
             }
           }
         }
@@ -297,10 +307,22 @@ export function heapWinogradOutput(
   mOff: number,
   yOff: number,
   t: Tiling,
+  biasOff: number | null = null,
+  activation = 0,
 ): void {
   const simd = simdKernels(backend);
-  if (simd) simd.winograd_output(mOff * 4, yOff * 4, ...outputArgs(t));
-  else winogradOutput(heapF32(backend), mOff, yOff, t);
+  if (simd) {
+    const bias = biasOff === null ? 0 : biasOff * 4;
+    simd.winograd_output(
+      mOff * 4,
+      yOff * 4,
+      bias,
+      activation,
+      ...outputArgs(t),
+    );
+  } else {
+    winogradOutput(heapF32(backend), mOff, yOff, t, biasOff, activation);
+  }
 }
 
 /** {@link winogradOutputGrad} of heap tensors, SIMD when available. */

@@ -61,8 +61,17 @@ export interface SimdKernels {
   winograd_input(x: number, v: number, ...geometry: number[]): void;
   /** Winograd filter transform of g [9, n] into u [16, n]. */
   winograd_filter(g: number, u: number, n: number): void;
-  /** Winograd output transform of m into y (geometry: outputArgs). */
-  winograd_output(m: number, y: number, ...geometry: number[]): void;
+  /**
+   * Winograd output transform of m into y (geometry: outputArgs), adding
+   * `bias` (0: none) and applying `activation` as `bias_activation`.
+   */
+  winograd_output(
+    m: number,
+    y: number,
+    bias: number,
+    activation: number,
+    ...geometry: number[]
+  ): void;
   /** Gradient of winograd_output: dy into dm (geometry: outputArgs). */
   winograd_output_grad(dy: number, dm: number, ...geometry: number[]): void;
   /** Gradient of winograd_filter: du [16, n] into dg [9, n]. */

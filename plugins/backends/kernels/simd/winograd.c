@@ -118,11 +118,24 @@ winograd_filter(const float *g, float *u, int n) {
   }
 }
 
+// FusedConv2D's epilogue on v: + b when `bias`, then relu (activation ≥ 1)
+// and the clamp at 6 (activation 2), the operations of kernels.c's
+// bias_activation, so the fused result is bit-identical to the unfused one.
+static v128_t epilogue(v128_t v, v128_t b, const float *bias, int activation) {
+  if (bias) v = wasm_f32x4_add(v, b);
+  if (activation >= 1) v = wasm_f32x4_max(v, wasm_f32x4_splat(0.0f));
+  if (activation == 2) v = wasm_f32x4_min(v, wasm_f32x4_splat(6.0f));
+  return v;
+}
+
 // Y = Aᵀ·m·A of every tile of m [16, plane_tiles, channels] into the NHWC
-// output y [batch, out_h, out_w, channels], cropping the edge tiles.
+// output y [batch, out_h, out_w, channels], cropping the edge tiles, with
+// `bias` [channels] (0: none) added and `activation` (0 linear, 1 relu,
+// 2 relu6) applied to each output.
 __attribute__((export_name("winograd_output"))) void
-winograd_output(const float *m, float *y, int batch, int out_h, int out_w,
-                int channels, int tiles_h, int tiles_w, int plane_tiles) {
+winograd_output(const float *m, float *y, const float *bias, int activation,
+                int batch, int out_h, int out_w, int channels, int tiles_h,
+                int tiles_w, int plane_tiles) {
   const int C = channels, plane = plane_tiles * C;
   const float *in = m;
   for (int n = 0; n < batch; n++) {
@@ -133,10 +146,13 @@ winograd_output(const float *m, float *y, int batch, int out_h, int out_w,
         float *base = y + ((n * out_h + oy) * out_w + ox) * C;
         for (int c = 0; c < C; c += 4) {
           const int lanes = C - c < 4 ? C - c : 4;
+          const v128_t b = bias ? load_lanes(bias + c, lanes) : wasm_f32x4_splat(0.0f);
           v128_t s[16];
           for (int k = 0; k < 16; k++) s[k] = load_lanes(in + k * plane + c, lanes);
           for (int j = 0; j < 4; j++) output_1d(s + j, 4);
           for (int i = 0; i < 2; i++) output_1d(s + 4 * i, 1);
+          for (int k = 0; k < 6; k += k == 1 ? 3 : 1) // s[0], s[1], s[4], s[5]
+            s[k] = epilogue(s[k], b, bias, activation);
           store_lanes(base + c, s[0], lanes);
           if (cols > 1) store_lanes(base + C + c, s[1], lanes);
           if (rows > 1) {
