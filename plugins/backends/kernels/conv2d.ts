@@ -13,18 +13,22 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   alloc,
   allocZeros,
-  callKernel,
   free,
   heapF32,
   heapKernel,
   offsetOf,
   requireFloat,
   reshaped,
-  simdKernels,
   type WasmBackendLike,
   type WasmKernelArgs,
 } from "./heap.ts";
 import { keepColumns, takeColumns } from "./column_cache.ts";
+import {
+  applyEpilogue,
+  biasActivation,
+  type Epilogue,
+  simpleEpilogue,
+} from "./epilogue.ts";
 import { heapCol2im, heapIm2col, isPointwise } from "./im2col.ts";
 import * as winograd from "./winograd.ts";
 
@@ -113,7 +117,9 @@ function withShape(t: tf.TensorInfo, shape: number[]): tf.TensorInfo {
 /**
  * Conv2D forward for NHWC input and HWIO filter: Winograd for the 3×3
  * stride-1 shapes where it pays (see winograd.ts), else im2col + GEMM.
- * `cacheableFilter` false: the filter exists for this call only.
+ * `cacheableFilter` false: the filter exists for this call only. The
+ * `epilogue` (FusedConv2D's bias and activation) runs in Winograd's output
+ * transform, or as one in-place pass after the GEMM.
  */
 export function conv2dImpl(
   backendName: string,
@@ -123,6 +129,7 @@ export function conv2dImpl(
   filter: tf.TensorInfo,
   attrs: tf.NamedAttrMap,
   cacheableFilter = true,
+  epilogue: Epilogue = { activation: "linear" },
 ): tf.TensorInfo {
   requireNhwc("Conv2D", attrs);
   requireFloat("Conv2D", x, filter);
@@ -135,6 +142,7 @@ export function conv2dImpl(
       filter,
       info,
       cacheableFilter,
+      epilogue,
     );
   }
   const K = info.filterHeight * info.filterWidth * info.inChannels;
@@ -145,7 +153,10 @@ export function conv2dImpl(
     free(backend, col);
   }
   free(backend, w);
-  return withShape(out, info.outShape);
+  return withShape(
+    applyEpilogue(backendName, backend, out, epilogue),
+    info.outShape,
+  );
 }
 
 /**
@@ -263,77 +274,6 @@ export function conv2dBackpropFilterImpl(
   return withShape(dw, filterShape);
 }
 
-/** Activation codes of kernels.c's `bias_activation`. */
-const SIMD_ACTIVATIONS: Record<string, number> = {
-  linear: 0,
-  relu: 1,
-  relu6: 2,
-};
-
-/** Applies FusedConv2D / _FusedMatMul's bias and activation in place of x. */
-export function biasActivation(
-  backendName: string,
-  backend: WasmBackendLike,
-  x: tf.TensorInfo,
-  inputs: Record<string, tf.TensorInfo | undefined>,
-  attrs: tf.NamedAttrMap,
-): tf.TensorInfo {
-  const act = (attrs.activation ?? "linear") as string;
-  const simd = simdKernels(backend);
-  const simdAct = SIMD_ACTIVATIONS[act];
-  const bias = inputs.bias;
-  // one in-place pass over the GEMM output when the bias is one per column
-  if (
-    simd && simdAct !== undefined &&
-    (!bias || (bias.shape.length === 1 &&
-      bias.shape[0] === x.shape[x.shape.length - 1] &&
-      bias.dtype === "float32"))
-  ) {
-    const cols = x.shape[x.shape.length - 1];
-    simd.bias_activation(
-      offsetOf(backend, x) * 4,
-      bias ? offsetOf(backend, bias) * 4 : 0,
-      tf.util.sizeFromShape(x.shape) / cols,
-      cols,
-      simdAct,
-    );
-    return x;
-  }
-  let out = x;
-  if (inputs.bias) {
-    const next = callKernel(backendName, "Add", backend, {
-      a: out,
-      b: inputs.bias,
-    });
-    free(backend, out);
-    out = next;
-  }
-  if (act === "linear") return out;
-  const kernels: Record<string, [string, tf.NamedAttrMap]> = {
-    relu: ["Relu", {}],
-    relu6: ["Relu6", {}],
-    elu: ["Elu", {}],
-    sigmoid: ["Sigmoid", {}],
-    leakyrelu: ["LeakyRelu", {
-      alpha: (attrs.leakyreluAlpha ?? 0.2) as number,
-    }],
-  };
-  let next: tf.TensorInfo;
-  if (act === "prelu") {
-    next = callKernel(backendName, "Prelu", backend, {
-      x: out,
-      alpha: inputs.preluActivationWeights,
-    });
-  } else if (kernels[act]) {
-    const [name, a] = kernels[act];
-    next = callKernel(backendName, name, backend, { x: out }, a);
-  } else {
-    throw new Error(`plugins/backends: unknown fused activation "${act}"`);
-  }
-  free(backend, out);
-  return next;
-}
-
 /** Kernel configs for Conv2D's two gradients on `backendName`. */
 export function convGradKernels(
   backendName: string,
@@ -369,12 +309,16 @@ export function convGradKernels(
   ];
 }
 
-/** Kernel configs for Conv2D and FusedConv2D forward on `backendName`. */
+/**
+ * Kernel configs for Conv2D and FusedConv2D forward on `backendName`:
+ * FusedConv2D's bias and activation go into the conv where
+ * {@link simpleEpilogue} allows, else run after it.
+ */
 export function convForwardKernels(
   backendName: string,
   matmul: MatMul,
 ): tf.KernelConfig[] {
-  const fwd = (args: WasmKernelArgs) =>
+  const fwd = (args: WasmKernelArgs, epilogue?: Epilogue) =>
     conv2dImpl(
       backendName,
       matmul,
@@ -382,20 +326,23 @@ export function convForwardKernels(
       args.inputs.x,
       args.inputs.filter,
       args.attrs ?? {},
+      true,
+      epilogue,
     );
-  return [
-    heapKernel("Conv2D", backendName, fwd),
-    heapKernel(
-      "FusedConv2D",
+  const fused = (args: WasmKernelArgs) => {
+    const attrs = args.attrs ?? {};
+    const channels = args.inputs.filter.shape[3];
+    const e = simpleEpilogue(channels, args.inputs, attrs);
+    return e ? fwd(args, e) : biasActivation(
       backendName,
-      (args: WasmKernelArgs) =>
-        biasActivation(
-          backendName,
-          args.backend,
-          fwd(args),
-          args.inputs,
-          args.attrs ?? {},
-        ),
-    ),
+      args.backend,
+      fwd(args),
+      args.inputs,
+      attrs,
+    );
+  };
+  return [
+    heapKernel("Conv2D", backendName, (args: WasmKernelArgs) => fwd(args)),
+    heapKernel("FusedConv2D", backendName, fused),
   ];
 }

@@ -5,7 +5,8 @@
  * system BLAS through FFI, the `wasm` backend's the gemm.c thread pool.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { biasActivation, type MatMul } from "./conv2d.ts";
+import type { MatMul } from "./conv2d.ts";
+import { biasActivation } from "./epilogue.ts";
 import {
   alloc,
   heapKernel,

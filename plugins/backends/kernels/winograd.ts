@@ -26,6 +26,7 @@ import {
   recordingGradients,
   takeColumns,
 } from "./column_cache.ts";
+import { activationCode, type Epilogue } from "./epilogue.ts";
 import { simdAvailable } from "./simd/mod.ts";
 import {
   heapWinogradFilter,
@@ -253,6 +254,7 @@ function keyOf(t: Tiling): string {
  * Conv2D forward by Winograd F(2×2, 3×3) for a geometry that passed
  * {@link useWinograd}; the GEMMs are `backendName`'s BatchMatMul. With
  * `cacheable` false (a filter made for this call only) U is never cached.
+ * The output transform applies `epilogue` (FusedConv2D's bias, activation).
  */
 export function winogradConv2d(
   backendName: string,
@@ -261,6 +263,7 @@ export function winogradConv2d(
   filter: tf.TensorInfo,
   info: Info,
   cacheable = true,
+  epilogue: Epilogue = { activation: "linear" },
 ): tf.TensorInfo {
   counts.convs++;
   const t = tilingOf(info);
@@ -270,7 +273,14 @@ export function winogradConv2d(
   if (!keepColumns(backend, x, keyOf(t), v)) free(backend, v);
   if (owned) free(backend, u);
   const y = alloc(backend, info.outShape);
-  heapWinogradOutput(backend, offsetOf(backend, m), offsetOf(backend, y), t);
+  heapWinogradOutput(
+    backend,
+    offsetOf(backend, m),
+    offsetOf(backend, y),
+    t,
+    epilogue.bias ? offsetOf(backend, epilogue.bias) : null,
+    activationCode(epilogue),
+  );
   free(backend, m);
   return y;
 }
