@@ -4,9 +4,9 @@
  * XNNPACK matmul runs on one thread; this pool keeps one shared
  * WebAssembly.Memory that the main thread and `threads - 1` workers each
  * instantiate gemm.c on. A call copies op(A) and op(B) in, every thread
- * computes its block of C (rows, or columns when C is wide and short), and C
- * is copied back out: the copies are O(m·k + k·n + m·n) against the
- * O(m·n·k) product.
+ * claims tiles of C from an atomic counter until none are left (row blocks,
+ * cut into column blocks too when C is wide and short), and C is copied
+ * back out: the copies are O(m·k + k·n + m·n) against the O(m·n·k) product.
  *
  * Workers are node:worker_threads workers, unref'd so that an idle pool
  * never keeps the process alive, and block in Atomics.wait between jobs.
