@@ -141,16 +141,22 @@ function wasmThreads(): number {
   return Number.isInteger(n) && n >= 0 ? n : navigator.hardwareConcurrency;
 }
 
+let starting: Promise<string> | null = null;
+
 /**
  * Starts the GEMM thread pool and moves Conv2D, FusedConv2D, BatchMatMul
- * and _FusedMatMul of "wasm" onto it (idempotent). Returns a line saying
- * what runs the GEMMs.
+ * and _FusedMatMul of "wasm" onto it (idempotent; concurrent calls share
+ * one start). Returns a line saying what runs the GEMMs.
  */
-export async function startWasmThreads(
+export function startWasmThreads(
   threads: number = wasmThreads(),
 ): Promise<string> {
   installWasmTrainingKernels();
-  if (pool) return `wasm: GEMM on ${pool.threads} thread(s)`;
+  starting ??= startPool(threads);
+  return starting;
+}
+
+async function startPool(threads: number): Promise<string> {
   if (threads === 0) return "wasm: GEMM on XNNPACK (SELFTRAIN_WASM_THREADS=0)";
   try {
     pool = await GemmPool.start(threads);
