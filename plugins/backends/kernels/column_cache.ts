@@ -21,8 +21,18 @@ interface Entry {
 const entries: Entry[] = [];
 let heldBytes = 0;
 
-/** Most bytes of columns held at once (`SELFTRAIN_COLUMN_CACHE_MB`, 512). */
+let budget: number | undefined;
+
+/**
+ * Most bytes of columns held at once (`SELFTRAIN_COLUMN_CACHE_MB`, 512),
+ * read once: this runs on every training convolution.
+ */
 function budgetBytes(): number {
+  budget ??= readBudget();
+  return budget;
+}
+
+function readBudget(): number {
   let env: string | undefined;
   try {
     env = Deno.env.get("SELFTRAIN_COLUMN_CACHE_MB");

@@ -69,8 +69,9 @@ const allowed = new Set<string>();
 /**
  * Lets convolutions of the tfjs backend `backendName` take the Winograd
  * path. Only for a backend whose BatchMatMul is fast on 16 batched GEMMs:
- * native's BLAS is; the wasm backend's XNNPACK one made dx of ResNet-18's
- * first stages 2× slower, so `wasm` does not opt in.
+ * native's BLAS is, and so is wasm's GEMM thread pool (wasm opts in when
+ * the pool starts); XNNPACK's single-threaded one made dx of ResNet-18's
+ * first stages 2× slower.
  */
 export function allowWinograd(backendName: string): void {
   allowed.add(backendName);
