@@ -55,24 +55,12 @@ export function matMulOf(gemm: HeapGemm): MatMul {
 }
 
 /**
- * BatchMatMul for the batch broadcasts that {@link matMulKernels} leaves to
- * another kernel (neither batch size equal to the other nor 1).
- */
-export type BroadcastMatMul = (
-  backend: WasmBackendLike,
-  a: tf.TensorInfo,
-  b: tf.TensorInfo,
-  transA: boolean,
-  transB: boolean,
-) => tf.TensorInfo;
-
-/**
  * BatchMatMul with equal or broadcast-from-1 batch sizes on `gemm`; other
- * broadcasts go to `fallback`.
+ * broadcasts go to `fallback`, a {@link MatMul} that takes batched operands.
  */
 function batchMatMul(
   gemm: HeapGemm,
-  fallback: BroadcastMatMul,
+  fallback: MatMul,
   backend: WasmBackendLike,
   a: tf.TensorInfo,
   b: tf.TensorInfo,
@@ -124,7 +112,7 @@ function batchMatMul(
 export function matMulKernels(
   backendName: string,
   gemm: HeapGemm,
-  fallback: BroadcastMatMul,
+  fallback: MatMul,
 ): tf.KernelConfig[] {
   const mm = ({ inputs, backend, attrs }: WasmKernelArgs) =>
     batchMatMul(
