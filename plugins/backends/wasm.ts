@@ -24,6 +24,7 @@ import {
 } from "./kernels/conv2d.ts";
 import { depthwiseGradKernels } from "./kernels/depthwise.ts";
 import {
+  batchMatMulKernelFunc,
   type HeapGemm,
   matMulKernels,
   matMulOf,
@@ -34,9 +35,9 @@ import {
   callKernel,
   free,
   heapF32,
+  heapKernel,
   sharedIdentity,
   type WasmBackendLike,
-  type WasmKernelArgs,
 } from "./kernels/heap.ts";
 import { poolGradKernels } from "./kernels/pool_grad.ts";
 import { segmentKernels } from "./kernels/segment.ts";
@@ -192,18 +193,12 @@ export function installWasmTrainingKernels(): void {
   plainBatchMatMul = original("BatchMatMul").kernelFunc;
   const configs: tf.KernelConfig[] = [
     {
-      kernelName: "BatchMatMul",
-      backendName: "wasm",
+      ...heapKernel(
+        "BatchMatMul",
+        "wasm",
+        batchMatMulKernelFunc(matMulNoFlags),
+      ),
       setupFunc: original("BatchMatMul").setupFunc,
-      kernelFunc:
-        (({ inputs, backend, attrs }: WasmKernelArgs) =>
-          matMulNoFlags(
-            backend,
-            inputs.a,
-            inputs.b,
-            Boolean(attrs?.transposeA),
-            Boolean(attrs?.transposeB),
-          )) as unknown as tf.KernelFunc,
     },
     ...convGradKernels("wasm", wasmMatMul),
     ...depthwiseGradKernels("wasm"),
@@ -230,18 +225,21 @@ export const wasmBackend: BackendProvider = {
     "WebAssembly (SIMD) with training kernels added and a GEMM on every core; needs only npm packages; the portable choice",
   priority: 10,
   probe(): Promise<ProbeResult> {
-    return Promise.resolve(
-      typeof WebAssembly === "object"
-        ? {
-          ok: true,
-          detail: `wasm: WebAssembly available, no system library needed; ${
-            wasmThreads() === 0
-              ? "XNNPACK matmuls (SELFTRAIN_WASM_THREADS=0)"
-              : `GEMM on ${wasmThreads()} thread(s)`
-          }`,
-        }
-        : { ok: false, why: "WebAssembly is not available in this runtime" },
-    );
+    if (typeof WebAssembly !== "object") {
+      return Promise.resolve({
+        ok: false,
+        why: "WebAssembly is not available in this runtime",
+      });
+    }
+    const threads = wasmThreads();
+    return Promise.resolve({
+      ok: true,
+      detail: `wasm: WebAssembly available, no system library needed; ${
+        threads === 0
+          ? "XNNPACK matmuls (SELFTRAIN_WASM_THREADS=0)"
+          : `GEMM on ${threads} thread(s)`
+      }`,
+    });
   },
   async activate(): Promise<void> {
     const line = await startWasmThreads();

@@ -105,6 +105,20 @@ function batchMatMul(
   return out;
 }
 
+/** A BatchMatMul kernel function over `mm`, reading the transpose flags. */
+export function batchMatMulKernelFunc(
+  mm: MatMul,
+): (args: WasmKernelArgs) => tf.TensorInfo {
+  return ({ inputs, backend, attrs }) =>
+    mm(
+      backend,
+      inputs.a,
+      inputs.b,
+      Boolean(attrs?.transposeA),
+      Boolean(attrs?.transposeB),
+    );
+}
+
 /**
  * BatchMatMul and _FusedMatMul for `backendName` on `gemm`, with
  * `fallback` for general batch broadcasting.
@@ -114,16 +128,9 @@ export function matMulKernels(
   gemm: HeapGemm,
   fallback: MatMul,
 ): tf.KernelConfig[] {
-  const mm = ({ inputs, backend, attrs }: WasmKernelArgs) =>
-    batchMatMul(
-      gemm,
-      fallback,
-      backend,
-      inputs.a,
-      inputs.b,
-      Boolean(attrs?.transposeA),
-      Boolean(attrs?.transposeB),
-    );
+  const mm = batchMatMulKernelFunc((backend, a, b, transA, transB) =>
+    batchMatMul(gemm, fallback, backend, a, b, transA, transB)
+  );
   return [
     heapKernel("BatchMatMul", backendName, mm),
     heapKernel(
