@@ -20,7 +20,7 @@ export const HAS_BLAS: boolean = (() => {
 
 if (!HAS_BLAS) {
   console.warn(
-    "engine tests: no BLAS library found (apt-get install libopenblas0); native backend checks are skipped",
+    "engine tests: no BLAS library found (apt-get install libdnnl2 or libopenblas0); native backend checks are skipped",
   );
 }
 

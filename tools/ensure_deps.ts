@@ -1,7 +1,7 @@
 /**
  * Installs the system packages selftrain uses, when they are missing and
- * this machine can install them (root + apt-get): OpenBLAS for the `native`
- * backend and, for the test suite, Chromium for the dashboard's end-to-end
+ * this machine can install them (root + apt-get): oneDNN (its sgemm is the
+ * fastest here) and OpenBLAS for the `native` backend and, for the test suite, Chromium for the dashboard's end-to-end
  * test. Everything is optional: without them `auto` falls back to `wasm`
  * and the browser test is skipped with a message. Set
  * `SELFTRAIN_NO_INSTALL=1` to never install anything.
@@ -19,21 +19,23 @@ function exists(path: string): boolean {
   }
 }
 
-function hasOpenBlas(): boolean {
+function hasLibrary(...names: string[]): boolean {
   const dirs = [
     "/usr/lib/x86_64-linux-gnu",
     "/usr/lib/aarch64-linux-gnu",
     "/usr/lib",
     "/usr/local/lib",
   ];
-  return dirs.some((d) =>
-    exists(`${d}/libopenblas.so.0`) ||
-    exists(`${d}/openblas-pthread/libopenblas.so.0`)
-  );
+  return dirs.some((d) => names.some((n) => exists(`${d}/${n}`)));
 }
 
 const missing: string[] = [];
-if (Deno.build.os === "linux" && !hasOpenBlas()) missing.push("libopenblas0");
+if (Deno.build.os === "linux") {
+  if (!hasLibrary("libdnnl.so.2", "libdnnl.so.3")) missing.push("libdnnl2");
+  if (!hasLibrary("libopenblas.so.0", "openblas-pthread/libopenblas.so.0")) {
+    missing.push("libopenblas0");
+  }
+}
 if (wantTest && Deno.build.os === "linux" && !exists("/usr/bin/chromium")) {
   missing.push("chromium");
 }

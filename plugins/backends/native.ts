@@ -2,7 +2,7 @@
  * `native`: tensors live in the wasm backend's heap, where its SIMD
  * elementwise, pooling and reduction kernels work on them; every GEMM-shaped
  * kernel (Conv2D, FusedConv2D, both Conv2D gradients, BatchMatMul,
- * _FusedMatMul) runs on a multithreaded system BLAS (OpenBLAS, MKL or
+ * _FusedMatMul) runs on a multithreaded system BLAS (oneDNN, OpenBLAS, MKL or
  * Accelerate) through Deno FFI, reading the heap in place. Registered in
  * tfjs as "selftrain-native", sharing the wasm backend instance, so tensors
  * move between `wasm` and `native` without copies.
@@ -68,7 +68,7 @@ async function registerNative(): Promise<void> {
 export const nativeBackend: BackendProvider = {
   name: "native",
   description:
-    "wasm kernels + system BLAS (OpenBLAS/MKL/Accelerate) via FFI for convolutions and matmuls; needs --allow-ffi and libopenblas0; fastest CPU choice",
+    "wasm kernels + system BLAS (oneDNN/OpenBLAS/MKL/Accelerate) via FFI for convolutions and matmuls; needs --allow-ffi and libdnnl2 or libopenblas0; fastest CPU choice",
   priority: 20,
   probe(): Promise<ProbeResult> {
     let blas;
