@@ -12,6 +12,7 @@ import {
 import type { BackendProvider } from "../core/backend.ts";
 import { setWinogradEnabled } from "../plugins/backends/kernels/winograd.ts";
 import { createResNet18 } from "./models/resnet18.ts";
+import { sgdTrainer } from "./models/bench_model.ts";
 
 const available: BackendProvider[] = [wasmBackend];
 if ((await nativeBackend.probe()).ok) available.push(nativeBackend);
@@ -191,21 +192,11 @@ function resnetCase(training: boolean) {
       tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], "int32"),
       1000,
     );
-    const optimizer = tf.train.momentum(0.01, 0.9);
+    const trainer = sgdTrainer(model, x, labels);
     return {
       run: () => {
         if (training) {
-          const loss = optimizer.minimize(
-            () =>
-              tf.losses.softmaxCrossEntropy(
-                labels,
-                model.forward(x, true),
-              ) as tf.Scalar,
-            true,
-            model.variables,
-          )!;
-          loss.dataSync();
-          loss.dispose();
+          trainer.step();
         } else {
           const y = tf.tidy(() => model.forward(x, false));
           y.dataSync();
@@ -214,7 +205,7 @@ function resnetCase(training: boolean) {
       },
       dispose: () => {
         model.dispose();
-        optimizer.dispose();
+        trainer.dispose();
         tf.dispose([x, labels]);
       },
     };

@@ -2,7 +2,8 @@
  * Side-by-side model benchmark:
  *   deno task bench:model --model resnet18 --batch 8 --size 128 --steps 5 \
  *     --classes 1000 --backend native --json
- * Trains with SGD-momentum on softmax cross-entropy over random data, then
+ * Trains with SGD-momentum on softmax cross-entropy over random data (the
+ * product's optimizer, bench/models/bench_model.ts sgdTrainer), then
  * runs forward passes; the last line is JSON: {"model", "params", "backend",
  * "train_images_per_s", "infer_images_per_s", "peak_rss_mb"}.
  */
@@ -11,6 +12,7 @@ import { parseArgs } from "node:util";
 import { selectBackend } from "../core/backend.ts";
 import { builtinBackends } from "../plugins/backends/index.ts";
 import { benchModels } from "../bench/models/registry.ts";
+import { sgdTrainer } from "../bench/models/bench_model.ts";
 
 /** The benchmark's result line. */
 export interface BenchModelResult {
@@ -84,19 +86,9 @@ async function main(): Promise<void> {
       classes,
     )
   );
-  const optimizer = tf.train.momentum(0.01, 0.9);
+  const trainer = sgdTrainer(model, x, labels);
   const trainStep = () => {
-    const loss = optimizer.minimize(
-      () =>
-        tf.losses.softmaxCrossEntropy(
-          labels,
-          model.forward(x, true),
-        ) as tf.Scalar,
-      true,
-      model.variables,
-    )!;
-    const value = loss.dataSync()[0];
-    loss.dispose();
+    const value = trainer.step();
     sampleRss();
     return value;
   };
@@ -136,7 +128,7 @@ async function main(): Promise<void> {
     );
   }
   model.dispose();
-  optimizer.dispose();
+  trainer.dispose();
   tf.dispose([x, labels]);
   console.log(JSON.stringify(result));
 }

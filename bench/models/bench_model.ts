@@ -10,6 +10,7 @@ import {
   FoldCache,
   type FoldedConv,
 } from "../../core/nn/batch_norm.ts";
+import { Optimizer } from "../../core/train/optimizer.ts";
 
 /** A model the benchmark CLI can train and run. */
 export interface BenchModel {
@@ -147,4 +148,52 @@ export class BatchNorm {
     tf.dispose([mean, variance]);
     return y;
   }
+}
+
+/** One training step of a benchmark model and what it holds. */
+export interface SgdTrainer {
+  /** Runs one SGD-momentum step on softmax cross-entropy; returns the loss. */
+  step(): number;
+  /** Frees the optimizer's momentum slots. */
+  dispose(): void;
+}
+
+/**
+ * The benchmarks' training protocol (bench/pytorch_resnet18.py is the same
+ * in PyTorch): SGD with momentum 0.9, learning rate 0.01, no weight decay,
+ * softmax cross-entropy of `model` on `x` against one-hot `labels`, run by
+ * the product's own optimizer (core/train/optimizer.ts) as the trainer does.
+ */
+export function sgdTrainer(
+  model: BenchModel,
+  x: tf.Tensor4D,
+  labels: tf.Tensor,
+): SgdTrainer {
+  const optimizer = new Optimizer({
+    type: "sgd",
+    momentum: 0.9,
+    nesterov: false,
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-7,
+    weightDecay: 0,
+  });
+  const vars = new Map(model.variables.map((v) => [v.name, v]));
+  return {
+    step() {
+      const { value, grads } = tf.variableGrads(
+        () =>
+          tf.losses.softmaxCrossEntropy(
+            labels,
+            model.forward(x, true),
+          ) as tf.Scalar,
+        model.variables,
+      );
+      optimizer.apply(vars, new Map(Object.entries(grads)), 0.01);
+      const loss = value.dataSync()[0];
+      tf.dispose([value, ...Object.values(grads)]);
+      return loss;
+    },
+    dispose: () => optimizer.dispose(),
+  };
 }

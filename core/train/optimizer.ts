@@ -3,9 +3,70 @@
  * `v = m·v + g; w -= lr·v`) and Adam. Weight decay is L2 added to the
  * gradient for SGD (as Model Garden's regulariser) and decoupled for Adam
  * (AdamW). State is named after the variables, so it is saved and restored
- * with checkpoints.
+ * with checkpoints. A backend that registers {@link SGD_MOMENTUM_KERNEL}
+ * runs each SGD update as that one kernel.
  */
 import * as tf from "@tensorflow/tfjs-core";
+
+/**
+ * Optional kernel of a whole SGD-momentum update, for backends where the
+ * four elementwise ops (and their four new tensors) cost more than one
+ * pass: inputs `{variable, momentum, gradient}` (same shape, float32),
+ * attrs `{lr, momentum, weightDecay, nesterov}`, outputs
+ * `[newVariable, newMomentum]`, computed as the ops in {@link Optimizer}
+ * do, in their order.
+ */
+export const SGD_MOMENTUM_KERNEL = "SelftrainSgdMomentum";
+
+/** Attributes of {@link SGD_MOMENTUM_KERNEL}. */
+export interface SgdMomentumAttrs {
+  /** Learning rate. */
+  lr: number;
+  /** Momentum factor μ. */
+  momentum: number;
+  /** L2 weight decay added to the gradient (0: none). */
+  weightDecay: number;
+  /** Nesterov momentum. */
+  nesterov: boolean;
+}
+
+/** One SGD update of `v` and its momentum `m` as tfjs ops (the reference). */
+function sgdOps(
+  v: tf.Tensor,
+  m: tf.Tensor,
+  g: tf.Tensor,
+  a: SgdMomentumAttrs,
+): [tf.Tensor, tf.Tensor] {
+  if (a.weightDecay) g = tf.add(g, tf.mul(v, a.weightDecay));
+  const newM = tf.add(tf.mul(m, a.momentum), g);
+  const step = a.nesterov ? tf.add(g, tf.mul(newM, a.momentum)) : newM;
+  return [tf.sub(v, tf.mul(step, a.lr)), newM];
+}
+
+/**
+ * One SGD-momentum update: {@link SGD_MOMENTUM_KERNEL} when the current
+ * backend has it and the tensors are float32 of one shape, else tfjs ops.
+ * Returns `[newVariable, newMomentum]`.
+ */
+export function sgdMomentumUpdate(
+  variable: tf.Tensor,
+  momentum: tf.Tensor,
+  gradient: tf.Tensor,
+  attrs: SgdMomentumAttrs,
+): [tf.Tensor, tf.Tensor] {
+  const fused = tf.getKernel(SGD_MOMENTUM_KERNEL, tf.getBackend()) &&
+    [variable, momentum, gradient].every((t) =>
+      t.dtype === "float32" &&
+      tf.util.arraysEqual(t.shape, variable.shape)
+    );
+  if (!fused) return sgdOps(variable, momentum, gradient, attrs);
+  const out = tf.engine().runKernel(
+    SGD_MOMENTUM_KERNEL,
+    { variable, momentum, gradient },
+    { ...attrs } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor[];
+  return [out[0], out[1]];
+}
 
 /** Optimizer settings. */
 export interface OptimizerConfig {
@@ -54,15 +115,19 @@ export class Optimizer {
     const c = this.#cfg;
     tf.tidy(() => {
       for (const [name, v] of vars) {
-        let g = grads.get(name);
+        const g = grads.get(name);
         if (!g) continue;
         const wd = decays(name) ? c.weightDecay : 0;
         if (c.type === "sgd") {
-          if (wd) g = tf.add(g, tf.mul(v, wd));
           const m = this.#slot(`momentum/${name}`, v);
-          m.assign(tf.add(tf.mul(m, c.momentum), g));
-          const step = c.nesterov ? tf.add(g, tf.mul(m, c.momentum)) : m;
-          v.assign(tf.sub(v, tf.mul(step, lr)));
+          const [newV, newM] = sgdMomentumUpdate(v, m, g, {
+            lr,
+            momentum: c.momentum,
+            weightDecay: wd,
+            nesterov: c.nesterov,
+          });
+          m.assign(newM);
+          v.assign(newV);
         } else {
           const m = this.#slot(`adam_m/${name}`, v);
           const s = this.#slot(`adam_v/${name}`, v);

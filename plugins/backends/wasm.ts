@@ -17,6 +17,7 @@ import {
   batchNormKernels,
   batchNormTrainingKernels,
 } from "./kernels/batch_norm.ts";
+import { sgdKernels } from "./kernels/sgd.ts";
 import {
   convForwardKernels,
   convGradKernels,
@@ -207,6 +208,7 @@ export function installWasmTrainingKernels(): void {
     ...tileKernels("wasm", original("Tile")),
     ...batchNormKernels("wasm", original("FusedBatchNorm")),
     ...batchNormTrainingKernels("wasm"),
+    ...sgdKernels("wasm"),
     { ...sharedIdentity("wasm"), setupFunc: original("Identity").setupFunc },
   ];
   for (const config of configs) {

@@ -267,3 +267,33 @@ channel_sums(const float *x, const float *y, const float *centre, int rows,
     }
   }
 }
+
+// One SGD-with-momentum update (core/train/optimizer.ts), fused so that a
+// variable, its momentum and its gradient are read once and the two results
+// written once (tfjs ops took four passes and four new tensors):
+//   g' = g + wd·w,  m' = mu·m + g',  w' = w − lr·(nesterov ? g' + mu·m' : m').
+// The float operations are the ops' own, in their order, so results match.
+__attribute__((export_name("sgd_momentum"))) void
+sgd_momentum(const float *w, const float *m, const float *g, float *w_out,
+             float *m_out, int n, float lr, float mu, float wd, int nesterov) {
+  const v128_t vlr = wasm_f32x4_splat(lr), vmu = wasm_f32x4_splat(mu);
+  const v128_t vwd = wasm_f32x4_splat(wd);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t wv = wasm_v128_load(w + i);
+    v128_t gv = wasm_v128_load(g + i);
+    if (wd != 0.0f) gv = wasm_f32x4_add(gv, wasm_f32x4_mul(wv, vwd));
+    const v128_t mv = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), vmu), gv);
+    const v128_t step =
+        nesterov ? wasm_f32x4_add(gv, wasm_f32x4_mul(mv, vmu)) : mv;
+    wasm_v128_store(m_out + i, mv);
+    wasm_v128_store(w_out + i, wasm_f32x4_sub(wv, wasm_f32x4_mul(step, vlr)));
+  }
+  for (; i < n; i++) {
+    float gi = g[i];
+    if (wd != 0.0f) gi = gi + w[i] * wd;
+    const float mi = m[i] * mu + gi;
+    m_out[i] = mi;
+    w_out[i] = w[i] - (nesterov ? gi + mi * mu : mi) * lr;
+  }
+}

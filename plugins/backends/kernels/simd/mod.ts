@@ -57,6 +57,22 @@ export interface SimdKernels {
   ): void;
   /** MaxPoolGrad into the zeroed `dx` (first maximum of a window wins). */
   max_pool_grad(x: number, dy: number, dx: number, ...geometry: number[]): void;
+  /**
+   * One fused SGD-momentum update of n floats (core/train/optimizer.ts):
+   * reads w, m, g; writes wOut, mOut. `nesterov` is 0 or 1.
+   */
+  sgd_momentum(
+    w: number,
+    m: number,
+    g: number,
+    wOut: number,
+    mOut: number,
+    n: number,
+    lr: number,
+    mu: number,
+    wd: number,
+    nesterov: number,
+  ): void;
   /** Winograd input transform of x into v (winograd_transforms.ts inputArgs). */
   winograd_input(x: number, v: number, ...geometry: number[]): void;
   /** Winograd filter transform of g [9, n] into u [16, n]. */
