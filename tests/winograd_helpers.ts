@@ -16,6 +16,11 @@ import {
   relativeError,
   runOn,
 } from "./engine_helpers.ts";
+import { setDnnlConvEnabled } from "../plugins/backends/native/kernels_conv_dnnl.ts";
+
+// These tests check native's Winograd path, which runs where oneDNN's
+// convolutions are not installed or decline a geometry.
+setDnnlConvEnabled(false);
 
 /** Whether native takes the Winograd path here (BLAS and SIMD wasm). */
 export const WINOGRAD_ON_NATIVE: boolean = HAS_BLAS && simdAvailable();

@@ -10,19 +10,38 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendProvider, ProbeResult } from "../../core/backend.ts";
 import { useTfBackend } from "../../core/backend.ts";
-import { convForwardKernels, convGradKernels } from "./kernels/conv2d.ts";
+import {
+  convForwardKernels,
+  convGradKernels,
+  type MatMul,
+} from "./kernels/conv2d.ts";
 import { matMulKernels, matMulOf } from "./kernels/gemm_kernels.ts";
 import { callKernel, sharedIdentity } from "./kernels/heap.ts";
 import { allowWinograd } from "./kernels/winograd.ts";
 import { blasUnavailableReason, loadBlas } from "./native/blas_ffi.ts";
 import { blasHeapGemm } from "./native/kernels_gemm.ts";
 import { reduceKernels } from "./native/kernels_reduce.ts";
+import { loadDnnlConv } from "./native/dnnl_ffi.ts";
+import { dnnlConvKernels } from "./native/kernels_conv_dnnl.ts";
 import { installWasmTrainingKernels } from "./wasm.ts";
 
 /** The tfjs backend name the native kernels are registered under. */
 export const NATIVE_TF_NAME = "selftrain-native";
 
 let registered = false;
+
+/**
+ * Conv kernels: oneDNN's direct convolutions when libdnnl.so.2 loads, each
+ * falling back to im2col / Winograd on the BLAS for what it declines.
+ */
+function convKernels(matmul: MatMul): tf.KernelConfig[] {
+  const gemmBased = [
+    ...convForwardKernels(NATIVE_TF_NAME, matmul),
+    ...convGradKernels(NATIVE_TF_NAME, matmul),
+  ];
+  const dnnl = loadDnnlConv();
+  return dnnl ? dnnlConvKernels(NATIVE_TF_NAME, dnnl, gemmBased) : gemmBased;
+}
 
 /** Registers the "selftrain-native" tfjs backend and its kernels. */
 async function registerNative(): Promise<void> {
@@ -43,8 +62,7 @@ async function registerNative(): Promise<void> {
   allowWinograd(NATIVE_TF_NAME);
   for (
     const config of [
-      ...convForwardKernels(NATIVE_TF_NAME, matmul),
-      ...convGradKernels(NATIVE_TF_NAME, matmul),
+      ...convKernels(matmul),
       ...matMulKernels(
         NATIVE_TF_NAME,
         gemm,

@@ -46,7 +46,7 @@ export type MatMul = (
 
 type Info = tf.backend_util.Conv2DInfo;
 
-function requireNhwc(kernel: string, attrs: tf.NamedAttrMap): void {
+export function requireNhwc(kernel: string, attrs: tf.NamedAttrMap): void {
   const f = attrs.dataFormat as string | undefined;
   if (f != null && f !== "NHWC" && f !== "channelsLast") {
     throw new Error(
@@ -55,7 +55,7 @@ function requireNhwc(kernel: string, attrs: tf.NamedAttrMap): void {
   }
 }
 
-function convInfo(
+export function convInfo(
   xShape: number[],
   filterShape: number[],
   attrs: tf.NamedAttrMap,

@@ -126,7 +126,7 @@ function candidates(): string[] {
 }
 
 /** Number of BLAS threads: `SELFTRAIN_BLAS_THREADS`, else all cores. */
-function threadCount(): number {
+export function threadCount(): number {
   let env: string | undefined;
   try {
     env = Deno.env.get("SELFTRAIN_BLAS_THREADS");

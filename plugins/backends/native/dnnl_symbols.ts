@@ -1,0 +1,145 @@
+/**
+ * The part of oneDNN's v2 C API (dnnl.h, dnnl_types.h) that dnnl_ffi.ts
+ * calls: FFI signatures and the enum values it passes.
+ */
+
+/** FFI signatures of the oneDNN functions used. */
+export const SYMBOLS = {
+  dnnl_version: { parameters: [], result: "pointer" },
+  dnnl_engine_create: { parameters: ["buffer", "i32", "usize"], result: "i32" },
+  dnnl_stream_create: {
+    parameters: ["buffer", "pointer", "u32"],
+    result: "i32",
+  },
+  dnnl_memory_desc_init_by_strides: {
+    parameters: ["buffer", "i32", "buffer", "i32", "buffer"],
+    result: "i32",
+  },
+  dnnl_memory_desc_init_by_tag: {
+    parameters: ["buffer", "i32", "buffer", "i32", "i32"],
+    result: "i32",
+  },
+  dnnl_memory_desc_get_size: { parameters: ["pointer"], result: "usize" },
+  dnnl_memory_desc_equal: { parameters: ["pointer", "buffer"], result: "i32" },
+  dnnl_dilated_convolution_forward_desc_init: {
+    parameters: [
+      "buffer",
+      "i32",
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+  },
+  dnnl_dilated_convolution_backward_data_desc_init: {
+    parameters: [
+      "buffer",
+      "i32",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+  },
+  dnnl_dilated_convolution_backward_weights_desc_init: {
+    parameters: [
+      "buffer",
+      "i32",
+      "buffer",
+      "buffer",
+      "pointer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+  },
+  dnnl_primitive_desc_create: {
+    parameters: ["buffer", "buffer", "pointer", "pointer", "pointer"],
+    result: "i32",
+  },
+  dnnl_reorder_primitive_desc_create: {
+    parameters: [
+      "buffer",
+      "pointer",
+      "pointer",
+      "pointer",
+      "pointer",
+      "pointer",
+    ],
+    result: "i32",
+  },
+  dnnl_primitive_desc_query_md: {
+    parameters: ["pointer", "i32", "i32"],
+    result: "pointer",
+  },
+  dnnl_primitive_desc_query: {
+    parameters: ["pointer", "i32", "i32", "buffer"],
+    result: "i32",
+  },
+  dnnl_primitive_desc_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_create: { parameters: ["buffer", "pointer"], result: "i32" },
+  dnnl_primitive_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_execute: {
+    parameters: ["pointer", "pointer", "i32", "buffer"],
+    result: "i32",
+  },
+  dnnl_memory_create: {
+    parameters: ["buffer", "pointer", "pointer", "pointer"],
+    result: "i32",
+  },
+  dnnl_memory_set_data_handle: {
+    parameters: ["pointer", "pointer"],
+    result: "i32",
+  },
+  dnnl_memory_destroy: { parameters: ["pointer"], result: "i32" },
+} as const;
+
+/** The opened library's functions. */
+export type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+// dnnl_types.h (v2): engine kind, data type, format tag `any`, prop kinds,
+// alg kind, query ids and execution argument ids.
+/** Engine kind, data type, format tag, prop and alg kinds, query ids. */
+export const CPU = 1;
+/** f32. */
+export const F32 = 3;
+/** Format tag `any`. */
+export const TAG_ANY = 1;
+/** Prop kind. */
+export const FORWARD_TRAINING = 64;
+/** Alg kind. */
+export const CONVOLUTION_DIRECT = 1;
+/** Query id of the implementation name. */
+export const QUERY_IMPL_INFO = 8;
+/** Memory descriptor query ids. */
+export const MD = {
+  src: 129,
+  diffSrc: 130,
+  weights: 131,
+  diffWeights: 132,
+} as const;
+/** Destination query ids. */
+export const MD_DST = 133, MD_DIFF_DST = 134;
+/** Execution argument ids. */
+export const ARG = {
+  src: 1,
+  dst: 17,
+  weights: 33,
+  bias: 41,
+  diffSrc: 129,
+  diffDst: 145,
+  diffWeights: 161,
+} as const;

@@ -1,0 +1,184 @@
+/**
+ * `native`'s Conv2D, FusedConv2D and both Conv2D gradients on oneDNN's
+ * direct convolutions (dnnl_ffi.ts) when libdnnl2 is installed: its
+ * brgconv / jit kernels ran ResNet-18's 3×3 convolutions 1.3-4.5× faster
+ * than Winograd or im2col + sgemm here. Geometries oneDNN does not take,
+ * and fused activations beyond relu / relu6, go to the kernels in
+ * `fallbacks` (the im2col / Winograd ones).
+ */
+import type * as tf from "@tensorflow/tfjs-core";
+import { convInfo, requireNhwc } from "../kernels/conv2d.ts";
+import { applyEpilogue, simpleEpilogue } from "../kernels/epilogue.ts";
+import {
+  alloc,
+  free,
+  heapKernel,
+  offsetOf,
+  requireFloat,
+  type WasmBackendLike,
+  type WasmKernelArgs,
+} from "../kernels/heap.ts";
+import type { ConvGeometry, DnnlConv } from "./dnnl_ffi.ts";
+import { heapPointer } from "./kernels_gemm.ts";
+
+type Info = tf.backend_util.Conv2DInfo;
+
+function geometryOf(info: Info): ConvGeometry {
+  const p = info.padInfo;
+  return {
+    batch: info.batchSize,
+    inH: info.inHeight,
+    inW: info.inWidth,
+    inC: info.inChannels,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    outC: info.outChannels,
+    kH: info.filterHeight,
+    kW: info.filterWidth,
+    strideH: info.strideHeight,
+    strideW: info.strideWidth,
+    dilationH: info.dilationHeight,
+    dilationW: info.dilationWidth,
+    padTop: p.top,
+    padLeft: p.left,
+    padBottom: p.bottom,
+    padRight: p.right,
+  };
+}
+
+let enabled = true;
+
+/**
+ * Turns the oneDNN path on or off at run time (off: the im2col / Winograd
+ * kernels run, as without libdnnl2); returns the previous setting.
+ */
+export function setDnnlConvEnabled(on: boolean): boolean {
+  const before = enabled;
+  enabled = on;
+  return before;
+}
+
+/**
+ * Most filter floats for the oneDNN path. Above it (ResNet-18's last stage:
+ * 3×3×512×512 filters on 4×4 maps) oneDNN ran forward, dx and dW 1.4-2×
+ * slower than Winograd / im2col inside a training step, the per-call filter
+ * reorder and a filter that no longer fits in cache outweighing its kernels;
+ * below it, 1.1-1.5× faster.
+ */
+const MAX_FILTER_FLOATS = 2 ** 20;
+
+function worthIt(info: Info): boolean {
+  return info.filterHeight * info.filterWidth * info.inChannels *
+      info.outChannels <= MAX_FILTER_FLOATS;
+}
+
+/** Counts of convolutions oneDNN ran, for tests. */
+export const dnnlConvCounts = { forward: 0, data: 0, weights: 0 };
+
+/**
+ * Runs `compute` into a new tensor of `shape`; null (tensor freed) when
+ * oneDNN declines. Pointers are taken after the allocation (it may grow
+ * the heap).
+ */
+function into(
+  info: Info,
+  backend: WasmBackendLike,
+  shape: number[],
+  compute: (
+    ptr: (t: tf.TensorInfo) => Deno.PointerValue,
+    out: tf.TensorInfo,
+  ) => boolean,
+): tf.TensorInfo | null {
+  if (!enabled || !worthIt(info)) return null;
+  const out = alloc(backend, shape);
+  const ptr = (t: tf.TensorInfo) => heapPointer(backend, offsetOf(backend, t));
+  if (compute(ptr, out)) return out;
+  free(backend, out);
+  return null;
+}
+
+/** The four conv kernels on `dnnl`, each falling back to `fallbacks`'. */
+export function dnnlConvKernels(
+  backendName: string,
+  dnnl: DnnlConv,
+  fallbacks: tf.KernelConfig[],
+): tf.KernelConfig[] {
+  const fallback = (name: string) => {
+    const k = fallbacks.find((c) => c.kernelName === name);
+    if (!k) {
+      throw new Error(`plugins/backends/native: no fallback ${name} kernel`);
+    }
+    return k.kernelFunc as unknown as (a: WasmKernelArgs) => tf.TensorInfo;
+  };
+  const forward = (name: "Conv2D" | "FusedConv2D") => {
+    const rest = fallback(name);
+    return heapKernel(name, backendName, (args: WasmKernelArgs) => {
+      const { x, filter } = args.inputs, attrs = args.attrs ?? {};
+      requireNhwc(name, attrs);
+      requireFloat(name, x, filter);
+      const e = name === "Conv2D"
+        ? { activation: "linear" as const }
+        : simpleEpilogue(filter.shape[3], args.inputs, attrs);
+      if (!e) return rest(args);
+      const info = convInfo(x.shape, filter.shape, attrs);
+      const y = into(
+        info,
+        args.backend,
+        info.outShape,
+        (ptr, out) =>
+          dnnl.forward(
+            geometryOf(info),
+            ptr(x),
+            ptr(filter),
+            e.bias ? ptr(e.bias) : null,
+            ptr(out),
+          ),
+      );
+      if (!y) return rest(args);
+      dnnlConvCounts.forward++;
+      return applyEpilogue(backendName, args.backend, y, {
+        activation: e.activation,
+      });
+    });
+  };
+  const data = fallback("Conv2DBackpropInput");
+  const weights = fallback("Conv2DBackpropFilter");
+  return [
+    forward("Conv2D"),
+    forward("FusedConv2D"),
+    heapKernel("Conv2DBackpropInput", backendName, (args: WasmKernelArgs) => {
+      const { dy, filter } = args.inputs, attrs = args.attrs ?? {};
+      requireNhwc("Conv2DBackpropInput", attrs);
+      requireFloat("Conv2DBackpropInput", dy, filter);
+      const shape = attrs.inputShape as number[];
+      const info = convInfo(shape, filter.shape, attrs);
+      const dx = into(
+        info,
+        args.backend,
+        shape,
+        (ptr, out) =>
+          dnnl.backwardData(geometryOf(info), ptr(dy), ptr(filter), ptr(out)),
+      );
+      if (!dx) return data(args);
+      dnnlConvCounts.data++;
+      return dx;
+    }),
+    heapKernel("Conv2DBackpropFilter", backendName, (args: WasmKernelArgs) => {
+      const { x, dy } = args.inputs, attrs = args.attrs ?? {};
+      requireNhwc("Conv2DBackpropFilter", attrs);
+      requireFloat("Conv2DBackpropFilter", x, dy);
+      const shape = attrs.filterShape as number[];
+      const info = convInfo(x.shape, shape, attrs);
+      const dw = into(
+        info,
+        args.backend,
+        shape,
+        (ptr, out) =>
+          dnnl.backwardWeights(geometryOf(info), ptr(x), ptr(dy), ptr(out)),
+      );
+      if (!dw) return weights(args);
+      dnnlConvCounts.weights++;
+      return dw;
+    }),
+  ];
+}

@@ -1,0 +1,75 @@
+/**
+ * native's oneDNN convolutions (plugins/backends/native/kernels_conv_dnnl.ts):
+ * forward, dx and dW run on oneDNN where libdnnl2 is installed and match the
+ * pure-JS cpu backend; a filter above the size limit goes to the fallback
+ * kernels and matches too. (engine_parity_test.ts covers the geometries:
+ * strides, dilation, padding, batch.)
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { loadDnnlConv } from "../plugins/backends/native/dnnl_ffi.ts";
+import { dnnlConvCounts } from "../plugins/backends/native/kernels_conv_dnnl.ts";
+import { nativeBackend } from "../plugins/backends/native.ts";
+import {
+  HAS_BLAS,
+  randomValues,
+  REFERENCE,
+  relativeError,
+  runOn,
+} from "./engine_helpers.ts";
+
+const HAS_DNNL = HAS_BLAS && loadDnnlConv() !== null;
+if (!HAS_DNNL) console.warn("dnnl conv test: libdnnl.so.2 not usable; skipped");
+
+function convAndGrads(x: number[], w: number[], stride: number) {
+  return () => {
+    const xs = tf.tensor4d(
+      randomValues(tf.util.sizeFromShape(x), 1),
+      x as [number, number, number, number],
+    );
+    const ws = tf.tensor4d(
+      randomValues(tf.util.sizeFromShape(w), 2),
+      w as [number, number, number, number],
+    );
+    const f = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, "same").square()
+        .sum();
+    const [dx, dw] = tf.grads(f)([xs, ws]);
+    return [tf.conv2d(xs, ws, stride, "same"), dx, dw];
+  };
+}
+
+Deno.test({
+  name: "dnnl conv: forward, dx and dW run on oneDNN and match cpu",
+  ignore: !HAS_DNNL,
+  fn: async () => {
+    const fn = convAndGrads([2, 9, 7, 16], [3, 3, 16, 24], 2);
+    const want = await runOn(REFERENCE, fn);
+    const before = { ...dnnlConvCounts };
+    const got = await runOn(nativeBackend, fn);
+    assert.ok(
+      dnnlConvCounts.forward >= before.forward + 2,
+      "forward on oneDNN",
+    );
+    assert.ok(dnnlConvCounts.data > before.data, "dx on oneDNN");
+    assert.ok(dnnlConvCounts.weights > before.weights, "dW on oneDNN");
+    for (let i = 0; i < 3; i++) {
+      assert.ok(relativeError(got[i], want[i]) <= 1e-4, `output ${i}`);
+    }
+  },
+});
+
+Deno.test({
+  name: "dnnl conv: a filter over the size limit falls back and still matches",
+  ignore: !HAS_DNNL,
+  fn: async () => {
+    const fn = convAndGrads([1, 3, 3, 512], [3, 3, 512, 256], 1);
+    const want = await runOn(REFERENCE, fn);
+    const before = { ...dnnlConvCounts };
+    const got = await runOn(nativeBackend, fn);
+    assert.deepEqual(dnnlConvCounts, before, "nothing ran on oneDNN");
+    for (let i = 0; i < 3; i++) {
+      assert.ok(relativeError(got[i], want[i]) <= 1e-4, `output ${i}`);
+    }
+  },
+});
