@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { loadDnnlConv } from "../plugins/backends/native/dnnl_ffi.ts";
+import { loadDnnlConv } from "../plugins/backends/native/dnnl_loader.ts";
 import { dnnlConvCounts } from "../plugins/backends/native/kernels_conv_dnnl.ts";
 import { nativeBackend } from "../plugins/backends/native.ts";
 import {

@@ -21,7 +21,7 @@ import { allowWinograd } from "./kernels/winograd.ts";
 import { blasUnavailableReason, loadBlas } from "./native/blas_ffi.ts";
 import { blasHeapGemm } from "./native/kernels_gemm.ts";
 import { reduceKernels } from "./native/kernels_reduce.ts";
-import { loadDnnlConv } from "./native/dnnl_ffi.ts";
+import { loadDnnlConv } from "./native/dnnl_loader.ts";
 import { dnnlConvKernels } from "./native/kernels_conv_dnnl.ts";
 import { installWasmTrainingKernels } from "./wasm.ts";
 

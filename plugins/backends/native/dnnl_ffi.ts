@@ -7,102 +7,31 @@
  *
  * One convolution geometry gets up to three primitives (forward, backward
  * data, backward weights), created on first use and kept in a bounded
- * cache. A geometry oneDNN rejects, or that would not read our plain
+ * cache (loaded by dnnl_loader.ts). A geometry oneDNN rejects, or that would not read our plain
  * layouts in place, is remembered as unsupported and the caller falls back.
  */
-import { threadCount } from "./blas_ffi.ts";
 
 import {
   ARG,
+  asPointer,
+  check,
+  type ConvGeometry,
   CONVOLUTION_DIRECT,
   CPU,
+  DESC_BYTES,
+  dims,
+  type DnnlConv,
+  DnnlError,
   F32,
   FORWARD_TRAINING,
+  handle,
   MD,
   MD_DIFF_DST,
   MD_DST,
   QUERY_IMPL_INFO,
-  SYMBOLS,
   type Symbols,
   TAG_ANY,
 } from "./dnnl_symbols.ts";
-
-/** Bytes reserved for one oneDNN descriptor struct (v2 ones are < 8 KiB). */
-const DESC_BYTES = 16384;
-
-/** The geometry of one NHWC / HWIO convolution. */
-export interface ConvGeometry {
-  batch: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  outH: number;
-  outW: number;
-  outC: number;
-  kH: number;
-  kW: number;
-  strideH: number;
-  strideW: number;
-  dilationH: number;
-  dilationW: number;
-  padTop: number;
-  padLeft: number;
-  padBottom: number;
-  padRight: number;
-}
-
-/** The oneDNN direct convolutions on raw pointers (row-major NHWC / HWIO). */
-export interface DnnlConv {
-  /** Path of the library. */
-  readonly library: string;
-  /** y = conv(x, w) (+ bias); false when this geometry is not supported. */
-  forward(
-    g: ConvGeometry,
-    x: Deno.PointerValue,
-    w: Deno.PointerValue,
-    bias: Deno.PointerValue | null,
-    y: Deno.PointerValue,
-  ): boolean;
-  /** dx from dy and w; false when not supported. */
-  backwardData(
-    g: ConvGeometry,
-    dy: Deno.PointerValue,
-    w: Deno.PointerValue,
-    dx: Deno.PointerValue,
-  ): boolean;
-  /** dw from x and dy; false when not supported. */
-  backwardWeights(
-    g: ConvGeometry,
-    x: Deno.PointerValue,
-    dy: Deno.PointerValue,
-    dw: Deno.PointerValue,
-  ): boolean;
-  /** oneDNN's implementation names of the primitives created so far. */
-  implementations(): string[];
-}
-
-class DnnlError extends Error {}
-
-function check(status: number, what: string): void {
-  if (status !== 0) throw new DnnlError(`${what}: dnnl_status_t ${status}`);
-}
-
-function handle(out: BigUint64Array): Deno.PointerValue {
-  return Deno.UnsafePointer.create(out[0]);
-}
-
-/** A descriptor we made (bytes) or one oneDNN owns (a pointer). */
-function asPointer(md: Deno.PointerValue | Uint8Array): Deno.PointerValue {
-  return md instanceof Uint8Array
-    ? Deno.UnsafePointer.of(md as Uint8Array<ArrayBuffer>)
-    : md;
-}
-
-function dims(values: number[]): BigInt64Array {
-  const a = new BigInt64Array(12);
-  values.forEach((v, i) => a[i] = BigInt(v));
-  return a;
-}
 
 /** A primitive, its memory objects and the filter reorder it needs. */
 interface Prim {
@@ -121,7 +50,8 @@ interface Prim {
 
 type Kind = "forward" | "forward+bias" | "data" | "weights";
 
-class Dnnl implements DnnlConv {
+/** {@link DnnlConv} on one opened libdnnl (see dnnl_loader.ts). */
+export class Dnnl implements DnnlConv {
   readonly library: string;
   readonly #s: Symbols;
   readonly #engine: Deno.PointerValue;
@@ -422,16 +352,13 @@ class Dnnl implements DnnlConv {
     bias: Deno.PointerValue | null,
     y: Deno.PointerValue,
   ): boolean {
-    const p = this.#get(g, bias ? "forward+bias" : "forward");
-    if (!p) return false;
-    const data = new Map<number, Deno.PointerValue>([
+    const data: [number, Deno.PointerValue][] = [
       [ARG.src, x],
       [ARG.weights, w],
       [ARG.dst, y],
-    ]);
-    if (bias) data.set(ARG.bias, bias);
-    this.#exec(p, data, ARG.weights, false);
-    return true;
+    ];
+    if (bias) data.push([ARG.bias, bias]);
+    return this.#run(g, bias ? "forward+bias" : "forward", data);
   }
 
   backwardData(
@@ -440,15 +367,10 @@ class Dnnl implements DnnlConv {
     w: Deno.PointerValue,
     dx: Deno.PointerValue,
   ): boolean {
-    const p = this.#get(g, "data");
-    if (!p) return false;
-    this.#exec(
-      p,
-      new Map([[ARG.diffDst, dy], [ARG.weights, w], [ARG.diffSrc, dx]]),
-      ARG.weights,
-      false,
-    );
-    return true;
+    return this.#run(g, "data", [[ARG.diffDst, dy], [ARG.weights, w], [
+      ARG.diffSrc,
+      dx,
+    ]]);
   }
 
   backwardWeights(
@@ -457,73 +379,26 @@ class Dnnl implements DnnlConv {
     dy: Deno.PointerValue,
     dw: Deno.PointerValue,
   ): boolean {
-    const p = this.#get(g, "weights");
-    if (!p) return false;
-    this.#exec(
-      p,
-      new Map([[ARG.src, x], [ARG.diffDst, dy], [ARG.diffWeights, dw]]),
+    return this.#run(g, "weights", [[ARG.src, x], [ARG.diffDst, dy], [
       ARG.diffWeights,
-      true,
-    );
+      dw,
+    ]]);
+  }
+
+  /** Runs `kind`'s primitive of `g` on `data`; false when unsupported. */
+  #run(
+    g: ConvGeometry,
+    kind: Kind,
+    data: [number, Deno.PointerValue][],
+  ): boolean {
+    const p = this.#get(g, kind);
+    if (!p) return false;
+    const filterArg = kind === "weights" ? ARG.diffWeights : ARG.weights;
+    this.#exec(p, new Map(data), filterArg, kind === "weights");
     return true;
   }
 
   implementations(): string[] {
     return [...this.#impls];
   }
-}
-
-/** oneDNN's Debian build runs on OpenMP: one thread per core by default. */
-function setOmpThreads(path: string): void {
-  try {
-    Deno.dlopen(path, {
-      omp_set_num_threads: { parameters: ["i32"], result: "void" },
-    }).symbols.omp_set_num_threads(threadCount());
-  } catch {
-    // another threading runtime: keep its default
-  }
-}
-
-let loaded: DnnlConv | null | undefined;
-let why = "";
-
-function disabled(): boolean {
-  try {
-    return Deno.env.get("SELFTRAIN_DNNL_CONV") === "0";
-  } catch {
-    return false;
-  }
-}
-
-/**
- * oneDNN's convolutions when libdnnl.so.2 (the v2 C API) loads and
- * `SELFTRAIN_DNNL_CONV` is not 0; null otherwise ({@link dnnlUnavailableReason}).
- */
-export function loadDnnlConv(): DnnlConv | null {
-  if (loaded !== undefined) return loaded;
-  loaded = null;
-  if (disabled()) {
-    why = "turned off by SELFTRAIN_DNNL_CONV=0";
-    return null;
-  }
-  const path = "libdnnl.so.2";
-  try {
-    const lib = Deno.dlopen(path, SYMBOLS);
-    const version = new Deno.UnsafePointerView(lib.symbols.dnnl_version()!);
-    const major = version.getInt32(0);
-    if (major !== 2) {
-      why = `${path}: version ${major} (the v2 C API is needed)`;
-      return null;
-    }
-    setOmpThreads(path);
-    loaded = new Dnnl(path, lib.symbols);
-  } catch (e) {
-    why = `${path}: ${(e as Error).message.split("\n")[0]}`;
-  }
-  return loaded;
-}
-
-/** Why {@link loadDnnlConv} returned null, in one line. */
-export function dnnlUnavailableReason(): string {
-  return why;
 }

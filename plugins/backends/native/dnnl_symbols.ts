@@ -1,6 +1,7 @@
 /**
  * The part of oneDNN's v2 C API (dnnl.h, dnnl_types.h) that dnnl_ffi.ts
- * calls: FFI signatures and the enum values it passes.
+ * calls: FFI signatures, the enum values it passes, the small helpers
+ * around them and the types of the convolution interface.
  */
 
 /** FFI signatures of the oneDNN functions used. */
@@ -143,3 +144,86 @@ export const ARG = {
   diffDst: 145,
   diffWeights: 161,
 } as const;
+
+/** Bytes reserved for one oneDNN descriptor struct (v2 ones are < 8 KiB). */
+export const DESC_BYTES = 16384;
+
+/** The geometry of one NHWC / HWIO convolution. */
+export interface ConvGeometry {
+  batch: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  outC: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  padTop: number;
+  padLeft: number;
+  padBottom: number;
+  padRight: number;
+}
+
+/** The oneDNN direct convolutions on raw pointers (row-major NHWC / HWIO). */
+export interface DnnlConv {
+  /** Path of the library. */
+  readonly library: string;
+  /** y = conv(x, w) (+ bias); false when this geometry is not supported. */
+  forward(
+    g: ConvGeometry,
+    x: Deno.PointerValue,
+    w: Deno.PointerValue,
+    bias: Deno.PointerValue | null,
+    y: Deno.PointerValue,
+  ): boolean;
+  /** dx from dy and w; false when not supported. */
+  backwardData(
+    g: ConvGeometry,
+    dy: Deno.PointerValue,
+    w: Deno.PointerValue,
+    dx: Deno.PointerValue,
+  ): boolean;
+  /** dw from x and dy; false when not supported. */
+  backwardWeights(
+    g: ConvGeometry,
+    x: Deno.PointerValue,
+    dy: Deno.PointerValue,
+    dw: Deno.PointerValue,
+  ): boolean;
+  /** oneDNN's implementation names of the primitives created so far. */
+  implementations(): string[];
+}
+
+/** A oneDNN call that failed (the geometry falls back). */
+export class DnnlError extends Error {}
+
+/** Throws {@link DnnlError} unless `status` is dnnl_success. */
+export function check(status: number, what: string): void {
+  if (status !== 0) throw new DnnlError(`${what}: dnnl_status_t ${status}`);
+}
+
+/** The handle a oneDNN call wrote into `out`. */
+export function handle(out: BigUint64Array): Deno.PointerValue {
+  return Deno.UnsafePointer.create(out[0]);
+}
+
+/** A descriptor we made (bytes) or one oneDNN owns (a pointer). */
+export function asPointer(
+  md: Deno.PointerValue | Uint8Array,
+): Deno.PointerValue {
+  return md instanceof Uint8Array
+    ? Deno.UnsafePointer.of(md as Uint8Array<ArrayBuffer>)
+    : md;
+}
+
+/** A dnnl_dims_t (12 int64) holding `values`. */
+export function dims(values: number[]): BigInt64Array {
+  const a = new BigInt64Array(12);
+  values.forEach((v, i) => a[i] = BigInt(v));
+  return a;
+}

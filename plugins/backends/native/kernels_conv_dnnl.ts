@@ -18,7 +18,7 @@ import {
   type WasmBackendLike,
   type WasmKernelArgs,
 } from "../kernels/heap.ts";
-import type { ConvGeometry, DnnlConv } from "./dnnl_ffi.ts";
+import type { ConvGeometry, DnnlConv } from "./dnnl_symbols.ts";
 import { heapPointer } from "./kernels_gemm.ts";
 
 type Info = tf.backend_util.Conv2DInfo;
