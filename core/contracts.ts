@@ -73,6 +73,17 @@ export interface Loss<Out extends TensorTree, Targets extends TensorTree> {
   readonly name: string;
   /** Computes the loss of a batch. */
   compute(out: Out, targets: Targets): LossResult;
+  /**
+   * State kept across batches (e.g. a moving average of positives), saved
+   * with checkpoints so a resumed run ends bit-identical; absent when the
+   * loss is stateless.
+   */
+  readonly state?: {
+    /** JSON-serialisable snapshot. */
+    save(): unknown;
+    /** Restores a snapshot from `save`. */
+    load(snapshot: unknown): void;
+  };
 }
 
 /**

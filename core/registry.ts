@@ -41,6 +41,10 @@ export interface DataSplits {
   unlabeled?: Dataset;
   /** COCO-format ground truth of `val`, for detection evaluation. */
   valAnnotationsFile?: string;
+  /** Held-out data for choosing hyper-parameters (disjoint from the others). */
+  tune?: Dataset;
+  /** COCO-format ground truth of `tune`. */
+  tuneAnnotationsFile?: string;
 }
 
 /** A head spec, generic over its output and target trees. */

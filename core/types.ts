@@ -98,4 +98,6 @@ export interface Dataset {
   get(index: number): Promise<Sample>;
   /** Id of sample `index` without decoding it, when the dataset knows it. */
   idOf?(index: number): number | string;
+  /** Labels of sample `index` without decoding its image, when known. */
+  labelsOf?(index: number): Int32Array;
 }

@@ -7,24 +7,28 @@
  *    shard of the pool (`--phase label --shard I/N`, see docs/sharding.md);
  * 3. student: trained on human + pseudo labels in every batch (1:1 by
  *    default) with the loss normalisation of Appendix B and stronger
- *    augmentation, evaluated on val;
- * 4. report: side-by-side table, `report.json`, `report.md`, `curves.svg`.
+ *    augmentation, evaluated on val (and tune);
+ * 4. baseline: the compute-matched supervised run (SPEC §9): the student's
+ *    initialisation, steps, schedule, augmentation and batch size, every
+ *    image human-labelled;
+ * 5. report: Δ(student − baseline) as the headline, Δ(student − teacher)
+ *    second, `report.json`, `report.md`, `curves.svg`.
  *
  * Each phase writes `<out>/<phase>/metrics.json` when done and is skipped
  * when re-run with the same `--out`.
  */
-import type { SampleRef } from "../core/data/loader.ts";
 import { exists } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { latestCheckpoint } from "../core/train/checkpoint.ts";
 import { loadModelWeights } from "../core/train/trainer.ts";
-import { MixedBatchSampler } from "../core/selftrain/mixing.ts";
-import { NO_SHARD, parseShard } from "../core/selftrain/shard.ts";
+import {
+  NO_SHARD,
+  parseShard,
+  type ShardMode,
+} from "../core/selftrain/shard.ts";
 import { PseudoLabelStore } from "../core/selftrain/pseudo_store.ts";
-import { readCocoDataset } from "../core/eval/mod.ts";
-import type { Dataset } from "../core/types.ts";
 import {
   AUG_DEFAULTS,
   type AugSection,
@@ -39,33 +43,29 @@ import {
   writeClassNames,
 } from "./detection.ts";
 import { CPU_DETECTOR, CPU_DETECTOR_TRAIN } from "./coco_supervised.ts";
-import { labelPool, type PseudoSection } from "./labeling.ts";
+import {
+  datasetCategories,
+  labelCounts,
+  labelPool,
+  type PseudoSection,
+} from "./labeling.ts";
 import { PseudoLabeledDataset } from "./pseudo_dataset.ts";
 import { writeSelfTrainReport } from "./report.ts";
 import { trainDetector } from "./detector_training.ts";
+import {
+  composition,
+  type StudentSection,
+  trainMixedPhase,
+} from "./mixed_training.ts";
+import { withPhaseLock } from "./run_lock.ts";
 import {
   prefixKeys,
   TRAIN_CHOICES,
   TRAIN_HELP,
   type TrainSection,
 } from "./train_config.ts";
-import { studentLoss } from "./student_loss.ts";
 
-/** Student settings on top of a train section. */
-export interface StudentSection extends TrainSection {
-  /** `random` (paper) or `teacher` initialisation. */
-  init: string;
-  /** human:pseudo images per batch. */
-  mixRatio: string;
-  /** Loss normalisation (Appendix B) on or off (ablation). */
-  normalize: boolean;
-  /** Weight α of the pseudo loss. */
-  alpha: number;
-  /** EMA decay of the loss moving averages. */
-  normDecay: number;
-  /** Momentum of the positive-anchor count normalising each half's loss (0 = per batch). */
-  positivesMomentum: number;
-}
+export type { StudentSection } from "./mixed_training.ts";
 
 /** Teacher settings on top of a train section. */
 export interface TeacherSection extends TrainSection {
@@ -93,6 +93,8 @@ export interface CocoSelfTrainConfig {
   phase: string;
   /** `I/N`: label only shard I of N of the pool (with phase=label). */
   shard: string;
+  /** How the pool is sliced into shards: `range` or `hash`. */
+  shardMode: string;
   /** Data. */
   data: DetectionDataSection;
   /** Detector (teacher and student share the architecture). */
@@ -105,7 +107,7 @@ export interface CocoSelfTrainConfig {
   student: StudentSection;
 }
 
-const PHASES = ["all", "teacher", "label", "student"] as const;
+const PHASES = ["all", "teacher", "label", "student", "baseline"] as const;
 
 /** The recipe. */
 export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
@@ -118,6 +120,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     augment: "S1",
     aug: AUG_DEFAULTS,
     shard: "",
+    shardMode: "range",
     data: { ...DETECTION_DATA_DEFAULTS, fraction: 1 },
     model: CPU_DETECTOR,
     teacher: { ...CPU_DETECTOR_TRAIN, augment: "S1" },
@@ -141,9 +144,11 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
   help: {
     ...DETECTION_COMMON_HELP,
     phase:
-      "all, or only one phase: teacher, label (with --shard for one slice of the pool), student",
+      "all, or up to one phase: teacher, label (with --shard for one slice of the pool), student, baseline",
     shard:
       "I/N: with --phase label, label shard I of N of the unlabelled pool (then deno task merge-labels)",
+    shardMode:
+      "range (contiguous slices of the pool listing) or hash (by image id; stable when the pool is reordered or grows)",
     augment:
       "student augmentation: S1, S2, S3, S4 (SPEC levels) or an augmenter plugin; usually stronger than the teacher's",
     ...prefixKeys("teacher", TRAIN_HELP),
@@ -167,6 +172,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
   },
   choices: {
     phase: PHASES,
+    shardMode: ["range", "hash"],
     "data.onError": ["fail", "skip"],
     "student.init": ["random", "teacher"],
     ...prefixKeys("teacher", TRAIN_CHOICES),
@@ -182,6 +188,12 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
         `--shard labels one slice of the pool: use it with --phase label`,
       );
     }
+    const teacherDone = await exists(`${out}/teacher/metrics.json`);
+    if (!teacherDone && only !== "all" && only !== "teacher") {
+      throw new Error(
+        `--phase ${only} needs a trained teacher in ${out}/teacher: run \`deno task recipe coco-selftrain --phase teacher --out ${out}\` first`,
+      );
+    }
     const splits = await loadDetectionData(registry, c.data, c.seed);
     if (!splits.unlabeled || splits.unlabeled.size === 0) {
       throw new Error(
@@ -192,28 +204,40 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     await writeClassNames(out, splits.train.classNames);
     const build = (seed: number) =>
       buildDetector(registry, c.model, numClasses, c.data.inputSize, seed);
+    const studentAugment = () =>
+      createAugmenter(registry, c.augment, c.aug, c.data.inputSize);
 
-    // 1. Teacher.
+    // 1. Teacher (one process at a time per folder).
     const teacher = build(c.seed);
-    const teacherPhase = await runPhase(out, "teacher", events, async (dir) => {
-      await trainDetector(ctx, "teacher", teacher, c.teacher, {
-        dir,
-        augment: createAugmenter(
-          registry,
-          c.teacher.augment,
-          c.aug,
-          c.data.inputSize,
-        ),
-        data: splits.train,
-      });
-      return {
-        ...await evaluateDetector(teacher, splits, dir, events, "teacher"),
-      };
-    });
+    const teacherPhase = await withPhaseLock(
+      out,
+      "teacher",
+      () =>
+        runPhase(out, "teacher", events, async (dir) => {
+          await trainDetector(ctx, "teacher", teacher, c.teacher, {
+            dir,
+            augment: createAugmenter(
+              registry,
+              c.teacher.augment,
+              c.aug,
+              c.data.inputSize,
+            ),
+            data: splits.train,
+          });
+          return await evaluateDetector(
+            teacher,
+            splits,
+            dir,
+            events,
+            "teacher",
+          );
+        }),
+    );
     if (teacherPhase.skipped) {
       await loadFinalWeights(teacher, `${out}/teacher/checkpoints`);
     }
     if (only === "teacher") {
+      teacher.dispose();
       return {
         recipe: "coco-selftrain",
         phase: "teacher",
@@ -224,7 +248,6 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     // 2. Pseudo-labels.
     const merged = `${out}/pseudo_labels.json`;
     const unsharded = PseudoLabelStore.cocoPathFor(`${out}/labels`);
-    const gt = await readCocoDataset(splits.valAnnotationsFile!);
     // The store writes its COCO file only once every image is journaled.
     const labelled = await exists(merged) ||
       (shard.count === 1 && await exists(unsharded));
@@ -236,13 +259,15 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
         skipped: true,
       });
     }
-    const labelPhase = labelled ? null : await labelPool({
+    const needLabels = only !== "baseline";
+    const labelPhase = labelled || !needLabels ? null : await labelPool({
       ctx,
       teacher,
       pool: splits.unlabeled,
-      categories: gt.categories,
+      categories: await datasetCategories(splits),
       pseudo: c.pseudo,
       shard,
+      shardMode: c.shardMode as ShardMode,
     });
     teacher.dispose();
     if (only === "label" || shard.count > 1) {
@@ -255,66 +280,95 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     }
     const labelsFile = await exists(merged) ? merged : unsharded;
 
-    // 3. Student.
-    const pseudoData = await PseudoLabeledDataset.open(
-      splits.unlabeled,
-      labelsFile,
-    );
-    const student = build(c.seed + 1);
-    if (c.student.init === "teacher") {
-      await loadFinalWeights(student, `${out}/teacher/checkpoints`);
-    }
-    const studentPhase = await runPhase(out, "student", events, async (dir) => {
-      const sampler = new MixedBatchSampler({
-        humanSize: splits.train.size,
-        pseudoSize: pseudoData.size,
-        batchSize: c.student.batchSize,
-        ratio: c.student.mixRatio,
-        seed: c.seed,
-      });
-      const sources: Record<"human" | "pseudo", Dataset> = {
-        human: splits.train,
-        pseudo: pseudoData,
-      };
-      const plan = (step: number): SampleRef[] =>
-        sampler.batch(step).map((e) => ({
-          dataset: sources[e.source],
-          index: e.index,
-          seed: e.seed,
-        }));
-      const halfLoss = () =>
-        registry.create("loss", "retinanet-loss", {
-          normalizerMomentum: c.student.positivesMomentum,
-        });
-      const loss = studentLoss(student, sampler.humanPerBatch, {
-        alpha: c.student.alpha,
-        decay: c.student.normDecay,
-        enabled: c.student.normalize,
-      }, { human: halfLoss(), pseudo: halfLoss() });
-      await trainDetector(ctx, "student", student, c.student, {
-        dir,
-        augment: createAugmenter(registry, c.augment, c.aug, c.data.inputSize),
-        plan,
-        data: splits.train,
-        loss,
-      });
+    // 3. Student, and 4. its compute-matched baseline: the same
+    // initialisation, steps, schedule, augmentation and batch order seed.
+    const initModel = async (): Promise<TaskModel> => {
+      const model = build(c.seed + 1);
+      if (c.student.init === "teacher") {
+        await loadFinalWeights(model, `${out}/teacher/checkpoints`);
+      }
+      return model;
+    };
+    const mixed = async (phase: "student" | "baseline") => {
+      const model = await initModel();
+      const pseudo = phase === "student"
+        ? await PseudoLabeledDataset.open(splits.unlabeled!, labelsFile)
+        : null;
+      try {
+        return await runPhase(out, phase, events, (dir) =>
+          trainMixedPhase({
+            ctx,
+            phase,
+            model,
+            student: c.student,
+            splits,
+            pseudo,
+            augment: studentAugment(),
+            seed: c.seed,
+            dir,
+          }));
+      } finally {
+        model.dispose();
+      }
+    };
+    const studentPhase = only === "baseline" ? null : await mixed("student");
+    if (only === "student") {
       return {
-        ...await evaluateDetector(student, splits, dir, events, "student"),
+        recipe: "coco-selftrain",
+        phase: "student",
+        student: { metrics: studentPhase!.metrics },
       };
-    });
-    student.dispose();
+    }
+    const baselineIsTeacher = teacherIsBaseline(c);
+    const baselinePhase = baselineIsTeacher
+      ? teacherPhase
+      : await mixed("baseline");
+    if (only === "baseline") {
+      return {
+        recipe: "coco-selftrain",
+        phase: "baseline",
+        baseline: { metrics: baselinePhase.metrics },
+      };
+    }
 
     return await writeSelfTrainReport(out, {
       recipe: "coco-selftrain",
       seed: c.seed,
       backend: ctx.backend.name,
-      teacher: teacherPhase.metrics,
-      student: studentPhase.metrics,
+      teacher: { metrics: teacherPhase.metrics, steps: c.teacher.steps },
+      baseline: {
+        metrics: baselinePhase.metrics,
+        steps: c.student.steps,
+        init: c.student.init,
+        reusedTeacher: baselineIsTeacher,
+        ...composition(c.student, false),
+      },
+      student: {
+        metrics: studentPhase!.metrics,
+        steps: c.student.steps,
+        ...composition(c.student, true),
+      },
       labelsFile,
+      classNames: splits.train.classNames,
+      humanPerClass: await labelCounts(splits.train),
       seconds: (performance.now() - started) / 1000,
     });
   },
 };
+
+/**
+ * True when the teacher already is the compute-matched baseline: a
+ * randomly initialised student trained exactly as the teacher was (same
+ * steps, schedule and augmentation, all-human batches of the same size).
+ */
+export function teacherIsBaseline(c: CocoSelfTrainConfig): boolean {
+  if (c.student.init !== "random" || c.augment !== c.teacher.augment) {
+    return false;
+  }
+  return Object.keys(c.teacher).every((k) =>
+    k === "augment" || c.teacher[k] === c.student[k]
+  ) && c.student.positivesMomentum === 0;
+}
 
 /** Loads the newest checkpoint under `dir` into `model`. */
 async function loadFinalWeights(model: TaskModel, dir: string): Promise<void> {

@@ -84,6 +84,9 @@ export const DETECTION_DATA_HELP: Readonly<Record<string, string>> = {
   unlabeled:
     "COCO JSON listing unlabelled images (annotations ignored), or empty",
   unlabeledImages: "folder of unlabelled images (JPEG/PNG)",
+  tune:
+    "COCO instances JSON of a tuning split (optional): choose settings on it, report val",
+  tuneImages: "folder of the tuning images",
   fraction: "fraction of training labels used (same images for the same seed)",
   inputSize:
     "square model input; images are resized keeping aspect ratio and padded",
@@ -235,11 +238,40 @@ export async function predictAll(
   return all;
 }
 
+/** Prefix of the tune split's numbers in a phase's metrics (`tune/AP`). */
+export const TUNE_PREFIX = "tune/";
+
+/** COCO bbox evaluation of `model` on one split; writes its detections to `file`. */
+async function evaluateSplit(
+  model: TaskModel,
+  data: Dataset,
+  annotationsFile: string,
+  file: string,
+  events: EventBus,
+  phase: string,
+  batchSize: number,
+): Promise<CocoMetrics> {
+  const gt = await readCocoDataset(annotationsFile);
+  const ids = gt.categories.map((c) => c.id).sort((a, b) => a - b);
+  events.emit({
+    type: "phase-start",
+    phase,
+    total: data.size,
+    unit: "images",
+  });
+  const preds = await predictAll(model, data, batchSize, events, phase);
+  const results = toCocoResults(preds, { toCategoryId: (l) => ids[l] });
+  await writeJsonAtomic(file, results, true);
+  return evaluateCoco(gt, results).metrics;
+}
+
 /**
- * Evaluates `model` on the val split with COCO bbox AP; writes
- * `detections.json` (COCO results) into `dir`, and the first val images with
- * their detections drawn into `<dir>/../samples/<phase>_<id>.jpg` for the
- * dashboard.
+ * Evaluates `model` with COCO bbox AP on the val split and, when the data
+ * has one, the tune split (its numbers keyed `tune/AP`, ...: settings are
+ * chosen on those, val is only reported). Writes `detections.json` (COCO
+ * results on val; `detections_tune.json` on tune) into `dir`, and the first
+ * val images with their detections drawn into
+ * `<dir>/../samples/<phase>_<id>.jpg` for the dashboard.
  */
 export async function evaluateDetector(
   model: TaskModel,
@@ -248,29 +280,41 @@ export async function evaluateDetector(
   events: EventBus,
   phase: string,
   batchSize = 16,
-): Promise<CocoMetrics> {
+): Promise<Record<string, number>> {
   if (!splits.valAnnotationsFile) {
     throw new Error("detection evaluation needs a COCO val annotations file");
   }
-  const gt = await readCocoDataset(splits.valAnnotationsFile);
-  const ids = gt.categories.map((c) => c.id).sort((a, b) => a - b);
-  events.emit({
-    type: "phase-start",
-    phase: `${phase}-eval`,
-    total: splits.val.size,
-    unit: "images",
-  });
-  const preds = await predictAll(
-    model,
-    splits.val,
-    batchSize,
-    events,
-    `${phase}-eval`,
-  );
-  const results = toCocoResults(preds, { toCategoryId: (l) => ids[l] });
-  await writeJsonAtomic(`${dir}/detections.json`, results, true);
-  const { metrics } = evaluateCoco(gt, results);
+  const evalPhase = `${phase}-eval`;
+  const metrics: Record<string, number> = {
+    ...await evaluateSplit(
+      model,
+      splits.val,
+      splits.valAnnotationsFile,
+      `${dir}/detections.json`,
+      events,
+      evalPhase,
+      batchSize,
+    ),
+  };
   events.emit({ type: "eval", phase, step: 0, metrics: { ...metrics } });
+  if (splits.tune && splits.tuneAnnotationsFile) {
+    const tune = await evaluateSplit(
+      model,
+      splits.tune,
+      splits.tuneAnnotationsFile,
+      `${dir}/detections_tune.json`,
+      events,
+      evalPhase,
+      batchSize,
+    );
+    for (const [k, v] of Object.entries(tune)) metrics[TUNE_PREFIX + k] = v;
+  }
+  events.emit({
+    type: "phase-end",
+    phase: evalPhase,
+    metrics: {},
+    skipped: false,
+  });
   // Pictures are a convenience: failing to write them must not lose the phase.
   await writeSampleImages(
     model,

@@ -4,18 +4,27 @@
  * crash-safe store journals them. Images already in the journal are skipped,
  * so a killed run resumes where it stopped.
  */
-import type { CocoCategory } from "../core/eval/mod.ts";
+import { type CocoCategory, readCocoDataset } from "../core/eval/mod.ts";
+import { writeImage } from "../core/image/codec.ts";
+import { drawBox, type Rgb } from "../core/image/draw.ts";
+import { resizeBilinear } from "../core/image/resize.ts";
+import type { DataSplits } from "../core/registry.ts";
 import { sequentialBatches } from "../core/data/loader.ts";
 import { writeJsonAtomic } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { ConfigObject } from "../core/config.ts";
 import type { RecipeContext } from "../core/registry.ts";
-import { type Shard, shardIndices } from "../core/selftrain/shard.ts";
+import {
+  type Shard,
+  shardIndices,
+  type ShardMode,
+} from "../core/selftrain/shard.ts";
 import {
   PseudoLabelStore,
   type PseudoStats,
 } from "../core/selftrain/pseudo_store.ts";
-import type { Dataset, Detection } from "../core/types.ts";
+import type { Dataset, Detection, Sample } from "../core/types.ts";
+import { sampleFileStem, sourceImage } from "./samples.ts";
 
 /** `pseudo.*` settings. */
 export interface PseudoSection {
@@ -44,6 +53,79 @@ export interface LabelPoolInputs {
   pseudo: PseudoSection;
   /** Slice of the pool. */
   shard: Shard;
+  /** How the pool is sliced (default `range`). */
+  shardMode?: ShardMode;
+}
+
+/** Pool images drawn with the teacher's boxes by fate (`samples/pseudo_<id>.jpg`). */
+export const PSEUDO_PREVIEWS = 12;
+
+/** Colours of a teacher box's fate in the previews. */
+export const FATE_COLORS: Readonly<
+  Record<"kept" | "ignored" | "dropped", Rgb>
+> = {
+  kept: [40, 180, 70],
+  ignored: [240, 150, 30],
+  dropped: [220, 40, 40],
+};
+
+/** The COCO categories of the data, label `i` = `categories[i]` (ascending id). */
+export async function datasetCategories(
+  splits: DataSplits,
+): Promise<CocoCategory[]> {
+  const file = splits.valAnnotationsFile;
+  if (!file) throw new Error("pseudo-labelling needs COCO val annotations");
+  return (await readCocoDataset(file)).categories;
+}
+
+/** Human boxes per class name of a dataset (from `labelsOf`, else decoding). */
+export async function labelCounts(
+  data: Dataset,
+): Promise<Record<string, number>> {
+  const counts: Record<string, number> = Object.fromEntries(
+    data.classNames.map((n) => [n, 0]),
+  );
+  for (let i = 0; i < data.size; i++) {
+    const labels = data.labelsOf?.(i) ?? (await data.get(i)).labels ?? [];
+    for (const l of labels) {
+      const name = data.classNames[l] ?? String(l);
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+  }
+  return counts;
+}
+
+/**
+ * Draws every teacher box of `sample` (source pixels) coloured by its fate:
+ * kept as a pseudo box, kept as an ignore region, or dropped.
+ */
+async function writePreview(
+  dir: string,
+  sample: Sample,
+  detections: readonly Detection[],
+  pseudo: PseudoSection,
+): Promise<void> {
+  const source = await sourceImage(sample);
+  // Small inputs are upscaled so that the boxes and captions can be read.
+  const k = Math.max(1, Math.round(256 / Math.max(source.width, 1)));
+  const image = k === 1
+    ? source
+    : resizeBilinear(source, source.width * k, source.height * k);
+  const sorted = [...detections].sort((a, b) => a.score - b.score);
+  for (const d of sorted) {
+    const fate = d.score >= pseudo.threshold
+      ? "kept"
+      : pseudo.ignoreBelow > 0 && d.score >= pseudo.ignoreBelow
+      ? "ignored"
+      : "dropped";
+    drawBox(image, d.box.map((v) => v * k), {
+      color: FATE_COLORS[fate],
+      thickness: fate === "dropped" ? 1 : 2,
+      label: fate === "dropped" ? undefined : d.score.toFixed(2),
+    });
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  await writeImage(`${dir}/pseudo_${sampleFileStem(sample.id)}.jpg`, image);
 }
 
 /** Labels the pool (or shard); returns the store's statistics. */
@@ -60,7 +142,17 @@ export async function labelPool(inputs: LabelPoolInputs): Promise<PseudoStats> {
     categories,
     shard,
   });
-  const mine = shardIndices(pool.size, shard, "range");
+  const mine = shardIndices(
+    pool.size,
+    shard,
+    inputs.shardMode ?? "range",
+    pool.idOf?.bind(pool),
+  );
+  // Previews: the shard's first images (by id when the pool knows ids).
+  const previewIds = new Set(
+    pool.idOf ? mine.slice(0, PSEUDO_PREVIEWS).map((i) => pool.idOf!(i)) : [],
+  );
+  let previewsLeft = pool.idOf ? 0 : PSEUDO_PREVIEWS;
   const todo = pool.idOf ? mine.filter((i) => !store.has(pool.idOf!(i))) : mine;
   const phase = "label";
   ctx.events.emit({
@@ -80,6 +172,28 @@ export async function labelPool(inputs: LabelPoolInputs): Promise<PseudoStats> {
       if (store.has(sample.id)) continue;
       const labelled = labeler.label(preds[i], sample);
       const scale = sample.meta?.scale ?? 1;
+      if (previewIds.has(sample.id) || previewsLeft-- > 0) {
+        // Previews are a convenience: a failure must not lose the labels.
+        await writePreview(
+          `${ctx.out}/samples`,
+          sample,
+          (preds[i].detections ?? []).map((d) => ({
+            ...d,
+            box: [
+              d.box[0] / scale,
+              d.box[1] / scale,
+              d.box[2] / scale,
+              d.box[3] / scale,
+            ],
+          })),
+          pseudo,
+        ).catch((e) =>
+          ctx.events.emit({
+            type: "log",
+            message: `pseudo preview: ${(e as Error).message.split("\n")[0]}`,
+          })
+        );
+      }
       const dets: Detection[] = [];
       const ignore: boolean[] = [];
       if (labelled?.boxes) {

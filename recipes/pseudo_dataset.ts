@@ -40,6 +40,28 @@ export class PseudoLabeledDataset implements Dataset {
     this.#labelOf = new Map(ids.map((id, label) => [id, label]));
   }
 
+  /** Checks that every box's category is one of the dataset's classes. */
+  static #check(base: Dataset, path: string, file: PseudoFile): void {
+    if (!Array.isArray(file.categories)) {
+      throw new Error(`${path}: no categories list`);
+    }
+    if (file.categories.length !== base.classNames.length) {
+      throw new Error(
+        `${path}: ${file.categories.length} categories, the dataset has ${base.classNames.length} classes`,
+      );
+    }
+    const known = new Set(file.categories.map((c) => c.id));
+    for (const a of file.annotations) {
+      if (!known.has(a.category_id)) {
+        throw new Error(
+          `${path}: pseudo box of image ${a.image_id} has category ${a.category_id}, which is not in the dataset's categories [${
+            [...known].join(", ")
+          }]`,
+        );
+      }
+    }
+  }
+
   /**
    * Reads `path` (COCO instances with scores) and keeps the images of `base`
    * it labels (ids from `base.idOf`, or by loading each image without it).
@@ -54,6 +76,7 @@ export class PseudoLabeledDataset implements Dataset {
         `${path}: not a COCO instances file (images, annotations)`,
       );
     }
+    PseudoLabeledDataset.#check(base, path, file);
     const labelled = new Set(file.images.map((im) => im.id));
     const indices: number[] = [];
     for (let i = 0; i < base.size; i++) {
@@ -75,7 +98,7 @@ export class PseudoLabeledDataset implements Dataset {
     anns.forEach((a, i) => {
       const [x, y, w, h] = a.bbox;
       boxes.set([x * s, y * s, (x + w) * s, (y + h) * s], i * 4);
-      labels[i] = this.#labelOf.get(a.category_id) ?? 0;
+      labels[i] = this.#labelOf.get(a.category_id)!;
       scores[i] = a.score ?? 1;
       crowd[i] = a.iscrowd ? 1 : 0;
     });

@@ -53,6 +53,24 @@ export function studentLoss(
       }
       return { total: norm.combine(h.total, p.total), components };
     },
-    state: { save: () => norm.save(), load: (s) => norm.load(s) },
+    // Every moving average the loss uses is checkpointed: the normaliser's
+    // loss averages and each half's positive-anchor average.
+    state: {
+      save: () => ({
+        norm: norm.save(),
+        human: losses.human.state?.save() ?? null,
+        pseudo: losses.pseudo.state?.save() ?? null,
+      }),
+      load: (snapshot) => {
+        const s = snapshot as {
+          norm: unknown;
+          human: unknown;
+          pseudo: unknown;
+        };
+        norm.load(s.norm);
+        losses.human.state?.load(s.human);
+        losses.pseudo.state?.load(s.pseudo);
+      },
+    },
   };
 }

@@ -65,3 +65,35 @@ Deno.test("pseudo dataset: boxes to sample pixels, labels by sorted category id,
     /pseudo\.json: malformed JSON/,
   );
 });
+
+Deno.test("pseudo dataset: a box whose category the dataset lacks is an error naming the file, not class 0", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/pseudo.json`;
+  const write = (categories: unknown[], categoryId: number) =>
+    Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        images: [{ id: 20, file_name: "b.jpg", width: 8, height: 8 }],
+        annotations: [{
+          id: 1,
+          image_id: 20,
+          category_id: categoryId,
+          bbox: [2, 2, 4, 2],
+          area: 8,
+          iscrowd: 0,
+          score: 0.9,
+        }],
+        categories,
+      }),
+    );
+  await write([{ id: 7, name: "b" }, { id: 3, name: "a" }], 9);
+  await assert.rejects(
+    PseudoLabeledDataset.open(base, path),
+    /pseudo\.json: pseudo box of image 20 has category 9, which is not in the dataset's categories \[7, 3\]/,
+  );
+  await write([{ id: 7, name: "b" }], 7);
+  await assert.rejects(
+    PseudoLabeledDataset.open(base, path),
+    /pseudo\.json: 1 categories, the dataset has 2 classes/,
+  );
+});

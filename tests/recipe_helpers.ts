@@ -27,6 +27,7 @@ export const TINY_SET: Partial<SyntheticOptions> = {
   train: 12,
   val: 8,
   unlabeled: 18,
+  tune: 6,
   minSize: 12,
   maxSize: 32,
   maxObjects: 2,
@@ -55,6 +56,8 @@ export async function tinyCocoData(
     "data.valImages": p.valImages,
     "data.unlabeled": p.unlabeled,
     "data.unlabeledImages": p.unlabeledImages,
+    "data.tune": p.tune,
+    "data.tuneImages": p.tuneImages,
   };
 }
 

@@ -30,6 +30,28 @@ const TINY_SELFTRAIN: Record<string, string> = {
   "pseudo.batchSize": "4",
 };
 
+interface SelfTrainReport {
+  teacher: { metrics: Record<string, number>; steps: number };
+  baseline: {
+    metrics: Record<string, number>;
+    steps: number;
+    init: string;
+    humanPerStep: number;
+  };
+  student: {
+    metrics: Record<string, number>;
+    steps: number;
+    humanPerStep: number;
+    pseudoPerStep: number;
+  };
+  delta: Record<"baseline" | "teacher", Record<string, number>>;
+  pseudo_labels: {
+    previews: string[];
+    per_class: Record<string, number>;
+    human_per_class: Record<string, number>;
+  };
+}
+
 interface PseudoFile {
   images: { id: number; width: number; height: number }[];
   annotations: { image_id: number; bbox: number[]; score: number }[];
@@ -75,12 +97,35 @@ Deno.test("coco-selftrain: teacher, pseudo-labels, student and the report", asyn
     assert.equal(saved.seed, 0);
     assert.equal(saved.backend, "wasm");
     assert.ok(typeof saved.seconds === "number" && saved.seconds > 0);
-    for (const who of ["teacher", "student"]) {
+    const names = [...COCO_METRIC_NAMES];
+    for (const who of ["teacher", "baseline", "student"]) {
       const m = (saved[who] as { metrics: Record<string, number> }).metrics;
-      assert.deepEqual(Object.keys(m).sort(), [...COCO_METRIC_NAMES].sort());
-      for (const k of COCO_METRIC_NAMES) {
-        assert.ok(m[k] === -1 || (m[k] >= 0 && m[k] <= 1), `${who} ${k}`);
+      // Val's 12 numbers, and tune's under `tune/` for choosing settings.
+      assert.deepEqual(
+        Object.keys(m).sort(),
+        [...names, ...names.map((k) => `tune/${k}`)].sort(),
+      );
+      for (const [k, v] of Object.entries(m)) {
+        assert.ok(v === -1 || (v >= 0 && v <= 1), `${who} ${k}`);
       }
+    }
+    // The compute-matched baseline: the student's steps, at least as many
+    // human images per step, the student's initialisation.
+    const r = saved as unknown as SelfTrainReport;
+    assert.equal(r.teacher.steps, 4);
+    assert.equal(r.student.steps, 3);
+    assert.equal(r.baseline.steps, r.student.steps);
+    assert.equal(r.student.humanPerStep + r.student.pseudoPerStep, 4);
+    assert.ok(r.baseline.humanPerStep >= r.student.humanPerStep);
+    assert.equal(r.baseline.humanPerStep, 4);
+    assert.equal(r.baseline.init, "teacher");
+    for (const k of names) {
+      const [s, b, t] = [r.student, r.baseline, r.teacher].map((x) =>
+        x.metrics[k]
+      );
+      if (s < 0 || b < 0) continue;
+      assert.ok(Math.abs(r.delta.baseline[k] - (s - b)) < 1e-12, k);
+      assert.ok(Math.abs(r.delta.teacher[k] - (s - t)) < 1e-12, k);
     }
     const pl = saved.pseudo_labels as { images: number; boxes: number };
     const file = await checkPseudoFile(`${out}/labels/pseudo_labels.json`);
@@ -89,12 +134,23 @@ Deno.test("coco-selftrain: teacher, pseudo-labels, student and the report", asyn
     assert.ok(pl.boxes > 0, "the low threshold keeps some boxes");
 
     const md = await Deno.readTextFile(`${out}/report.md`);
+    assert.match(
+      md,
+      /\| metric \| teacher \| baseline \| student \| Δ vs baseline \| Δ vs teacher \|/,
+    );
     assert.match(md, /\| AP \|/);
+    assert.match(md, /pseudo_\d+\.jpg/);
+    assert.ok(r.pseudo_labels.previews.length > 0);
+    assert.deepEqual(
+      Object.keys(r.pseudo_labels.human_per_class).sort(),
+      Object.keys(r.pseudo_labels.per_class).sort(),
+    );
     const svg = await Deno.readTextFile(`${out}/curves.svg`);
     assert.match(svg, /^<svg[\s>]/);
     const steps = (await readEvents(out)).filter((e) => e.type === "step");
     assert.equal(steps.filter((e) => e.phase === "teacher").length, 4);
     assert.equal(steps.filter((e) => e.phase === "student").length, 3);
+    assert.equal(steps.filter((e) => e.phase === "baseline").length, 3);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
@@ -112,13 +168,14 @@ Deno.test("coco-selftrain: two label shards merged equal an unsharded labelling;
         backend: "wasm",
         overrides: { ...TINY_SELFTRAIN, ...extra },
       });
-    // Shard 0 trains the teacher, shard 1 reloads it from its checkpoint.
+    // The teacher first; each shard reloads it from its checkpoint.
+    await run(sharded, { phase: "teacher" });
     await run(sharded, { phase: "label", shard: "0/2" });
     await run(sharded, { phase: "label", shard: "1/2" });
     const labelEnds = (await readEvents(sharded)).filter((e) =>
       e.type === "phase-end" && e.phase === "teacher"
     );
-    assert.deepEqual(labelEnds.map((e) => e.skipped), [false, true]);
+    assert.deepEqual(labelEnds.map((e) => e.skipped), [false, true, true]);
     const merged = `${sharded}/pseudo_labels.json`;
     await mergeShardFiles([`${sharded}/labels`], merged);
 
@@ -136,7 +193,7 @@ Deno.test("coco-selftrain: two label shards merged equal an unsharded labelling;
       await Deno.readTextFile(unsharded),
     );
 
-    const { report } = await run(sharded, { phase: "student" });
+    const { report } = await run(sharded, {});
     const pl = report.pseudo_labels as {
       file: string;
       images: number;
@@ -149,10 +206,13 @@ Deno.test("coco-selftrain: two label shards merged equal an unsharded labelling;
     const ends = (await readEvents(sharded)).filter((e) =>
       e.type === "phase-end"
     ).map((e) => [e.phase, e.skipped]);
-    assert.deepEqual(ends.slice(-3), [
+    assert.deepEqual(ends.slice(-6), [
       ["teacher", true],
       ["label", true],
+      ["student-eval", false],
       ["student", false],
+      ["baseline-eval", false],
+      ["baseline", false],
     ]);
   } finally {
     await Deno.remove(sharded, { recursive: true });
@@ -224,7 +284,10 @@ Deno.test("coco-selftrain CLI: killed while pseudo-labelling, a re-run resumes w
     assert.deepEqual(ends.map((e) => [e.phase, e.skipped]), [
       ["teacher", true],
       ["label", false],
+      ["student-eval", false],
       ["student", false],
+      ["baseline-eval", false],
+      ["baseline", false],
     ]);
     assert.ok(!events.some((e) => e.type === "step" && e.phase === "teacher"));
     const first = events.find((e) =>

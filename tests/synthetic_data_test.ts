@@ -15,6 +15,7 @@ const SMALL = {
   train: 6,
   val: 4,
   unlabeled: 5,
+  tune: 4,
   minSize: 10,
   maxSize: 30,
 };
@@ -133,5 +134,54 @@ Deno.test("registry 'synthetic-shapes' yields COCO-loaded splits", async () => {
     assert.equal((splits.val as CocoDetectionDataset).toCategoryId(0), 1);
     const u = await splits.unlabeled!.get(0);
     assert.equal(u.boxes, undefined);
+  });
+});
+
+Deno.test("generator: the tune split is disjoint from train, val and unlabelled (ids, files and pixels)", async () => {
+  await withDir(async (dir) => {
+    const p = await ensureSyntheticData({ ...SMALL, tune: 7 }, dir);
+    const splits = {
+      train: [p.train, p.trainImages],
+      val: [p.val, p.valImages],
+      unlabeled: [p.unlabeled, p.unlabeledImages],
+      tune: [p.tune, p.tuneImages],
+    };
+    const ids = new Map<number, string>();
+    const pixels = new Map<string, string>();
+    for (const [name, [json, folder]] of Object.entries(splits)) {
+      const coco = await readCocoDataset(json);
+      if (name === "tune") {
+        assert.equal(coco.images.length, 7);
+        assert.ok(coco.annotations.length >= 7, "tune images are labelled");
+      }
+      for (const im of coco.images) {
+        assert.ok(
+          !ids.has(im.id),
+          `image id ${im.id} in ${name} and ${ids.get(im.id)}`,
+        );
+        ids.set(im.id, name);
+        const bytes = await Deno.readFile(`${folder}/${im.file_name}`);
+        const hash = Array.from(
+          new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
+        ).join(",");
+        assert.ok(
+          !pixels.has(hash),
+          `${name}/${im.file_name} repeats ${pixels.get(hash)}`,
+        );
+        pixels.set(hash, `${name}/${im.file_name}`);
+      }
+    }
+    // Adding the tune split left the other splits' images as they were.
+    const before = await ensureSyntheticData({ ...SMALL, tune: 0 }, dir);
+    for (const split of ["train", "val", "unlabeled"] as const) {
+      const folder = `${split}Images` as const;
+      const coco = await readCocoDataset(p[split]);
+      for (const im of coco.images) {
+        assert.deepEqual(
+          await Deno.readFile(`${before[folder]}/${im.file_name}`),
+          await Deno.readFile(`${p[folder]}/${im.file_name}`),
+        );
+      }
+    }
   });
 });

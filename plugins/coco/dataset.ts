@@ -62,6 +62,11 @@ export class CocoDetectionDataset implements Dataset {
     return this.entries[index].id;
   }
 
+  /** Labels of sample `index` (contiguous), without decoding the image. */
+  labelsOf(index: number): Int32Array {
+    return this.entries[index].labels.slice();
+  }
+
   /** Maps a contiguous label back to its COCO category id. */
   toCategoryId(label: number): number {
     return this.categories.toCategoryId(label);
@@ -169,6 +174,10 @@ export interface CocoSplitsConfig {
   unlabeled: string;
   /** Folder of the unlabelled images, or "" for none. */
   unlabeledImages: string;
+  /** Tune instances JSON (for choosing hyper-parameters), or "" for none. */
+  tune: string;
+  /** Folder of the tune images. */
+  tuneImages: string;
   /** Labelled fraction of train kept, in (0, 1]. */
   fraction: number;
   /** Seed of the fraction. */
@@ -206,6 +215,16 @@ export async function loadCocoSplits(
     opts,
   );
   const splits: DataSplits = { train, val, valAnnotationsFile: config.val };
+  if (config.tune) {
+    splits.tune = new CocoDetectionDataset(
+      await indexCocoSplit(config.tune, config.tuneImages, {
+        onError,
+        categories,
+      }),
+      opts,
+    );
+    splits.tuneAnnotationsFile = config.tune;
+  }
   const unlabeledOpts: CocoDatasetOptions = { ...opts, withTargets: false };
   if (config.unlabeled) {
     splits.unlabeled = new CocoDetectionDataset(

@@ -49,6 +49,8 @@ export const COCO_DATA_DEFAULTS: CocoSplitsConfig & ConfigObject = {
   valImages: "",
   unlabeled: "",
   unlabeledImages: "",
+  tune: "",
+  tuneImages: "",
   fraction: 1,
   seed: 0,
   inputSize: 640,
@@ -59,7 +61,7 @@ export const COCO_DATA_DEFAULTS: CocoSplitsConfig & ConfigObject = {
 export const cocoDataset: PluginSpec<ConfigObject, Promise<DataSplits>> = {
   name: "coco",
   description:
-    "COCO instances JSON + image folders (train/val/unlabeled, fraction, onError=fail|skip)",
+    "COCO instances JSON + image folders (train/val/tune/unlabeled, fraction, onError=fail|skip)",
   defaults: COCO_DATA_DEFAULTS,
   create: (config) => loadCocoSplits(config as unknown as CocoSplitsConfig),
 };

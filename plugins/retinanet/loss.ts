@@ -43,6 +43,20 @@ export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
   readonly name: string = "retinanet-loss";
   readonly #o: RetinaLossOptions;
   #avgPositives: number | null = null;
+  /** The positives' moving average, checkpointed so a resume is exact. */
+  readonly state: { save(): unknown; load(snapshot: unknown): void } = {
+    save: () => this.#avgPositives,
+    load: (s) => {
+      if (s !== null && typeof s !== "number") {
+        throw new Error(
+          `retinanet/loss: checkpointed positives average must be a number or null, got ${
+            JSON.stringify(s)
+          }`,
+        );
+      }
+      this.#avgPositives = s;
+    },
+  };
 
   /** Checks the options. */
   constructor(opts: RetinaLossOptions = DEFAULT_LOSS) {

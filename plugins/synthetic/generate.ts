@@ -1,7 +1,9 @@
 /**
  * Writes the built-in detection set to disk in COCO format — JPEG files plus
  * `train.json`, `val.json`, `unlabeled.json` (images only; the withheld
- * boxes go to `unlabeled_gt.json` for measuring pseudo-label quality) — and
+ * boxes go to `unlabeled_gt.json` for measuring pseudo-label quality) and
+ * `tune.json` (for choosing hyper-parameters, so that `val` is only
+ * reported) — and
  * caches it by a hash of seed and parameters under
  * `<cacheDir>/synthetic-<hash>/`. Generation happens in a temporary folder
  * renamed into place at the end, so a crash or a concurrent run never
@@ -27,6 +29,8 @@ export interface SyntheticOptions extends SceneOptions {
   val: number;
   /** Unlabelled images. */
   unlabeled: number;
+  /** Tuning images: every default is chosen on these, never on val. */
+  tune: number;
   /** JPEG quality 1-100. */
   jpegQuality: number;
 }
@@ -39,6 +43,7 @@ export const SYNTHETIC_DEFAULTS: SyntheticOptions = {
   train: 400,
   val: 200,
   unlabeled: 1500,
+  tune: 200,
   minObjects: 1,
   maxObjects: 4,
   minSize: 14,
@@ -66,9 +71,15 @@ export interface SyntheticPaths {
   unlabeledImages: string;
   /** Withheld annotations of the unlabelled split. */
   unlabeledGt: string;
+  /** Tune instances JSON. */
+  tune: string;
+  /** Tune images folder. */
+  tuneImages: string;
 }
 
-const SPLITS = ["train", "val", "unlabeled"] as const;
+// The index of a split seeds its images: new splits go last, so adding one
+// leaves the images of the others unchanged.
+const SPLITS = ["train", "val", "unlabeled", "tune"] as const;
 
 function checkOptions(o: SyntheticOptions): void {
   const bad = (msg: string) => {
@@ -116,6 +127,8 @@ export function syntheticPaths(
     unlabeled: `${root}/unlabeled.json`,
     unlabeledImages: `${root}/unlabeled`,
     unlabeledGt: `${root}/unlabeled_gt.json`,
+    tune: `${root}/tune.json`,
+    tuneImages: `${root}/tune`,
   };
 }
 

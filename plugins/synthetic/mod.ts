@@ -40,7 +40,7 @@ export const SYNTHETIC_DATA_DEFAULTS: ConfigObject = {
   onError: "fail",
 };
 
-/** Generates (or reuses) the set and loads it as train / val / unlabelled splits. */
+/** Generates (or reuses) the set and loads it as train / val / tune / unlabelled splits. */
 export async function loadSyntheticSplits(
   config: ConfigObject,
 ): Promise<DataSplits> {
@@ -58,6 +58,8 @@ export async function loadSyntheticSplits(
     valImages: paths.valImages,
     unlabeled: paths.unlabeled,
     unlabeledImages: paths.unlabeledImages,
+    tune: paths.tune,
+    tuneImages: paths.tuneImages,
     fraction: Number(config.fraction),
     seed: Number(config.fractionSeed),
     inputSize: Number(config.inputSize),
@@ -72,7 +74,7 @@ export const syntheticShapesDataset: PluginSpec<
 > = {
   name: "synthetic-shapes",
   description:
-    "built-in shapes detection set (COCO format, cached by seed): train / val / unlabeled",
+    "built-in shapes detection set (COCO format, cached by seed): train / val / tune / unlabeled",
   defaults: SYNTHETIC_DATA_DEFAULTS,
   create: loadSyntheticSplits,
 };

@@ -1,0 +1,149 @@
+/**
+ * The two phases of `coco-selftrain` that train on mixed batches: the
+ * student (human + pseudo images in every batch, each half's loss combined
+ * by the normalisation of SPEC §2) and its compute-matched supervised
+ * baseline (SPEC §9): the same initialisation, steps, schedule,
+ * augmentation and batch size, every image human-labelled. Only the
+ * pseudo-labels differ, so Δ(student − baseline) is what they bring.
+ */
+import type { SampleRef } from "../core/data/loader.ts";
+import type { TaskModel } from "../core/model.ts";
+import type { ConfigObject } from "../core/config.ts";
+import type { DataSplits, RecipeContext } from "../core/registry.ts";
+import { MixedBatchSampler } from "../core/selftrain/mixing.ts";
+import type { Augmenter } from "../core/contracts.ts";
+import type { Dataset } from "../core/types.ts";
+import { type PhaseLoss, trainDetector } from "./detector_training.ts";
+import { evaluateDetector } from "./detection.ts";
+import { studentLoss } from "./student_loss.ts";
+import type { TrainSection } from "./train_config.ts";
+
+/** Student settings on top of a train section. */
+export interface StudentSection extends TrainSection {
+  /** `random` (paper) or `teacher` initialisation. */
+  init: string;
+  /** human:pseudo images per batch. */
+  mixRatio: string;
+  /** Loss normalisation (Appendix B) on or off (ablation). */
+  normalize: boolean;
+  /** Weight α of the pseudo loss. */
+  alpha: number;
+  /** EMA decay of the loss moving averages. */
+  normDecay: number;
+  /** Momentum of the positive-anchor count normalising each half's loss (0 = per batch). */
+  positivesMomentum: number;
+}
+
+/** Images per step of a mixed phase. */
+export interface BatchComposition {
+  /** Human-labelled images per step. */
+  humanPerStep: number;
+  /** Pseudo-labelled images per step. */
+  pseudoPerStep: number;
+}
+
+/** Inputs of `trainMixedPhase`. */
+export interface MixedPhaseInputs {
+  /** Recipe context. */
+  ctx: RecipeContext<ConfigObject>;
+  /** `student` or `baseline`. */
+  phase: string;
+  /** The model, already initialised. */
+  model: TaskModel;
+  /** Student settings (the baseline uses them too). */
+  student: StudentSection;
+  /** Data splits (train = human labels; val/tune for evaluation). */
+  splits: DataSplits;
+  /** Pseudo-labelled pool; null trains on human labels only (the baseline). */
+  pseudo: Dataset | null;
+  /** The student's augmentation. */
+  augment: Augmenter;
+  /** Seed of the batch order (the same for student and baseline). */
+  seed: number;
+  /** The phase folder. */
+  dir: string;
+}
+
+/** What a mixed phase reports beside its metrics. */
+export interface MixedPhaseResult {
+  /** COCO metrics (val, and `tune/…`). */
+  metrics: Record<string, number>;
+  /** Batch composition. */
+  composition: BatchComposition;
+}
+
+/** Batch composition of the student (`pseudo` true) or the baseline. */
+export function composition(
+  s: StudentSection,
+  pseudo: boolean,
+): BatchComposition {
+  if (!pseudo) return { humanPerStep: s.batchSize, pseudoPerStep: 0 };
+  const sampler = new MixedBatchSampler({
+    humanSize: 1,
+    pseudoSize: 1,
+    batchSize: s.batchSize,
+    ratio: s.mixRatio,
+    seed: 0,
+  });
+  return {
+    humanPerStep: sampler.humanPerBatch,
+    pseudoPerStep: sampler.pseudoPerBatch,
+  };
+}
+
+/** Trains and evaluates the student or the baseline. */
+export async function trainMixedPhase(
+  m: MixedPhaseInputs,
+): Promise<Record<string, number>> {
+  const { ctx, model, student: s, splits, pseudo } = m;
+  const detectionLoss = (momentum: number) =>
+    ctx.registry.create("loss", "retinanet-loss", {
+      normalizerMomentum: momentum,
+    });
+  const sampler = new MixedBatchSampler({
+    humanSize: splits.train.size,
+    pseudoSize: pseudo?.size ?? 0,
+    batchSize: s.batchSize,
+    ratio: pseudo ? s.mixRatio : "1:0",
+    seed: m.seed,
+  });
+  const sources: Record<"human" | "pseudo", Dataset | null> = {
+    human: splits.train,
+    pseudo,
+  };
+  const plan = (step: number): SampleRef[] =>
+    sampler.batch(step).map((e) => ({
+      dataset: sources[e.source]!,
+      index: e.index,
+      seed: e.seed,
+    }));
+  let loss: PhaseLoss;
+  if (pseudo && sampler.pseudoPerBatch > 0) {
+    loss = studentLoss(model, sampler.humanPerBatch, {
+      alpha: s.alpha,
+      decay: s.normDecay,
+      enabled: s.normalize,
+    }, {
+      human: detectionLoss(s.positivesMomentum),
+      pseudo: detectionLoss(s.positivesMomentum),
+    });
+  } else {
+    const whole = detectionLoss(s.positivesMomentum);
+    loss = {
+      fn: (batch, fc) =>
+        whole.compute(
+          model.forward(batch.images, fc),
+          model.head.encodeTargets(batch.samples),
+        ),
+      state: whole.state,
+    };
+  }
+  await trainDetector(ctx, m.phase, model, s, {
+    dir: m.dir,
+    augment: m.augment,
+    plan,
+    data: splits.train,
+    loss,
+  });
+  return await evaluateDetector(model, splits, m.dir, ctx.events, m.phase);
+}

@@ -1,0 +1,193 @@
+/**
+ * `coco-selftrain`'s phase rules: `--phase label` refuses without a trained
+ * teacher, one process at a time trains the teacher into a folder, and a
+ * student killed with SIGKILL resumes to the bit-identical result of an
+ * uninterrupted run (every moving average the loss uses is checkpointed).
+ */
+import assert from "node:assert/strict";
+import { runRecipe } from "../core/runner.ts";
+import {
+  readEvents,
+  tempOut,
+  TINY_MODEL,
+  tinyCocoData,
+  tinyRegistry,
+  tinyTrain,
+} from "./recipe_helpers.ts";
+
+const TINY: Record<string, string> = {
+  ...TINY_MODEL,
+  ...tinyTrain("teacher", 4),
+  ...tinyTrain("student", 6),
+  "pseudo.threshold": "0.001",
+  "pseudo.batchSize": "4",
+};
+
+const run = (out: string, extra: Record<string, string> = {}) =>
+  runRecipe({
+    registry: tinyRegistry(),
+    recipe: "coco-selftrain",
+    out,
+    backend: "wasm",
+    overrides: { ...TINY, ...extra },
+  });
+
+Deno.test("coco-selftrain: --phase label without a trained teacher refuses, naming the command to run", async () => {
+  const out = await tempOut("nolabel");
+  try {
+    for (const phase of ["label", "student", "baseline"]) {
+      await assert.rejects(
+        run(out, { phase }),
+        (e: Error) => {
+          assert.doesNotMatch(e.message, /\n/);
+          assert.match(
+            e.message,
+            new RegExp(
+              `--phase ${phase} needs a trained teacher in .*/teacher: run \`deno task recipe coco-selftrain --phase teacher --out `,
+            ),
+          );
+          return true;
+        },
+      );
+    }
+    // Nothing was trained.
+    assert.equal(
+      (await readEvents(out).catch(() => [])).filter((e) => e.type === "step")
+        .length,
+      0,
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("coco-selftrain: a live process's teacher lock stops a second teacher; a dead one's is taken over", async () => {
+  const out = await tempOut("lock");
+  const holder = new Deno.Command("sleep", { args: ["60"] }).spawn();
+  try {
+    await Deno.writeTextFile(`${out}/teacher.lock`, `${holder.pid}\n`);
+    await assert.rejects(
+      run(out, { phase: "teacher" }),
+      new RegExp(
+        `teacher\\.lock: process ${holder.pid} is running the teacher phase in .*; wait for it to finish or use another --out`,
+      ),
+    );
+    holder.kill("SIGKILL");
+    await holder.status;
+    await run(out, { phase: "teacher" });
+    await Deno.stat(`${out}/teacher/metrics.json`);
+    await assert.rejects(
+      Deno.stat(`${out}/teacher.lock`),
+      Deno.errors.NotFound,
+    );
+  } finally {
+    try {
+      holder.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await holder.status;
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+/** The CLI invocation of the tiny student runs. */
+async function cliArgs(out: string, resume: boolean): Promise<string[]> {
+  const overrides = { ...TINY, ...await tinyCocoData() };
+  return [
+    "run",
+    "-A",
+    "cli/recipe.ts",
+    "coco-selftrain",
+    "--out",
+    out,
+    "--backend",
+    "wasm",
+    "--phase",
+    "student",
+    ...(resume ? ["--resume"] : []),
+    ...Object.entries(overrides).map(([k, v]) => `--${k}=${v}`),
+  ];
+}
+
+async function cli(out: string, resume: boolean): Promise<void> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: await cliArgs(out, resume),
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+}
+
+Deno.test("coco-selftrain CLI: a student killed with SIGKILL resumes bit-identical to an uninterrupted one", async () => {
+  const whole = await tempOut("student_whole");
+  const killed = await tempOut("student_killed");
+  try {
+    // One teacher and one labelling, shared by both students.
+    for (const phase of ["teacher", "label"]) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: (await cliArgs(whole, false)).map((a) =>
+          a === "student" ? phase : a
+        ),
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    }
+    await Deno.remove(`${whole}/events.jsonl`).catch(() => {});
+    for (const d of ["teacher", "labels"]) {
+      await new Deno.Command("cp", { args: ["-r", `${whole}/${d}`, killed] })
+        .output();
+    }
+    await cli(whole, false);
+
+    const child = new Deno.Command(Deno.execPath(), {
+      args: await cliArgs(killed, false),
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let seen = "";
+    let sent = false;
+    for await (
+      const text of child.stderr.pipeThrough(new TextDecoderStream())
+    ) {
+      seen += text;
+      // Step 3's line comes after step 2's checkpoint was written.
+      if (!sent && /^student [3-5]\/6 /m.test(seen)) {
+        child.kill("SIGKILL");
+        sent = true;
+      }
+    }
+    assert.equal((await child.status).signal, "SIGKILL", seen);
+    await assert.rejects(
+      Deno.stat(`${killed}/student/metrics.json`),
+      Deno.errors.NotFound,
+    );
+    await cli(killed, true);
+    const resumed = (await readEvents(killed)).some((e) =>
+      e.type === "log" && /student: resumed from .* at step [2-4]/.test(
+        String((e as { message?: string }).message),
+      )
+    );
+    assert.ok(resumed, "the second run resumed from a checkpoint");
+    const read = (dir: string, file: string) =>
+      Deno.readFile(`${dir}/student/${file}`);
+    // Digests, not arrays: a failing deepEqual of megabytes diffs forever.
+    const digest = async (dir: string) =>
+      Array.from(
+        new Uint8Array(
+          await crypto.subtle.digest(
+            "SHA-256",
+            await read(dir, "checkpoints/step-00000006/weights.bin"),
+          ),
+        ),
+        (b) => b.toString(16).padStart(2, "0"),
+      ).join("");
+    assert.equal(await digest(killed), await digest(whole));
+    assert.equal(
+      new TextDecoder().decode(await read(killed, "metrics.json")),
+      new TextDecoder().decode(await read(whole, "metrics.json")),
+    );
+  } finally {
+    await Deno.remove(whole, { recursive: true });
+    await Deno.remove(killed, { recursive: true });
+  }
+});
