@@ -121,6 +121,7 @@ function renderPreviews(
   const listed = new Set(detail?.samples ?? []);
   // Names the report gives, when they are on disk; else any pseudo_* file.
   const names = (pl?.previews ?? detail?.samples.filter(isPreview) ?? [])
+    .map((n) => n.split(/[\\/]/).pop() ?? n)
     .filter((n) => listed.has(n))
     .slice(0, MAX_PREVIEWS);
   const key = `${detail?.id}:${names.join("|")}`;
