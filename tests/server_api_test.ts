@@ -4,6 +4,10 @@ import { createStatusApp } from "../plugins/server/app.ts";
 import { RunState } from "../plugins/server/state.ts";
 import { UI_HTML } from "../plugins/server/ui_bundle.ts";
 import { fakeRunEvents, fakeStep, writeRunsFixture } from "./server_helpers.ts";
+import {
+  SELFTRAIN_REPORT,
+  writeSelftrainRun,
+} from "./server_selftrain_fixture.ts";
 
 async function fixture() {
   const root = await Deno.makeTempDir({ prefix: "server_api_" });
@@ -103,6 +107,33 @@ Deno.test("server api: /api/runs/:id/events and /history read events.jsonl", asy
     h.phases.map((p: { metrics: { AP: number } }) => p.metrics.AP),
     [0.31, 0.36],
   );
+});
+
+Deno.test("server api: /history of a run with report.json but no run-end reads as finished", async () => {
+  const { runs } = await fixture();
+  const run = await writeSelftrainRun(runs);
+  const app = createStatusApp({ runsDir: runs });
+  const history = async () =>
+    await (await app.request("/api/runs/st/history")).json();
+  const running = (h: { phases: { name: string; status: string }[] }) =>
+    h.phases.filter((p) => p.status === "running").map((p) => p.name);
+  const done = await history();
+  assert.deepEqual(running(done), []);
+  assert.equal(done.finished, true);
+  assert.equal(done.running, false);
+  assert.equal(done.seconds, SELFTRAIN_REPORT.seconds);
+  // Without the report nothing says it ended: its last phase still runs.
+  await Deno.remove(`${run}/report.json`);
+  const open = await history();
+  assert.deepEqual(running(open), ["student-eval"]);
+  assert.equal(open.finished, false);
+  assert.equal(open.running, true);
+  const detail = await (await app.request("/api/runs/st")).json();
+  assert.deepEqual(detail.samples, [
+    "pseudo_000001.jpg",
+    "pseudo_000002.jpg",
+    "student_1.jpg",
+  ]);
 });
 
 Deno.test("server api: malformed events.jsonl is a 500 naming the file and line", async () => {

@@ -5,43 +5,19 @@
  * (skipped, with a message, when it is absent).
  */
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
 import { EventBus } from "../core/events.ts";
 import { startStatusServer } from "../plugins/server/serve.ts";
+import {
+  hasChromium,
+  launchChromium,
+  until,
+  warnIfNoChromium,
+} from "./server_browser.ts";
 import { driveFakeRun, writeRunsFixture } from "./server_helpers.ts";
 
 Deno.env.delete("SELFTRAIN_TOKEN"); // the page is opened without a token
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-/** Polls `cond` until true; fails naming `what` after 20 s (a bound, not a timing check). */
-async function until(
-  cond: () => Promise<boolean>,
-  what: string,
-): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`dashboard never showed: ${what}`);
-}
-
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-if (!hasChromium) {
-  console.warn(
-    `SKIP server e2e: ${CHROMIUM} not found (apt-get install -y chromium)`,
-  );
-}
+warnIfNoChromium("server e2e");
 
 Deno.test({
   name:
@@ -61,11 +37,7 @@ Deno.test({
     onListen: () => {},
   });
   const ac = new AbortController();
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ARGS,
-    headless: true,
-  });
+  const browser = await launchChromium();
   let training: Promise<void> | undefined;
   try {
     const page = await browser.newPage();
@@ -157,11 +129,7 @@ Deno.test({
     onListen: () => {},
   });
   const ac = new AbortController();
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ARGS,
-    headless: true,
-  });
+  const browser = await launchChromium();
   let training: Promise<void> | undefined;
   try {
     const page = await browser.newPage();

@@ -5,7 +5,6 @@
  * with a message, without Debian's `chromium`.
  */
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
 import { EventBus } from "../core/events.ts";
 import { Registry } from "../core/registry.ts";
 import { runRecipe } from "../core/runner.ts";
@@ -13,15 +12,14 @@ import { wasmBackend } from "../plugins/backends/wasm.ts";
 import classifierPlugin from "../plugins/classifier/mod.ts";
 import { startStatusServer } from "../plugins/server/serve.ts";
 import { classifyRecipe } from "../recipes/classify.ts";
+import {
+  hasChromium,
+  launchChromium,
+  warnIfNoChromium,
+} from "./server_browser.ts";
 
 Deno.env.delete("SELFTRAIN_TOKEN");
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-if (!hasChromium) {
-  console.warn(
-    `SKIP server e2e training: ${CHROMIUM} not found (apt-get install -y chromium)`,
-  );
-}
+warnIfNoChromium("server e2e training");
 
 Deno.test({
   name: "server e2e: the dashboard follows a real training run",
@@ -34,17 +32,7 @@ Deno.test({
   registry.register("recipe", classifyRecipe as never);
   const bus = new EventBus();
   const server = startStatusServer({ port: 0, bus, onListen: () => {} });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--no-first-run",
-    ],
-  });
+  const browser = await launchChromium();
   const out = await Deno.makeTempDir({ prefix: "server_e2e_run_" });
   try {
     const page = await browser.newPage();

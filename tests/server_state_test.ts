@@ -7,6 +7,7 @@ import {
 } from "../plugins/server/prometheus.ts";
 import { RunState } from "../plugins/server/state.ts";
 import { fakeRunEvents, fakeStep } from "./server_helpers.ts";
+import { selftrainEvents } from "./server_selftrain_fixture.ts";
 
 Deno.test("server state: phases follow start, progress, step and end events", () => {
   const s = new RunState();
@@ -123,4 +124,39 @@ Deno.test("server prometheus: label values and special numbers are escaped", () 
     }
   }
   assert.ok(!text.includes("selftrain_memory_bytes"));
+});
+
+Deno.test("server state: a phase is done once a later phase starts or the run ends", () => {
+  const s = new RunState();
+  const events = selftrainEvents(2);
+  for (const e of events) s.apply(e);
+  const status = () =>
+    Object.fromEntries(s.snapshot.phases.map((p) => [p.name, p.status]));
+  // No phase-end for the eval phases: each is done when the next starts; the
+  // last one still runs as long as the run has not ended.
+  assert.deepEqual(status(), {
+    teacher: "done",
+    "teacher-eval": "done",
+    label: "done",
+    baseline: "done",
+    "baseline-eval": "done",
+    student: "done",
+    "student-eval": "running",
+  });
+  assert.equal(s.snapshot.finished, false);
+  s.apply({ type: "run-end", recipe: "coco-selftrain", seconds: 9 });
+  assert.ok(Object.values(status()).every((x) => x === "done"));
+  assert.equal(s.snapshot.finished, true);
+  assert.equal(s.snapshot.running, false);
+
+  const failed = new RunState();
+  for (const e of events) failed.apply(e);
+  failed.apply({
+    type: "run-end",
+    recipe: "coco-selftrain",
+    seconds: 9,
+    error: "out of memory",
+  });
+  assert.equal(failed.snapshot.phases.at(-1)?.status, "failed");
+  assert.equal(failed.snapshot.phases.at(-2)?.status, "done");
 });

@@ -52,14 +52,71 @@ export interface RunListItem {
   finished: boolean;
 }
 
+/** A model of a self-training report: its metrics and training budget. */
+export interface ReportModel {
+  /** COCO metrics as fractions (-1: not defined). */
+  metrics?: Record<string, number>;
+  /** Optimisation steps. */
+  steps?: number;
+  /** Initialisation (`teacher`, `random`, ...). */
+  init?: string;
+  /** Human-labelled images per step. */
+  humanPerStep?: number;
+  /** Pseudo-labelled images per step. */
+  pseudoPerStep?: number;
+}
+
+/** Pseudo-label statistics of a self-training report. */
+export interface PseudoLabelReport {
+  /** Images labelled. */
+  images?: number;
+  /** Boxes kept. */
+  boxes?: number;
+  /** Boxes turned into ignore regions. */
+  ignored?: number;
+  /** Teacher scores: `counts[i]` boxes scored from `edges[i]` up. */
+  score_histogram?: { edges?: number[]; counts?: number[] } | null;
+  /** The pseudo-label COCO file. */
+  file?: string;
+  /** Kept boxes per class name. */
+  per_class?: Record<string, number>;
+  /** Human-labelled boxes per class name. */
+  human_per_class?: Record<string, number>;
+  /** Preview image names under the run's `samples/`. */
+  previews?: string[];
+}
+
+/** `report.json` of a run; every field may be missing (older runs). */
+export interface SelfTrainReport {
+  /** Recipe name. */
+  recipe?: string;
+  /** The teacher. */
+  teacher?: ReportModel;
+  /** The compute-matched supervised baseline. */
+  baseline?: ReportModel;
+  /** The student. */
+  student?: ReportModel;
+  /** Student minus baseline / teacher, per metric. */
+  delta?: {
+    baseline?: Record<string, number>;
+    teacher?: Record<string, number>;
+  };
+  /** Pseudo-label statistics. */
+  pseudo_labels?: PseudoLabelReport | null;
+  /** Wall seconds. */
+  seconds?: number;
+}
+
 /** `/api/runs/:id`. */
 export interface RunDetailReply {
   /** Folder name. */
   id: string;
   /** Metrics per phase from `<phase>/metrics.json`. */
   metrics: Record<string, Record<string, number>>;
+  /** `config.json`. */
+  config?: Record<string, unknown> | null;
   /** `report.json`. */
-  report: { pseudo_labels?: Record<string, number>; seconds?: number } | null;
+  report: SelfTrainReport | null;
   /** Sample image names under `samples/`. */
   samples: string[];
 }

@@ -175,11 +175,38 @@ export function renderLineChart(
   });
 }
 
-/** Grouped bars: one group per metric, one bar per phase. */
+/** One series of a bar chart: a value per group. */
+export interface BarSeries {
+  /** Legend label; bars carry `data-bar="<label>:<group>"`. */
+  label: string;
+  /** Fill colour. */
+  color: string;
+  /** Value by group name. */
+  values: Record<string, number>;
+}
+
+/** Options of `renderBarChart`. */
+export interface BarChartOptions {
+  /** Groups drawn on a tinted band with a marked label (`data-flagged`). */
+  highlight?: ReadonlySet<string>;
+  /** Fill of one bar, instead of its series colour. */
+  barColor?: (group: string, series: BarSeries) => string;
+  /** Value label format (default `fmt`); `null` draws no value labels. */
+  format?: ((v: number) => string) | null;
+  /** Draws the series legend (default true). */
+  legend?: boolean;
+  /** Text when there is nothing to draw. */
+  empty?: string;
+  /** Caption under the group labels. */
+  xLabel?: string;
+}
+
+/** Grouped bars: one group per metric (or class, bin), one bar per series. */
 export function renderBarChart(
   svg: SVGSVGElement,
   groups: string[],
-  bars: { label: string; color: string; values: Record<string, number> }[],
+  bars: BarSeries[],
+  opts: BarChartOptions = {},
 ): void {
   svg.replaceChildren();
   const f = frame(svg);
@@ -189,7 +216,7 @@ export function renderBarChart(
       el(
         "text",
         { x: W / 2, y: H / 2, "text-anchor": "middle" },
-        "no metrics yet",
+        opts.empty ?? "no metrics yet",
       ),
     );
     return;
@@ -201,10 +228,28 @@ export function renderBarChart(
   svg.querySelectorAll("text").forEach((t) => {
     if (Number(t.getAttribute("y")) > y0) t.remove(); // no numeric x ticks for categories
   });
+  if (opts.xLabel) {
+    svg.append(el("text", {
+      x: (PAD.left + W - PAD.right) / 2,
+      y: y0 + 28,
+      "text-anchor": "middle",
+    }, opts.xLabel));
+  }
+  const format = opts.format === undefined ? fmt : opts.format;
   const gw = (W - PAD.left - PAD.right) / groups.length;
-  const bw = Math.min(40, (gw - 12) / bars.length);
+  const bw = Math.min(40, (gw - Math.min(12, gw * 0.2)) / bars.length);
   groups.forEach((g, gi) => {
     const gx = PAD.left + gi * gw + (gw - bw * bars.length) / 2;
+    const flagged = opts.highlight?.has(g) ?? false;
+    if (flagged) {
+      svg.append(el("rect", {
+        class: "flag-band",
+        x: PAD.left + gi * gw + 1,
+        y: PAD.top,
+        width: gw - 2,
+        height: y0 - PAD.top,
+      }));
+    }
     bars.forEach((b, bi) => {
       const v = b.values[g];
       if (v === undefined || !Number.isFinite(v)) return;
@@ -213,27 +258,32 @@ export function renderBarChart(
       svg.append(el("rect", {
         x,
         y: y0 - h,
-        width: bw - 2,
+        width: Math.max(1, bw - 2),
         height: h,
-        fill: b.color,
+        fill: opts.barColor?.(g, b) ?? b.color,
         "data-bar": `${b.label}:${g}`,
       }));
-      svg.append(
-        el("text", {
-          x: x + bw / 2 - 1,
-          y: y0 - h - 3,
-          "text-anchor": "middle",
-        }, fmt(v)),
-      );
+      if (format) {
+        svg.append(
+          el("text", {
+            x: x + bw / 2 - 1,
+            y: y0 - h - 3,
+            "text-anchor": "middle",
+          }, format(v)),
+        );
+      }
     });
+    const name = g.length > 12 ? `${g.slice(0, 11)}…` : g;
     svg.append(
       el("text", {
         x: gx + bw * bars.length / 2,
         y: y0 + 14,
         "text-anchor": "middle",
-      }, g),
+        ...(flagged ? { class: "flagged", "data-flagged": g } : {}),
+      }, flagged ? `${name} !` : name),
     );
   });
+  if (opts.legend === false) return;
   bars.forEach((b, i) => {
     const lx = PAD.left + 8 + i * 120;
     svg.append(

@@ -12,6 +12,9 @@ import {
   renderBarChart,
   renderLineChart,
 } from "./chart.ts";
+import { renderComparison } from "./compare.ts";
+import { byId, figure, h, setText } from "./dom.ts";
+import { isPreview, renderPseudoPanel } from "./pseudo.ts";
 
 /** What one render shows. */
 export interface View {
@@ -21,25 +24,6 @@ export interface View {
   detail: RunDetailReply | null;
   /** Memory, for the live run. */
   memory: StatusReply["memory"] | null;
-}
-
-const byId = <T extends Element = HTMLElement>(id: string): T =>
-  document.getElementById(id) as unknown as T;
-
-function setText(id: string, text: string): void {
-  const e = byId(id);
-  if (e.textContent !== text) e.textContent = text;
-}
-
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  cls = "",
-  text = "",
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text) e.textContent = text;
-  return e;
 }
 
 function duration(sec: number | null | undefined): string {
@@ -70,12 +54,25 @@ function phasePoints(snap: RunSnapshot, phase: string): StepPoint[] {
   return pts;
 }
 
+/** Shows or hides the `<dd id>` of the status list and its `<dt>`. */
+function showRow(id: string, show: boolean): void {
+  const dd = byId(id);
+  dd.hidden = !show;
+  if (dd.previousElementSibling instanceof HTMLElement) {
+    dd.previousElementSibling.hidden = !show;
+  }
+}
+
 function renderStatus(v: View): void {
   const { snap } = v;
   const l = snap.last;
   setText("recipe", snap.recipe || "–");
   setText("backend", snap.backend || "–");
-  setText("phase", snap.phase ?? "–");
+  const ended = snap.finished && !snap.error;
+  setText(
+    "phase",
+    ended ? `all done (${snap.phases.length} phases)` : snap.phase ?? "–",
+  );
   setText("step", l ? `${l.step} / ${l.totalSteps}` : "–");
   setText(
     "loss",
@@ -87,8 +84,13 @@ function renderStatus(v: View): void {
   );
   setText("lr", fmt(l?.lr));
   setText("ips", fmt(l?.imagesPerSec));
-  setText("eta", snap.running ? duration(l?.etaSec) : "–");
+  setText(
+    "eta",
+    snap.running ? duration(l?.etaSec) : ended ? "finished" : "–",
+  );
   const m = v.memory;
+  // Memory is the server's, meaningful only while it follows a live run.
+  showRow("memory", m !== null);
   setText(
     "memory",
     m
@@ -201,40 +203,9 @@ function renderAp(v: View): void {
   renderBarChart(byId<SVGSVGElement>("ap-chart"), groups, bars);
 }
 
-function table(rows: [string, string][]): HTMLTableElement {
-  const t = h("table");
-  for (const [k, x] of rows) {
-    const tr = h("tr");
-    tr.append(h("th", "", k), h("td", "", x));
-    t.append(tr);
-  }
-  return t;
-}
-
-function renderPseudo(v: View): void {
-  const box = byId("pseudo");
-  const rows: [string, string][] = [];
-  const pl = v.detail?.report?.pseudo_labels;
-  if (pl) {
-    for (const [k, x] of Object.entries(pl)) rows.push([k, fmt(x, 6)]);
-    if (pl.images && pl.boxes !== undefined) {
-      rows.push(["boxes / image", fmt(pl.boxes / pl.images)]);
-    }
-  }
-  for (const p of v.snap.phases.filter((q) => /pseudo|label/i.test(q.name))) {
-    rows.push([`${p.name} progress`, `${p.done} / ${p.total} ${p.unit}`]);
-    for (const [k, x] of Object.entries(p.metrics)) {
-      rows.push([`${p.name} ${k}`, fmt(x, 6)]);
-    }
-  }
-  box.replaceChildren(
-    rows.length ? table(rows) : h("p", "muted", "no pseudo-labels yet"),
-  );
-}
-
 function renderSamples(v: View): void {
   const box = byId("samples");
-  const names = v.detail?.samples ?? [];
+  const names = (v.detail?.samples ?? []).filter((n) => !isPreview(n));
   const key = `${v.detail?.id}:${names.join("|")}`;
   if (box.dataset.key === key) return; // keep loaded images while streaming
   box.dataset.key = key;
@@ -243,13 +214,7 @@ function renderSamples(v: View): void {
     box.append(h("p", "muted", "no sample images"));
   }
   for (const name of names.slice(0, 48)) {
-    const fig = h("figure");
-    const img = h("img");
-    img.src = sampleUrl(v.detail!.id, name);
-    img.alt = name;
-    img.loading = "lazy";
-    fig.append(img, h("figcaption", "", name));
-    box.append(fig);
+    box.append(figure(sampleUrl(v.detail!.id, name), name));
   }
 }
 
@@ -259,7 +224,8 @@ export function render(v: View): void {
   renderPhases(v.snap);
   renderCharts(v.snap);
   renderAp(v);
-  renderPseudo(v);
+  renderComparison(v.detail?.report ?? null);
+  renderPseudoPanel(v.snap, v.detail);
   renderSamples(v);
   setText("logs", v.snap.logs.slice(-50).join("\n"));
 }

@@ -8,7 +8,7 @@
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import type { EventBus, RunEvent } from "../../core/events.ts";
 import {
   type MemoryInfo,
@@ -16,6 +16,7 @@ import {
   toPrometheus,
 } from "./prometheus.ts";
 import {
+  readJsonFile,
   readRunDetail,
   readRunEvents,
   RunsDir,
@@ -127,6 +128,7 @@ export function createStatusApp(opts: StatusAppOptions = {}): Hono {
       recipe: s.recipe,
       backend: s.backend,
       running: s.running,
+      finished: s.finished,
       error: s.error,
       seconds: s.seconds,
       phase: s.phase,
@@ -217,7 +219,20 @@ export function createStatusApp(opts: StatusAppOptions = {}): Hono {
     if (!dir) return c.json(notFoundRun(c.req.param("id")), 404);
     const folded = new RunState();
     for (const e of await readRunEvents(dir)) folded.apply(e as RunEvent);
-    return c.json(folded.snapshot);
+    // A report is written last: the run finished even if events.jsonl lacks
+    // run-end (e.g. a process killed after writing it).
+    const s = folded.snapshot;
+    if (!s.finished) {
+      const report = await readJsonFile<{ seconds?: unknown }>(
+        join(dir, "report.json"),
+      );
+      if (report) {
+        folded.finish(
+          typeof report.seconds === "number" ? report.seconds : null,
+        );
+      }
+    }
+    return c.json(s);
   });
   app.get("/api/runs/:id/samples/*", async (c) => {
     const id = c.req.param("id");

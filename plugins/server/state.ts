@@ -42,8 +42,10 @@ export interface EvalPoint {
 export interface PhaseState {
   /** Phase name. */
   name: string;
-  /** Lifecycle. */
-  status: "running" | "done" | "skipped";
+  /** Lifecycle: `done` also when a later phase started or the run ended
+   * without its `phase-end` (older runs sent none for `<phase>-eval`);
+   * `failed` when the run ended with an error while it ran. */
+  status: "running" | "done" | "skipped" | "failed";
   /** Units done (steps or images). */
   done: number;
   /** Units in all (0 when unknown). */
@@ -70,6 +72,8 @@ export interface RunSnapshot {
   config: Record<string, unknown>;
   /** True between `run-start` and `run-end`. */
   running: boolean;
+  /** True once the run ended: `run-end`, or `finish()` (a report exists). */
+  finished: boolean;
   /** Wall seconds, set by `run-end`. */
   seconds: number | null;
   /** Failure message from `run-end`. */
@@ -105,6 +109,7 @@ export function emptySnapshot(): RunSnapshot {
     out: "",
     config: {},
     running: false,
+    finished: false,
     seconds: null,
     error: null,
     phase: null,
@@ -181,11 +186,10 @@ export class RunState {
         });
         break;
       case "run-end":
-        s.running = false;
-        s.seconds = e.seconds;
-        s.error = e.error ?? null;
+        this.finish(e.seconds, e.error ?? null);
         break;
       case "phase-start": {
+        this.#settle(e.phase, "done");
         const p = this.phaseState(e.phase);
         Object.assign(p, {
           status: "running",
@@ -222,6 +226,27 @@ export class RunState {
       case "log":
         pushBounded(s.logs, e.message, this.#maxLogs);
         break;
+    }
+  }
+
+  /**
+   * Marks the run ended: not running, and every phase still running done
+   * (`failed` when `error` is set). `run-end` calls it; so may a reader that
+   * knows the run finished otherwise (its `report.json` exists).
+   */
+  finish(seconds: number | null, error: string | null = null): void {
+    const s = this.snapshot;
+    s.running = false;
+    s.finished = true;
+    s.seconds = seconds;
+    s.error = error;
+    this.#settle(null, error === null ? "done" : "failed");
+  }
+
+  /** Running phases other than `except` get `status`. */
+  #settle(except: string | null, status: "done" | "failed"): void {
+    for (const p of this.snapshot.phases) {
+      if (p.status === "running" && p.name !== except) p.status = status;
     }
   }
 
