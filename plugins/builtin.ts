@@ -8,6 +8,7 @@ import augmentPlugin from "./augment/mod.ts";
 import classifierPlugin from "./classifier/mod.ts";
 import cocoPlugin from "./coco/mod.ts";
 import convnetFpnPlugin from "./convnet_fpn/mod.ts";
+import deeplabPlugin from "./deeplab/mod.ts";
 import syntheticPlugin from "./synthetic/mod.ts";
 import efficientnetPlugin from "./efficientnet/mod.ts";
 import labelersPlugin from "./labelers/mod.ts";
@@ -32,6 +33,7 @@ export const builtinPlugins: readonly Plugin[] = [
   efficientnetPlugin,
   convnetFpnPlugin,
   retinanetPlugin,
+  deeplabPlugin,
   augmentPlugin,
   labelersPlugin,
   cocoPlugin,
