@@ -9,7 +9,7 @@ import { cpuBackend } from "../plugins/backends/cpu.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import {
   asppRates,
-  DeepLabV3PlusHead,
+  type DeepLabV3PlusHead,
   segmentationCrossEntropy,
 } from "../plugins/deeplab/mod.ts";
 import type { Backbone } from "../core/contracts.ts";
