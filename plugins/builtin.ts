@@ -10,6 +10,7 @@ import cocoPlugin from "./coco/mod.ts";
 import convnetFpnPlugin from "./convnet_fpn/mod.ts";
 import deeplabPlugin from "./deeplab/mod.ts";
 import syntheticPlugin from "./synthetic/mod.ts";
+import vocPlugin from "./voc/mod.ts";
 import efficientnetPlugin from "./efficientnet/mod.ts";
 import labelersPlugin from "./labelers/mod.ts";
 import retinanetPlugin from "./retinanet/mod.ts";
@@ -38,6 +39,7 @@ export const builtinPlugins: readonly Plugin[] = [
   labelersPlugin,
   cocoPlugin,
   syntheticPlugin,
+  vocPlugin,
 ];
 
 /** A fresh registry with all built-in plugins. */
