@@ -194,6 +194,13 @@ export class SegmentationDataset implements Dataset {
     return this.entries[index].id;
   }
 
+  /** The checked mask of sample `id` at source resolution. */
+  async sourceMask(id: string | number): Promise<Uint8Array> {
+    const e = this.entries.find((x) => x.id === id);
+    if (!e?.mask) throw new Error(`${id}: no labelled image with this id`);
+    return await readCheckedMask(e, this.classNames.length);
+  }
+
   /** Image (and mask) of `index`, letterboxed to the input size. */
   async get(index: number): Promise<Sample> {
     const e = this.entries[index];
