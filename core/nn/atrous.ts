@@ -42,24 +42,30 @@ export function atrous(
   return tf.batchToSpaceND(y, [rate, rate], [[0, eh], [0, ew]]) as tf.Tensor4D;
 }
 
-/** `same`-padded stride-1 conv2d of dilation `rate`, trainable everywhere. */
-export function atrousConv2d(
+type ValidConv = (x: tf.Tensor4D, f: tf.Tensor4D) => tf.Tensor4D;
+
+function atrousWith(
   x: tf.Tensor4D,
   filter: tf.Tensor4D,
   rate: number,
+  conv: ValidConv,
 ): tf.Tensor4D {
   if (filter.shape[0] !== filter.shape[1]) {
     throw new Error(
       `core/nn/atrous.ts: atrous kernels must be square, got [${filter.shape}]`,
     );
   }
+  return atrous(x, rate, filter.shape[0], (v) => conv(v, filter));
+}
+
+/** `same`-padded stride-1 conv2d of dilation `rate`, trainable everywhere. */
+export function atrousConv2d(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  rate: number,
+): tf.Tensor4D {
   if (rate === 1) return tf.conv2d(x, filter, 1, "same");
-  return atrous(
-    x,
-    rate,
-    filter.shape[0],
-    (v) => tf.conv2d(v, filter, 1, "valid"),
-  );
+  return atrousWith(x, filter, rate, (v, f) => tf.conv2d(v, f, 1, "valid"));
 }
 
 /** `same`-padded stride-1 depthwise conv of dilation `rate`, trainable everywhere. */
@@ -68,16 +74,11 @@ export function atrousDepthwiseConv2d(
   filter: tf.Tensor4D,
   rate: number,
 ): tf.Tensor4D {
-  if (filter.shape[0] !== filter.shape[1]) {
-    throw new Error(
-      `core/nn/atrous.ts: atrous kernels must be square, got [${filter.shape}]`,
-    );
-  }
   if (rate === 1) return tf.depthwiseConv2d(x, filter, 1, "same");
-  return atrous(
+  return atrousWith(
     x,
+    filter,
     rate,
-    filter.shape[0],
-    (v) => tf.depthwiseConv2d(v, filter, 1, "valid"),
+    (v, f) => tf.depthwiseConv2d(v, f, 1, "valid"),
   );
 }
