@@ -1,5 +1,7 @@
 /**
  * `deno task eval coco --gt GT.json --results DETECTIONS.json [--json]`
+ * `deno task eval voc --gt DIR --pred DIR [--classes 21] [--json]` (mIoU of
+ * PNG masks, see `eval_voc.ts`)
  *
  * Prints the pycocotools-style 12-line summary; with `--json` the last line
  * is `{"AP":…,"AP50":…,…,"ARl":…}` (fractions, −1 where undefined). Bad input
@@ -13,12 +15,14 @@ import {
   readCocoDataset,
   readCocoResults,
 } from "../core/eval/mod.ts";
+import { mainVoc } from "./eval_voc.ts";
 
 const USAGE =
   "usage: deno task eval coco --gt GT.json --results DETECTIONS.json [--json] [--per-category] [--ignore-unknown-images]";
 
 /** Runs the CLI on `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  if (args[0] === "voc") return await mainVoc(args.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -43,7 +47,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals[0] !== "coco" || positionals.length !== 1) {
-    console.error(`eval: expected the task "coco"\n${USAGE}`);
+    console.error(`eval: expected the task "coco" or "voc"\n${USAGE}`);
     return 2;
   }
   if (!values.gt || !values.results) {

@@ -8,7 +8,9 @@ import augmentPlugin from "./augment/mod.ts";
 import classifierPlugin from "./classifier/mod.ts";
 import cocoPlugin from "./coco/mod.ts";
 import convnetFpnPlugin from "./convnet_fpn/mod.ts";
+import deeplabPlugin from "./deeplab/mod.ts";
 import syntheticPlugin from "./synthetic/mod.ts";
+import vocPlugin from "./voc/mod.ts";
 import efficientnetPlugin from "./efficientnet/mod.ts";
 import labelersPlugin from "./labelers/mod.ts";
 import retinanetPlugin from "./retinanet/mod.ts";
@@ -32,10 +34,12 @@ export const builtinPlugins: readonly Plugin[] = [
   efficientnetPlugin,
   convnetFpnPlugin,
   retinanetPlugin,
+  deeplabPlugin,
   augmentPlugin,
   labelersPlugin,
   cocoPlugin,
   syntheticPlugin,
+  vocPlugin,
 ];
 
 /** A fresh registry with all built-in plugins. */

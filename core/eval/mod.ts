@@ -1,6 +1,7 @@
 /**
- * Evaluation: COCO bbox AP with pycocotools semantics, the COCO file formats
- * and their readers/writers.
+ * Evaluation: COCO bbox AP with pycocotools semantics, the COCO file formats,
+ * and their readers / writers, and segmentation mean IoU from one
+ * confusion matrix.
  */
 export {
   COCO_METRIC_NAMES,
@@ -30,3 +31,4 @@ export {
 } from "./coco_params.ts";
 export type { Accumulated } from "./coco_accumulate.ts";
 export { argsortDescStable } from "./sort.ts";
+export { ConfusionMatrix, type SegmentationMetrics } from "./miou.ts";

@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { batchNormTraining, FoldCache, type FoldedConv } from "./batch_norm.ts";
 import { type ForwardContext, Module } from "./module.ts";
+import { atrousConv2d, atrousDepthwiseConv2d } from "./atrous.ts";
 import { seedFor } from "../rng.ts";
 
 let initSeed = 0;
@@ -112,14 +113,17 @@ export class Conv2d extends Module {
 
   /** Applies the convolution. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const y = tf.conv2d(
-      x,
-      this.kernel as tf.Tensor4D,
-      this.#stride,
-      "same",
-      "NHWC",
-      this.#dilation,
-    );
+    // tfjs has no gradient for dilation > 1: those run as space-to-batch.
+    const y = this.#dilation > 1 && this.#stride === 1
+      ? atrousConv2d(x, this.kernel as tf.Tensor4D, this.#dilation)
+      : tf.conv2d(
+        x,
+        this.kernel as tf.Tensor4D,
+        this.#stride,
+        "same",
+        "NHWC",
+        this.#dilation,
+      );
     return this.bias ? tf.add(y, this.bias) : y;
   }
 
@@ -181,6 +185,13 @@ export class DepthwiseConv2d extends Module {
 
   /** Applies the convolution. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
+    if (this.#dilation > 1 && this.#stride === 1) {
+      return atrousDepthwiseConv2d(
+        x,
+        this.kernel as tf.Tensor4D,
+        this.#dilation,
+      );
+    }
     return tf.depthwiseConv2d(
       x,
       this.kernel as tf.Tensor4D,

@@ -27,6 +27,8 @@ export interface MBConvPlan {
   readonly kernel: number;
   /** Depthwise stride. */
   readonly stride: number;
+  /** Depthwise dilation (1 unless the network runs at a reduced output stride). */
+  readonly dilation?: number;
   /** Input channels. */
   readonly inChannels: number;
   /** Output channels. */
@@ -87,7 +89,7 @@ export class MBConvBlock extends Module {
     }
     this.#depthwise = this.child(
       "depthwise",
-      new DepthwiseConv2d(hidden, plan.kernel, plan.stride),
+      new DepthwiseConv2d(hidden, plan.kernel, plan.stride, plan.dilation ?? 1),
     );
     this.#dwBn = this.child(
       "depthwise_bn",

@@ -36,6 +36,12 @@ export interface EfficientNetConfig {
   bnMomentum: number;
   /** Batch-norm epsilon. */
   bnEpsilon: number;
+  /**
+   * 32 (the classifier's), 16 or 8: stages that would go below this stride
+   * run at stride 1 with doubled dilation instead (DeepLab's atrous
+   * backbone); their output is then the deepest level.
+   */
+  outputStride: number;
 }
 
 /** EfficientNet-B0 with the reference defaults. */
@@ -46,6 +52,7 @@ export const EFFICIENTNET_DEFAULTS: Readonly<EfficientNetConfig> = {
   seRatio: 0.25,
   bnMomentum: 0.99,
   bnEpsilon: 1e-3,
+  outputStride: 32,
 };
 
 /** An output level: the last block of a resolution. */
@@ -97,6 +104,19 @@ export function planEfficientNet(
     (n, s) => n + roundRepeats(s.repeats, depth),
     0,
   );
+  if (![8, 16, 32].includes(config.outputStride)) {
+    throw new Error(
+      `${where}: outputStride must be 8, 16 or 32, got ${config.outputStride}`,
+    );
+  }
+  // Stride and dilation of each stage: past the output stride, stride 2
+  // becomes dilation x2.
+  let reached = 2, rate = 1;
+  const stages = EFFICIENTNET_B0_STAGES.map((s) => {
+    if (s.stride === 2 && reached * 2 > config.outputStride) rate *= 2;
+    else if (s.stride === 2) reached *= 2;
+    return { stride: rate > 1 ? 1 : s.stride, dilation: rate };
+  });
   const blocks: MBConvPlan[] = [];
   const endpoints: EfficientNetEndpoint[] = [];
   let level = 1; // after the stride-2 stem
@@ -106,7 +126,8 @@ export function planEfficientNet(
     for (let r = 0; r < roundRepeats(s.repeats, depth); r++) {
       blocks.push({
         kernel: s.kernel,
-        stride: r === 0 ? s.stride : 1,
+        stride: r === 0 ? stages[i].stride : 1,
+        ...(stages[i].dilation > 1 ? { dilation: stages[i].dilation } : {}),
         inChannels: inCh,
         outChannels: out,
         expandRatio: s.expandRatio,
@@ -118,8 +139,8 @@ export function planEfficientNet(
       });
       inCh = out;
     }
-    if (s.stride === 2) level++;
-    const next = EFFICIENTNET_B0_STAGES[i + 1];
+    if (stages[i].stride === 2) level++;
+    const next = stages[i + 1];
     if (!next || next.stride === 2) {
       endpoints.push({ level, block: blocks.length - 1, channels: out });
     }

@@ -37,6 +37,8 @@ export interface ConvBnOptions {
   kernel: number;
   /** Stride (default 1). */
   stride?: number;
+  /** Dilation rate (default 1; stride must then be 1). */
+  dilation?: number;
   /** Apply `norm.activation` after BN (default true). */
   act?: boolean;
   /** Initial BN gamma (default 1). */
@@ -65,6 +67,7 @@ export class ConvBn extends Module {
       new Conv2d(inChannels, outChannels, {
         kernel: opts.kernel,
         stride: opts.stride ?? 1,
+        dilation: opts.dilation ?? 1,
       }),
     );
     this.bn = this.child(

@@ -10,7 +10,7 @@ import { Module } from "../../core/nn/module.ts";
 import { activate, type Activation } from "../../core/nn/layers.ts";
 import { ConvBn, type NormActConfig } from "../layers/conv_bn.ts";
 import { levelSize, maxPool3x3s2 } from "../layers/ops.ts";
-import { BlockGroup } from "./blocks.ts";
+import { BlockGroup, blockOutChannels } from "./blocks.ts";
 import { planParams, planSpineNet, type SpineNetPlan } from "./plan.ts";
 import { Resample } from "./resample.ts";
 import { spineNetScaling } from "./specs.ts";
@@ -96,9 +96,19 @@ export class SpineNet extends Module implements Backbone {
   readonly #endpoints: Map<number, ConvBn>;
   readonly #activation: Activation;
 
-  /** Builds the network (weights drawn under the current `withInitSeed`). */
-  constructor(config: Readonly<SpineNetConfig> = SPINENET_DEFAULTS) {
+  readonly #stemLevel: boolean;
+
+  /**
+   * Builds the network (weights drawn under the current `withInitSeed`).
+   * `stemLevel` also outputs the last L2 stem group as level 2 (stride 4),
+   * the skip feature of a segmentation decoder.
+   */
+  constructor(
+    config: Readonly<SpineNetConfig> = SPINENET_DEFAULTS,
+    stemLevel = false,
+  ) {
     super();
+    this.#stemLevel = stemLevel;
     const { plan, norm } = resolveSpineNet(config);
     this.plan = plan;
     this.#activation = norm.activation;
@@ -122,9 +132,13 @@ export class SpineNet extends Module implements Backbone {
         new ConvBn(e.inChannels, e.outChannels, { kernel: 1 }, norm),
       ),
     ]));
-    this.outputChannels = Object.fromEntries(
-      plan.endpoints.map((e) => [e.level, e.outChannels]),
-    );
+    const stemOut = plan.stem[plan.stem.length - 1];
+    this.outputChannels = Object.fromEntries([
+      ...(stemLevel
+        ? [[2, blockOutChannels(stemOut.blockFn, stemOut.filters)]]
+        : []),
+      ...plan.endpoints.map((e) => [e.level, e.outChannels]),
+    ]);
   }
 
   /** Runs the network on `[N, H, W, 3]` images; returns P3–P7. */
@@ -155,6 +169,7 @@ export class SpineNet extends Module implements Backbone {
       feats.push(group.apply(fused, ctx));
     });
     const out: FeaturePyramid = {};
+    if (this.#stemLevel) out[2] = feats[this.#stem.length - 1];
     for (const e of this.plan.endpoints) {
       out[e.level] = this.#endpoints.get(e.level)!.apply(feats[e.source], ctx);
     }

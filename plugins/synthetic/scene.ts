@@ -100,11 +100,14 @@ function clutter(rng: Rng, img: RawImage, count: number): void {
   }
 }
 
-/** Renders one scene. Deterministic in `rng`'s state. */
+/**
+ * Renders one scene. Deterministic in `rng`'s state. `classMap` is the
+ * visible class per pixel (0 background, label + 1), for segmentation.
+ */
 export function renderScene(
   rng: Rng,
   o: SceneOptions,
-): { image: RawImage; objects: SceneObject[] } {
+): { image: RawImage; objects: SceneObject[]; classMap: Uint8Array } {
   const size = o.imageSize;
   const image = background(rng, size);
   clutter(rng, image, Math.round(o.clutter * rng.uniform(0.5, 1.5)));
@@ -178,5 +181,10 @@ export function renderScene(
       iscrowd: vis[j] < o.minVisible * painted[j] ? 1 : 0,
     });
   }
-  return { image, objects };
+  // Per-pixel class for segmentation: 0 background, label + 1 on a shape.
+  const classMap = new Uint8Array(size * size);
+  for (let i = 0; i < classMap.length; i++) {
+    if (owner[i] >= 0) classMap[i] = labels[owner[i]] + 1;
+  }
+  return { image, objects, classMap };
 }

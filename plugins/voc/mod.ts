@@ -1,0 +1,141 @@
+/**
+ * Segmentation data: the `voc` dataset (PASCAL VOC 2012 layout plus an
+ * optional folder of unlabelled images) and the built-in `synthetic-seg`
+ * set (shapes with per-pixel classes; train, tune, val and unlabeled
+ * splits, generated once and cached in the VOC layout).
+ *
+ * @module
+ */
+import type { ConfigObject } from "../../core/config.ts";
+import {
+  type DataSplits,
+  definePlugin,
+  type Plugin,
+  type PluginSpec,
+} from "../../core/registry.ts";
+import type { Dataset } from "../../core/types.ts";
+import {
+  folderEntries,
+  SegmentationDataset,
+  VOC_CLASSES,
+  vocEntries,
+} from "./dataset.ts";
+import {
+  ensureSyntheticSeg,
+  SYNTHETIC_SEG_DEFAULTS,
+  syntheticSegClasses,
+} from "./synthetic.ts";
+
+export * from "./dataset.ts";
+export * from "./synthetic.ts";
+
+/** Splits of a segmentation dataset: `DataSplits` plus the tune split. */
+export interface SegSplits extends DataSplits {
+  /** Split every choice is made on (absent when the data has none). */
+  tune?: Dataset;
+}
+
+/** Config of the `voc` dataset. */
+export const VOC_DATA_DEFAULTS: ConfigObject = {
+  root: "",
+  trainSplit: "train",
+  tuneSplit: "",
+  valSplit: "val",
+  unlabeledImages: "",
+  inputSize: 128,
+  onError: "fail",
+};
+
+/** Opens a VOC-layout root (`root/JPEGImages`, …) as segmentation splits. */
+export async function loadVocSplits(
+  c: ConfigObject,
+  classNames: readonly string[] = VOC_CLASSES,
+  unlabeledSplit = "",
+): Promise<SegSplits> {
+  const root = String(c.root);
+  if (!root) throw new Error("voc: set data.root to the VOC2012 folder");
+  const o = {
+    inputSize: Number(c.inputSize),
+    onError: String(c.onError),
+    classNames,
+  };
+  const open = async (split: string) =>
+    await SegmentationDataset.open(await vocEntries(root, split), o);
+  const splits: SegSplits = {
+    train: await open(String(c.trainSplit)),
+    val: await open(String(c.valSplit)),
+  };
+  if (c.tuneSplit) splits.tune = await open(String(c.tuneSplit));
+  const folder = String(c.unlabeledImages ?? "");
+  if (folder || unlabeledSplit) {
+    const entries = folder
+      ? await folderEntries(folder)
+      : (await vocEntries(root, unlabeledSplit)).map(({ id, image }) => ({
+        id,
+        image,
+      }));
+    splits.unlabeled = await SegmentationDataset.open(entries, o);
+  }
+  return splits;
+}
+
+/** The `voc` dataset spec. */
+export const vocDataset: PluginSpec<ConfigObject, Promise<DataSplits>> = {
+  name: "voc",
+  description:
+    "PASCAL VOC 2012 layout (JPEGImages, SegmentationClass, ImageSets/Segmentation) + unlabelled image folder",
+  defaults: VOC_DATA_DEFAULTS,
+  create: (c) => loadVocSplits(c),
+};
+
+/** Config of `synthetic-seg`: generator options plus loader options. */
+export const SYNTHETIC_SEG_DATA_DEFAULTS: ConfigObject = {
+  ...SYNTHETIC_SEG_DEFAULTS,
+  inputSize: SYNTHETIC_SEG_DEFAULTS.imageSize,
+  cacheDir: ".cache/selftrain",
+  onError: "fail",
+};
+
+/** Generates (or reuses) the built-in set and opens its four splits. */
+export async function loadSyntheticSegSplits(
+  c: ConfigObject,
+): Promise<SegSplits> {
+  const gen: Record<string, number> = {};
+  for (const k of Object.keys(SYNTHETIC_SEG_DEFAULTS)) gen[k] = Number(c[k]);
+  const root = await ensureSyntheticSeg(gen, String(c.cacheDir));
+  return await loadVocSplits(
+    {
+      ...c,
+      root,
+      trainSplit: "train",
+      tuneSplit: "tune",
+      valSplit: "val",
+      unlabeledImages: "",
+    },
+    syntheticSegClasses(Number(c.classes)),
+    "unlabeled",
+  );
+}
+
+/** The `synthetic-seg` dataset spec. */
+export const syntheticSegDataset: PluginSpec<
+  ConfigObject,
+  Promise<DataSplits>
+> = {
+  name: "synthetic-seg",
+  description:
+    "built-in shapes segmentation set (VOC layout, cached by seed): train / tune / val / unlabeled",
+  defaults: SYNTHETIC_SEG_DATA_DEFAULTS,
+  create: loadSyntheticSegSplits,
+};
+
+/** Registers `voc` and `synthetic-seg`. */
+const plugin: Plugin = definePlugin({
+  name: "voc",
+  setup(registry) {
+    registry.register("dataset", vocDataset);
+    registry.register("dataset", syntheticSegDataset);
+  },
+});
+
+export default plugin;

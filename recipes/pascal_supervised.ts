@@ -1,0 +1,149 @@
+/**
+ * `pascal-supervised`: DeepLabv3+ trained on human masks only (the
+ * supervised baseline, and the teacher of `pascal-selftrain`). Evaluates
+ * mIoU on tune (when the data has it) and val; writes `train/metrics.json`,
+ * checkpoints and mask overlays under `--out`.
+ */
+import { runPhase } from "../core/phase.ts";
+import type { Recipe } from "../core/registry.ts";
+import type { SegmentationDataset, SegSplits } from "../plugins/voc/mod.ts";
+import type { TaskModel } from "../core/model.ts";
+import { writeClassNames } from "./detection.ts";
+import { trainDetector } from "./detector_training.ts";
+import {
+  buildSegmenter,
+  CPU_SEGMENTER,
+  createSegAugmenter,
+  evaluateSegmenter,
+  loadSegData,
+  SEG_DATA_DEFAULTS,
+  SEG_DATA_HELP,
+  SEG_MODEL_HELP,
+  type SegDataSection,
+  type SegModelSection,
+} from "./segmentation.ts";
+import {
+  prefixKeys,
+  TRAIN_CHOICES,
+  TRAIN_HELP,
+  type TrainSection,
+} from "./train_config.ts";
+
+/** Config of `pascal-supervised`. */
+export interface PascalSupervisedConfig {
+  [key: string]:
+    | string
+    | number
+    | SegDataSection
+    | SegModelSection
+    | TrainSection;
+  /** Seed of data order, init and augmentation. */
+  seed: number;
+  /** Augmentation level (S1–S4, PASCAL jitter from data.*) or plugin. */
+  augment: string;
+  /** Data. */
+  data: SegDataSection;
+  /** Model. */
+  model: SegModelSection;
+  /** Training. */
+  train: TrainSection;
+}
+
+/** Training defaults of the CPU segmenter. */
+export const CPU_SEG_TRAIN: TrainSection = {
+  steps: 400,
+  batchSize: 8,
+  optimizer: "sgd",
+  lr: 0.05,
+  momentum: 0.9,
+  weightDecay: 4e-5,
+  schedule: "cosine",
+  warmupSteps: 20,
+  clipNorm: 10,
+  emaDecay: 0,
+  checkpointEvery: 100,
+};
+
+/** Help of the keys both segmentation recipes share. */
+export const SEG_COMMON_HELP: Readonly<Record<string, string>> = {
+  seed: "seed of data order, weight init and augmentation",
+  ...prefixKeys("data", SEG_DATA_HELP),
+  ...prefixKeys("model", SEG_MODEL_HELP),
+};
+
+/** mIoU and pixel accuracy on tune (if any) and val, overlays of val. */
+export async function evaluateSplits(
+  model: TaskModel,
+  splits: SegSplits,
+  dir: string,
+  prefix: string,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  if (splits.tune) {
+    const t = await evaluateSegmenter(
+      model,
+      splits.tune as SegmentationDataset,
+    );
+    out.tune_mIoU = t.mIoU;
+    out.tune_pixelAccuracy = t.pixelAccuracy;
+  }
+  const v = await evaluateSegmenter(model, splits.val as SegmentationDataset, {
+    dir,
+    prefix,
+    overlays: 4,
+  });
+  out.val_mIoU = v.mIoU;
+  out.val_pixelAccuracy = v.pixelAccuracy;
+  return out;
+}
+
+/** The recipe. */
+export const pascalSupervisedRecipe: Recipe<PascalSupervisedConfig> = {
+  name: "pascal-supervised",
+  description:
+    "DeepLabv3+ on human masks only (PASCAL VOC layout; built-in shapes by default)",
+  defaults: {
+    seed: 0,
+    augment: "S1",
+    data: SEG_DATA_DEFAULTS,
+    model: CPU_SEGMENTER,
+    train: CPU_SEG_TRAIN,
+  },
+  help: {
+    ...SEG_COMMON_HELP,
+    augment:
+      "augmentation: S1..S4 (with data.jitterMin/Max and crop) or a plugin",
+    ...prefixKeys("train", TRAIN_HELP),
+  },
+  choices: {
+    ...prefixKeys("train", TRAIN_CHOICES),
+    "data.onError": ["fail", "skip"],
+  },
+  async run(ctx) {
+    const { config: c, registry, out } = ctx;
+    const splits = await loadSegData(registry, c.data);
+    await writeClassNames(out, splits.train.classNames);
+    const model = buildSegmenter(
+      registry,
+      c.model,
+      splits.train.classNames.length,
+      c.data.inputSize,
+      c.seed,
+    );
+    const phase = await runPhase(out, "train", ctx.events, async (dir) => {
+      await trainDetector(ctx, "train", model, c.train, {
+        dir,
+        augment: createSegAugmenter(registry, c.augment, c.data),
+        data: splits.train,
+      });
+      return await evaluateSplits(model, splits, `${out}/samples`, "train");
+    });
+    model.dispose();
+    return {
+      recipe: "pascal-supervised",
+      seed: c.seed,
+      backend: ctx.backend.name,
+      metrics: phase.metrics,
+    };
+  },
+};

@@ -1,0 +1,234 @@
+/**
+ * Pieces shared by the segmentation recipes: the `data.*` and `model.*`
+ * sections, loading VOC or the built-in set, building DeepLabv3+, the
+ * augmentation with PASCAL's scale jitter, and mIoU evaluation of a model on
+ * a split (with coloured mask overlays of the first images).
+ */
+import { sequentialBatches } from "../core/data/loader.ts";
+import { ConfusionMatrix } from "../core/eval/miou.ts";
+import { writeImage } from "../core/image/codec.ts";
+import { TaskModel } from "../core/model.ts";
+import { withInitSeed } from "../core/nn/layers.ts";
+import type { Registry } from "../core/registry.ts";
+import type { Augmenter } from "../core/contracts.ts";
+import type { Dataset, Sample } from "../core/types.ts";
+import { overlayMask } from "../plugins/augment/preview.ts";
+import { letterboxMask, type SegSplits } from "../plugins/voc/mod.ts";
+
+/** `data.*` of the segmentation recipes. */
+export interface SegDataSection {
+  [key: string]: string | number;
+  /** `auto` (voc when data.root is set, else synthetic), `synthetic` or `voc`. */
+  source: string;
+  /** VOC2012 folder (JPEGImages, SegmentationClass, ImageSets/Segmentation). */
+  root: string;
+  /** Split list of the labelled images. */
+  trainSplit: string;
+  /** Split list every choice is made on (empty: none). */
+  tuneSplit: string;
+  /** Split list that is reported. */
+  valSplit: string;
+  /** Folder of unlabelled images. */
+  unlabeledImages: string;
+  /** Square model input (images letterboxed; training crops of this size). */
+  inputSize: number;
+  /** Smallest scale-jitter factor (PASCAL: 0.2). */
+  jitterMin: number;
+  /** Largest scale-jitter factor (PASCAL: 1.5). */
+  jitterMax: number;
+  /** `fail` or `skip`. */
+  onError: string;
+}
+
+/** Defaults: the built-in set at 64 px, PASCAL's jitter. */
+export const SEG_DATA_DEFAULTS: SegDataSection = {
+  source: "auto",
+  root: "",
+  trainSplit: "train",
+  tuneSplit: "",
+  valSplit: "val",
+  unlabeledImages: "",
+  inputSize: 64,
+  jitterMin: 0.2,
+  jitterMax: 1.5,
+  onError: "fail",
+};
+
+/** Meaning of the `data.*` keys. */
+export const SEG_DATA_HELP: Readonly<Record<string, string>> = {
+  source:
+    "auto (voc when data.root is set, else the built-in synthetic-seg set), synthetic or voc",
+  root:
+    "VOC2012 folder: JPEGImages/, SegmentationClass/, ImageSets/Segmentation/",
+  trainSplit:
+    "split list of the labelled images (ImageSets/Segmentation/NAME.txt)",
+  tuneSplit: "split list every choice is made on (the built-in set has 'tune')",
+  valSplit: "split list that is reported",
+  unlabeledImages: "folder of unlabelled JPEG/PNG images (self-training)",
+  inputSize: "square model input; images letterboxed, training crops this size",
+  jitterMin: "smallest scale-jitter factor (PASCAL: 0.2)",
+  jitterMax: "largest scale-jitter factor (PASCAL: 1.5)",
+  onError:
+    "bad data: fail (one-line error naming the file) or skip (counted, reported)",
+};
+
+/** `model.*` of the segmentation recipes. */
+export interface SegModelSection {
+  [key: string]: string | number;
+  /** Backbone with levels 2 and 4 (or 3). */
+  backbone: string;
+  /** 16 or 8. */
+  outputStride: number;
+  /** ASPP / decoder channels (paper: 256). */
+  filters: number;
+  /** Channels of the stride-4 projection (paper: 48). */
+  lowLevelFilters: number;
+  /** Batch-norm momentum. */
+  bnMomentum: number;
+}
+
+/** CPU preset: `convnet-seg`, 64 channels (the paper's 256 is a key away). */
+export const CPU_SEGMENTER: SegModelSection = {
+  backbone: "convnet-seg",
+  outputStride: 16,
+  filters: 64,
+  lowLevelFilters: 48,
+  bnMomentum: 0.9,
+};
+
+/** Meaning of the `model.*` keys. */
+export const SEG_MODEL_HELP: Readonly<Record<string, string>> = {
+  backbone:
+    "backbone with stride-4 and output-stride features: convnet-seg, efficientnet-seg, spinenet-seg, or a user plugin with levels 2 and 4",
+  outputStride: "16 (ASPP rates 6/12/18) or 8 (rates doubled)",
+  filters: "ASPP and decoder channels (paper: 256)",
+  lowLevelFilters: "channels of the stride-4 projection (paper: 48)",
+  bnMomentum: "batch-norm momentum (0.9 suits short CPU runs)",
+};
+
+/** Loads the splits named by `data.*`. */
+export async function loadSegData(
+  registry: Registry,
+  d: SegDataSection,
+): Promise<SegSplits> {
+  const source = d.source === "auto"
+    ? (d.root ? "voc" : "synthetic")
+    : d.source;
+  const common = { inputSize: d.inputSize, onError: d.onError };
+  if (source === "synthetic") {
+    return (await registry.create(
+      "dataset",
+      "synthetic-seg",
+      common,
+    )) as SegSplits;
+  }
+  if (source !== "voc") {
+    throw new Error(
+      `data.source must be auto, synthetic or voc, got "${d.source}"`,
+    );
+  }
+  return (await registry.create("dataset", "voc", {
+    ...common,
+    root: d.root,
+    trainSplit: d.trainSplit,
+    tuneSplit: d.tuneSplit,
+    valSplit: d.valSplit,
+    unlabeledImages: d.unlabeledImages,
+  })) as SegSplits;
+}
+
+/** Builds backbone + DeepLabv3+ + seg-ce with init seed `seed`. */
+export function buildSegmenter(
+  registry: Registry,
+  m: SegModelSection,
+  numClasses: number,
+  inputSize: number,
+  seed: number,
+): TaskModel {
+  return withInitSeed(seed, () => {
+    const declared = registry.get("backbone", m.backbone).defaults;
+    const backbone = registry.create("backbone", m.backbone, {
+      ...("bnMomentum" in declared ? { bnMomentum: m.bnMomentum } : {}),
+      ...("outputStride" in declared ? { outputStride: m.outputStride } : {}),
+    });
+    const head = registry.create("head", "deeplabv3plus", {
+      outputStride: m.outputStride,
+      filters: m.filters,
+      lowLevelFilters: m.lowLevelFilters,
+      bnMomentum: m.bnMomentum,
+    }, {
+      channels: backbone.outputChannels,
+      numClasses,
+      inputSize: [inputSize, inputSize],
+    });
+    return new TaskModel(backbone, head, registry.create("loss", "seg-ce"));
+  });
+}
+
+/** Augmenter `name` (S1–S4 or a plugin) with PASCAL's jitter and crop. */
+export function createSegAugmenter(
+  registry: Registry,
+  name: string,
+  d: SegDataSection,
+): Augmenter {
+  const declared = registry.get("augmenter", name).defaults;
+  const wanted: Record<string, number> = {
+    outputSize: d.inputSize,
+    jitterMin: d.jitterMin,
+    jitterMax: d.jitterMax,
+  };
+  const config: Record<string, number> = {};
+  for (const [k, v] of Object.entries(wanted)) if (k in declared) config[k] = v;
+  return registry.create("augmenter", name, config);
+}
+
+/** The sample with `mask` (source pixels) letterboxed onto it. */
+function withSourceMask(
+  s: Sample,
+  mask: Uint8Array,
+  w: number,
+  h: number,
+): Sample {
+  return { ...s, mask: letterboxMask(mask, w, h, s.image.width) };
+}
+
+/**
+ * mIoU, per-class IoU and pixel accuracy of `model` on `data` (masks
+ * compared at source resolution); the first `overlays` images are written
+ * as `<dir>/<prefix>_<id>.jpg` with the predicted mask blended in.
+ */
+export async function evaluateSegmenter(
+  model: TaskModel,
+  data: Dataset & { sourceMask(id: string | number): Promise<Uint8Array> },
+  opts: {
+    dir?: string;
+    prefix?: string;
+    overlays?: number;
+    batchSize?: number;
+  } = {},
+): Promise<{ mIoU: number; pixelAccuracy: number; IoU: (number | null)[] }> {
+  const cm = new ConfusionMatrix(data.classNames.length);
+  if (opts.dir) await Deno.mkdir(opts.dir, { recursive: true });
+  let seen = 0;
+  for await (const batch of sequentialBatches(data, opts.batchSize ?? 16)) {
+    const preds = await model.predict(batch.images, batch.samples);
+    batch.images.dispose();
+    for (let i = 0; i < preds.length; i++) {
+      const s = batch.samples[i], p = preds[i];
+      const gt = s.mask!;
+      const g = s.meta;
+      // GT at source resolution: the dataset's letterboxed mask is only for
+      // training, so compare against the source mask it came from.
+      const sourceGt = g && g.scale !== 1 ? await data.sourceMask(s.id) : gt;
+      cm.add(sourceGt, p.mask!, String(s.id));
+      if (opts.dir && seen < (opts.overlays ?? 0)) {
+        await writeImage(
+          `${opts.dir}/${opts.prefix ?? "pred"}_${s.id}.jpg`,
+          overlayMask(withSourceMask(s, p.mask!, p.width!, p.height!)),
+        );
+      }
+      seen++;
+    }
+  }
+  return cm.metrics();
+}

@@ -1,0 +1,120 @@
+/**
+ * A short `pascal-selftrain` run killed with SIGKILL while it journals
+ * pseudo masks resumes with every pool image labelled exactly once, each
+ * with a readable mask PNG; then the student and baseline phases run and
+ * the report has both Δ rows.
+ */
+import assert from "node:assert/strict";
+import { decodeMaskPng } from "../core/image/mask_png.ts";
+import { readCoco } from "../core/selftrain/mod.ts";
+import { ensureSyntheticSeg } from "../plugins/voc/mod.ts";
+
+const CLI = new URL("../cli/recipe.ts", import.meta.url).pathname;
+
+function args(out: string, root: string, extra: string[]): string[] {
+  return [
+    "run",
+    "-A",
+    "--no-check",
+    CLI,
+    "pascal-selftrain",
+    "--out",
+    out,
+    "--backend",
+    "cpu",
+    `--data.root=${root}`,
+    `--data.unlabeledImages=${root}/JPEGImages`,
+    "--data.tuneSplit=tune",
+    "--data.inputSize=32",
+    "--model.filters=8",
+    "--model.lowLevelFilters=8",
+    "--teacher.steps=2",
+    "--teacher.batchSize=2",
+    "--teacher.checkpointEvery=0",
+    "--student.steps=2",
+    "--student.batchSize=2",
+    "--student.checkpointEvery=0",
+    "--pseudo.batchSize=1",
+    ...extra,
+  ];
+}
+
+async function journalRecords(path: string): Promise<string[]> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  return text.split("\n").slice(1).filter((l) => l.endsWith("}"));
+}
+
+Deno.test("pascal-selftrain: SIGKILL while labelling, resume: no pseudo mask lost or duplicated", async () => {
+  const cache = await Deno.makeTempDir();
+  const out = await Deno.makeTempDir();
+  try {
+    const root = await ensureSyntheticSeg({
+      imageSize: 32,
+      train: 6,
+      tune: 3,
+      val: 3,
+      unlabeled: 150,
+      minSize: 8,
+      maxSize: 20,
+    }, cache);
+    const pool = 6 + 3 + 3 + 150;
+    const journal = `${out}/labels/pseudo_labels.jsonl`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: args(out, root, []),
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    // Kill once a few images are journaled (polling the file; no timing).
+    while ((await journalRecords(journal)).length < 5) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    child.kill("SIGKILL");
+    assert.equal((await child.status).success, false);
+    const before = (await journalRecords(journal)).length;
+    assert.ok(
+      before >= 5 && before < pool,
+      `killed mid-labelling at ${before}`,
+    );
+    await assert.rejects(Deno.stat(`${out}/labels/pseudo_labels.json`));
+
+    const resumed = await new Deno.Command(Deno.execPath(), {
+      args: args(out, root, []),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(resumed.code, 0, new TextDecoder().decode(resumed.stderr));
+    const ids = (await journalRecords(journal)).map((l) =>
+      JSON.parse(l).image.id
+    );
+    assert.equal(ids.length, pool);
+    assert.equal(new Set(ids).size, pool);
+    const coco = await readCoco(`${out}/labels/pseudo_labels.json`);
+    assert.equal(coco.images.length, pool);
+    for (const im of coco.images) {
+      const m = decodeMaskPng(
+        await Deno.readFile(`${out}/labels/${im.file_name}`),
+      );
+      assert.equal(m.width, 32);
+    }
+    const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+    for (
+      const k of [
+        "teacher",
+        "baseline",
+        "student",
+        "delta_student_minus_baseline",
+        "delta_student_minus_teacher",
+      ]
+    ) {
+      assert.equal(typeof report[k].val_mIoU, "number", k);
+    }
+    assert.equal(typeof report.student.tune_mIoU, "number");
+    assert.match(
+      await Deno.readTextFile(`${out}/report.md`),
+      /Δ student − baseline/,
+    );
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+    await Deno.remove(out, { recursive: true });
+  }
+});
