@@ -42,7 +42,8 @@ export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
   /** Registered name. */
   readonly name: string = "retinanet-loss";
   readonly #o: RetinaLossOptions;
-  #avgPositives: number | null = null;
+  /** Moving average of the batch positives, kept on the backend. */
+  #avgPositives: tf.Scalar | null = null;
 
   /** Checks the options. */
   constructor(opts: RetinaLossOptions = DEFAULT_LOSS) {
@@ -65,11 +66,16 @@ export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
   #normalizer(numPositives: tf.Tensor1D): tf.Tensor {
     const m = this.#o.normalizerMomentum ?? 0;
     if (m <= 0) return tf.add(tf.sum(numPositives), 1);
-    const p = Math.max(1, tf.tidy(() => tf.sum(numPositives)).dataSync()[0]);
-    this.#avgPositives = this.#avgPositives === null
+    // Tensor ops, not a read-back: WebGPU cannot read synchronously, and the
+    // average never leaves the backend. The targets carry no gradient.
+    const p = tf.maximum(tf.sum(numPositives), 1);
+    const previous = this.#avgPositives;
+    const next = previous === null
       ? p
-      : m * this.#avgPositives + (1 - m) * p;
-    return tf.scalar(this.#avgPositives);
+      : tf.add(tf.mul(previous, m), tf.mul(p, 1 - m));
+    this.#avgPositives = tf.keep(next) as tf.Scalar;
+    previous?.dispose();
+    return next;
   }
 
   /** Computes the batch loss. */
