@@ -1,12 +1,15 @@
 /**
  * A small model trains on `webgpu` as it does on `cpu`: 20 SGD-momentum
- * steps with the product's optimizer give the same losses, and the backend
- * choice says why it passes over a software adapter. Ignored, with one
+ * steps with the product's optimizer give the same losses, the backend
+ * choice says why it passes over a software adapter, and the self-training
+ * recipe (which reads no tensor synchronously) runs on it. Ignored, with one
  * message, only when there is no WebGPU adapter at all.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../core/backend.ts";
+import { runRecipe } from "../core/runner.ts";
+import { LossNormalizer } from "../core/selftrain/normalizer.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
 import { cpuBackend } from "../plugins/backends/cpu.ts";
 import {
@@ -18,6 +21,12 @@ import { TinyConvNet } from "../plugins/classifier/mod.ts";
 import { ClassificationHead } from "../plugins/classifier/mod.ts";
 import { sgdTrainer } from "../bench/models/bench_model.ts";
 import { ADAPTER, inputValues, NO_WEBGPU, use } from "./webgpu_helpers.ts";
+import {
+  tempOut,
+  TINY_MODEL,
+  tinyRegistry,
+  tinyTrain,
+} from "./recipe_helpers.ts";
 
 const STEPS = 20;
 
@@ -121,4 +130,56 @@ Deno.test("webgpu: software adapters are recognised from their fields", () => {
     }),
     "llvmpipe (software adapter)",
   );
+});
+
+Deno.test({
+  name: "webgpu: the loss normaliser's on-backend path gives the hand values",
+  ignore: NO_WEBGPU,
+  async fn() {
+    await use("webgpu");
+    // decay 0.5, alpha 1 (tests/selftrain_normalizer_test.ts): 2, 1.7, 2.5.
+    const norm = new LossNormalizer({ alpha: 1, decay: 0.5 });
+    const got: number[] = [];
+    for (const [h, p] of [[2, 1], [1, 4], [3, 2]]) {
+      const t = norm.combine(tf.scalar(h), tf.scalar(p));
+      got.push((await t.data())[0]);
+      t.dispose();
+    }
+    [2, 1.7, 2.5].forEach((e, i) => assert.ok(Math.abs(got[i] - e) < 1e-5));
+    assert.deepEqual(await norm.save(), {
+      humanAvg: 2.25,
+      pseudoAvg: 2.25,
+      steps: 3,
+    });
+    await use("cpu");
+  },
+});
+
+Deno.test({
+  name: "webgpu: coco-selftrain runs end to end with --backend webgpu",
+  ignore: NO_WEBGPU,
+  async fn() {
+    const out = await tempOut("webgpu");
+    try {
+      const { report } = await runRecipe({
+        registry: tinyRegistry(),
+        recipe: "coco-selftrain",
+        out,
+        backend: "webgpu",
+        overrides: {
+          ...TINY_MODEL,
+          ...tinyTrain("teacher", 2),
+          ...tinyTrain("student", 2),
+          "pseudo.threshold": "0.001",
+          "pseudo.batchSize": "4",
+        },
+      });
+      assert.equal(report.backend, "webgpu");
+      const student = report.student as { metrics: Record<string, number> };
+      assert.ok(Number.isFinite(student.metrics.AP));
+    } finally {
+      await Deno.remove(out, { recursive: true });
+      await use("cpu");
+    }
+  },
 });
