@@ -25,7 +25,7 @@ if ((await nativeBackend.probe()).ok) available.push(nativeBackend);
 function benchOn(
   name: string,
   providers: BackendProvider[],
-  setup: () => { run: () => void; dispose: () => void },
+  setup: () => { run: () => void | Promise<void>; dispose: () => void },
   iterations?: number,
   winograd?: boolean,
 ): void {
@@ -33,7 +33,8 @@ function benchOn(
     ? ""
     : ` winograd ${winograd ? "on" : "off"}`;
   for (const provider of providers) {
-    let state: { run: () => void; dispose: () => void } | null = null;
+    let state: { run: () => void | Promise<void>; dispose: () => void } | null =
+      null;
     Deno.bench({
       name: `${name}${variant} [${provider.name}]`,
       group: name,
@@ -46,7 +47,7 @@ function benchOn(
           ? undefined
           : setWinogradEnabled(winograd);
         b.start();
-        state.run();
+        await state.run();
         b.end();
         if (before !== undefined) setWinogradEnabled(before);
       },
@@ -194,12 +195,12 @@ function resnetCase(training: boolean) {
     );
     const trainer = sgdTrainer(model, x, labels);
     return {
-      run: () => {
+      run: async () => {
         if (training) {
-          trainer.step();
+          await trainer.step();
         } else {
           const y = tf.tidy(() => model.forward(x, false));
-          y.dataSync();
+          await y.data();
           y.dispose();
         }
       },

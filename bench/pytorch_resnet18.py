@@ -4,6 +4,9 @@ batch, warm-up steps excluded, then forward passes in eval mode). Prints one
 JSON line like the Deno CLI. Run with OMP_NUM_THREADS=2 for the comparison.
 
     OMP_NUM_THREADS=2 python3 bench/pytorch_resnet18.py --batch 8 --size 128 --steps 5
+
+`--device cuda` runs the same on an NVIDIA GPU (the GPU check's twin),
+synchronising before each clock reading.
 """
 import argparse
 import json
@@ -59,12 +62,15 @@ def main():
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--classes", type=int, default=1000)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = p.parse_args()
+    dev = torch.device(a.device)
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     torch.manual_seed(1)
-    model = ResNet18(a.classes)
+    model = ResNet18(a.classes).to(dev)
     params = sum(t.numel() for t in model.parameters())
-    x = torch.rand(a.batch, 3, a.size, a.size) * 2 - 1
-    y = torch.randint(0, a.classes, (a.batch,))
+    x = (torch.rand(a.batch, 3, a.size, a.size) * 2 - 1).to(dev)
+    y = torch.randint(0, a.classes, (a.batch,)).to(dev)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
     def train_step():
@@ -76,22 +82,27 @@ def main():
     model.train()
     for _ in range(a.warmup):
         train_step()
+    sync()
     t0 = time.perf_counter()
     for _ in range(a.steps):
         train_step()
+    sync()
     train_s = time.perf_counter() - t0
     model.eval()
     with torch.no_grad():
         for _ in range(a.warmup):
             model(x)
+        sync()
         t0 = time.perf_counter()
         for _ in range(a.steps):
             model(x)
+        sync()
         infer_s = time.perf_counter() - t0
     print(json.dumps({
         "model": "resnet18",
         "params": params,
-        "backend": f"pytorch-{torch.__version__}-threads{torch.get_num_threads()}",
+        "backend": f"pytorch-{torch.__version__}-threads{torch.get_num_threads()}"
+        if a.device == "cpu" else f"pytorch-{torch.__version__}-cuda",
         "train_images_per_s": round(a.batch * a.steps / train_s, 2),
         "infer_images_per_s": round(a.batch * a.steps / infer_s, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

@@ -87,26 +87,26 @@ async function main(): Promise<void> {
     )
   );
   const trainer = sgdTrainer(model, x, labels);
-  const trainStep = () => {
-    const value = trainer.step();
+  const trainStep = async () => {
+    const value = await trainer.step();
     sampleRss();
     return value;
   };
-  const inferStep = () => {
+  const inferStep = async () => {
     const logits = tf.tidy(() => model.forward(x, false));
-    logits.dataSync();
+    await logits.data();
     logits.dispose();
     sampleRss();
   };
 
-  for (let i = 0; i < warmup; i++) trainStep();
+  for (let i = 0; i < warmup; i++) await trainStep();
   let t0 = performance.now();
   let lastLoss = NaN;
-  for (let i = 0; i < steps; i++) lastLoss = trainStep();
+  for (let i = 0; i < steps; i++) lastLoss = await trainStep();
   const trainSeconds = (performance.now() - t0) / 1000;
-  for (let i = 0; i < warmup; i++) inferStep();
+  for (let i = 0; i < warmup; i++) await inferStep();
   t0 = performance.now();
-  for (let i = 0; i < steps; i++) inferStep();
+  for (let i = 0; i < steps; i++) await inferStep();
   const inferSeconds = (performance.now() - t0) / 1000;
 
   const result: BenchModelResult = {

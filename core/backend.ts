@@ -6,8 +6,12 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 
-/** The answer of a backend probe: usable, or why not. */
-export type ProbeResult = { ok: true; detail: string } | {
+/**
+ * The answer of a backend probe: usable, or why not. `notForAuto` marks a
+ * backend that runs when asked for by name but that `auto` passes over
+ * (e.g. WebGPU on a software adapter), with the reason.
+ */
+export type ProbeResult = { ok: true; detail: string; notForAuto?: string } | {
   ok: false;
   why: string;
 };
@@ -63,9 +67,10 @@ export async function selectBackend(
   const ranked = [...providers].sort((a, b) => b.priority - a.priority);
   for (const provider of ranked) {
     const probe = await provider.probe();
-    if (!probe.ok) {
+    if (!probe.ok || probe.notForAuto !== undefined) {
+      const why = probe.ok ? probe.notForAuto! : probe.why;
       // Keep the start-up line short: the first clause of the reason.
-      skipped.push(`${provider.name}: ${probe.why.split(";")[0]}`);
+      skipped.push(`${provider.name}: ${why.split(";")[0]}`);
       continue;
     }
     await provider.activate();

@@ -79,8 +79,8 @@ export interface Loss<Out extends TensorTree, Targets extends TensorTree> {
    * loss is stateless.
    */
   readonly state?: {
-    /** JSON-serialisable snapshot. */
-    save(): unknown;
+    /** JSON-serialisable snapshot (a promise where it is read back from a device). */
+    save(): unknown | Promise<unknown>;
     /** Restores a snapshot from `save`. */
     load(snapshot: unknown): void;
   };

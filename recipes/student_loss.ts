@@ -56,10 +56,10 @@ export function studentLoss(
     // Every moving average the loss uses is checkpointed: the normaliser's
     // loss averages and each half's positive-anchor average.
     state: {
-      save: () => ({
-        norm: norm.save(),
-        human: losses.human.state?.save() ?? null,
-        pseudo: losses.pseudo.state?.save() ?? null,
+      save: async () => ({
+        norm: await norm.save(),
+        human: await losses.human.state?.save() ?? null,
+        pseudo: await losses.pseudo.state?.save() ?? null,
       }),
       load: (snapshot) => {
         const s = snapshot as {

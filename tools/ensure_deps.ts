@@ -2,7 +2,8 @@
  * Installs the system packages selftrain uses, when they are missing and
  * this machine can install them (root + apt-get): oneDNN (its sgemm is the
  * fastest here) and OpenBLAS for the `native` backend and, for the test suite, Chromium for the dashboard's end-to-end
- * test. Everything is optional: without them `auto` falls back to `wasm`
+ * test and Mesa's Vulkan drivers (lavapipe, a CPU WebGPU adapter) for the
+ * `webgpu` parity tests. Everything is optional: without them `auto` falls back to `wasm`
  * and the browser test is skipped with a message. Set
  * `SELFTRAIN_NO_INSTALL=1` to never install anything.
  *
@@ -38,6 +39,20 @@ if (Deno.build.os === "linux") {
 }
 if (wantTest && Deno.build.os === "linux" && !exists("/usr/bin/chromium")) {
   missing.push("chromium");
+}
+/** True when Mesa's lavapipe Vulkan driver is registered. */
+function hasLavapipe(): boolean {
+  try {
+    for (const e of Deno.readDirSync("/usr/share/vulkan/icd.d")) {
+      if (e.name.startsWith("lvp_icd")) return true;
+    }
+  } catch {
+    // no Vulkan drivers at all
+  }
+  return false;
+}
+if (wantTest && Deno.build.os === "linux" && !hasLavapipe()) {
+  missing.push("mesa-vulkan-drivers");
 }
 
 async function run(cmd: string[]): Promise<boolean> {

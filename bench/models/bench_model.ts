@@ -152,8 +152,11 @@ export class BatchNorm {
 
 /** One training step of a benchmark model and what it holds. */
 export interface SgdTrainer {
-  /** Runs one SGD-momentum step on softmax cross-entropy; returns the loss. */
-  step(): number;
+  /**
+   * Runs one SGD-momentum step on softmax cross-entropy; resolves to the
+   * loss (read asynchronously, as WebGPU needs).
+   */
+  step(): Promise<number>;
   /** Frees the optimizer's momentum slots. */
   dispose(): void;
 }
@@ -180,7 +183,7 @@ export function sgdTrainer(
   });
   const vars = new Map(model.variables.map((v) => [v.name, v]));
   return {
-    step() {
+    async step(): Promise<number> {
       const { value, grads } = tf.variableGrads(
         () =>
           tf.losses.softmaxCrossEntropy(
@@ -190,7 +193,7 @@ export function sgdTrainer(
         model.variables,
       );
       optimizer.apply(vars, new Map(Object.entries(grads)), 0.01);
-      const loss = value.dataSync()[0];
+      const loss = (await value.data())[0];
       tf.dispose([value, ...Object.values(grads)]);
       return loss;
     },

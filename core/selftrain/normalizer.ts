@@ -14,11 +14,21 @@
  *   differentiated): dL/dL_h = 1/(1+α), dL/dL_p = α·r/(1+α);
  * - `L̄_p` is floored at `eps`; `maxRatio > 0` caps the ratio (off by default).
  *
+ * On `webgpu`, which cannot read a tensor synchronously, the same arithmetic
+ * runs on the backend: the averages stay there as scalars, and `save()`
+ * reads them back (asynchronously) for checkpoints.
+ *
  * With `enabled: false` (the ablation) the ratio is fixed to 1:
  * `L = (L_h + α·L_p) / (1+α)`, i.e. the plain mean for α = 1, so both arms
  * keep the same overall loss scale. The averages are still tracked for logs.
  */
 import * as tf from "@tensorflow/tfjs-core";
+
+/** `x` as a constant for the gradient (identity forward, zero backward). */
+const constant = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+  value: tf.clone(args[0] as tf.Tensor),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as (x: tf.Tensor) => tf.Scalar;
 
 /** Config of the loss normaliser (all CLI-overridable). */
 export type LossNormalizerConfig = {
@@ -73,6 +83,8 @@ export class LossNormalizer {
   #humanAvg: number | null = null;
   #pseudoAvg: number | null = null;
   #steps = 0;
+  /** The averages on the backend (webgpu path), newer than the numbers. */
+  #device: { human: tf.Scalar; pseudo: tf.Scalar } | null = null;
 
   /** Creates a normaliser; missing keys take `LOSS_NORMALIZER_DEFAULTS`. */
   constructor(config: Partial<LossNormalizerConfig> = {}) {
@@ -126,6 +138,9 @@ export class LossNormalizer {
    * averages; the inputs are not disposed.
    */
   combine(human: tf.Scalar, pseudo: tf.Scalar): tf.Scalar {
+    if (tf.getBackend() === "webgpu") {
+      return this.#combineOnDevice(human, pseudo);
+    }
     const r = this.observe(human.dataSync()[0], pseudo.dataSync()[0]);
     const { alpha } = this.config;
     return tf.tidy(() =>
@@ -136,7 +151,62 @@ export class LossNormalizer {
     );
   }
 
-  /** The state, for checkpoints. */
+  /** `combine` without reading back: the averages and ratio as tensors. */
+  #combineOnDevice(human: tf.Scalar, pseudo: tf.Scalar): tf.Scalar {
+    const { alpha, decay: d, eps, maxRatio, enabled } = this.config;
+    const prev = this.#device ?? (this.#humanAvg === null ? null : {
+      human: tf.scalar(this.#humanAvg),
+      pseudo: tf.scalar(this.#pseudoAvg!),
+    });
+    const avg = (old: tf.Scalar | undefined, x: tf.Scalar) =>
+      tf.keep(
+        old ? tf.add(tf.mul(old, d), tf.mul(constant(x), 1 - d)) : constant(x),
+      ) as tf.Scalar;
+    const next = {
+      human: avg(prev?.human, human),
+      pseudo: avg(prev?.pseudo, pseudo),
+    };
+    if (prev) tf.dispose([prev.human, prev.pseudo]);
+    this.#device = next;
+    this.#steps++;
+    return tf.tidy(() => {
+      let r: tf.Scalar = tf.scalar(1);
+      if (enabled) {
+        r = tf.div(next.human, tf.maximum(next.pseudo, eps));
+        if (maxRatio > 0) r = tf.minimum(r, maxRatio);
+      }
+      return tf.mul(
+        tf.add(human, tf.mul(pseudo, tf.mul(r, alpha))),
+        1 / (1 + alpha),
+      ) as tf.Scalar;
+    });
+  }
+
+  /** Reads the backend's averages (webgpu path) into the numbers. */
+  async #settle(): Promise<LossNormalizerState> {
+    const device = this.#device;
+    if (device) {
+      const [h, p] = await Promise.all([
+        device.human.data(),
+        device.pseudo.data(),
+      ]);
+      if (!Number.isFinite(h[0]) || !Number.isFinite(p[0])) {
+        throw new Error(
+          `LossNormalizer: non-finite loss average by step ${this.#steps} (human ${
+            h[0]
+          }, pseudo ${p[0]})`,
+        );
+      }
+      this.#humanAvg = h[0];
+      this.#pseudoAvg = p[0];
+    }
+    return this.getState();
+  }
+
+  /**
+   * The state, for checkpoints. On webgpu the averages live on the backend
+   * and are read by `save()`; this returns the numbers last read.
+   */
   getState(): LossNormalizerState {
     return {
       humanAvg: this.#humanAvg,
@@ -145,9 +215,12 @@ export class LossNormalizer {
     };
   }
 
-  /** Same as `getState` (the trainer's resumable-state interface). */
-  save(): LossNormalizerState {
-    return this.getState();
+  /**
+   * Same as `getState` (the trainer's resumable-state interface); a promise
+   * when the averages must first be read back from the backend (webgpu).
+   */
+  save(): LossNormalizerState | Promise<LossNormalizerState> {
+    return this.#device ? this.#settle() : this.getState();
   }
 
   /** Restores a `save` snapshot, checking its shape. */
@@ -167,6 +240,8 @@ export class LossNormalizer {
 
   /** Restores a state saved with `getState`. */
   setState(state: LossNormalizerState): void {
+    if (this.#device) tf.dispose([this.#device.human, this.#device.pseudo]);
+    this.#device = null;
     this.#humanAvg = state.humanAvg;
     this.#pseudoAvg = state.pseudoAvg;
     this.#steps = state.steps;

@@ -180,16 +180,19 @@ export class Optimizer {
   }
 }
 
-/** Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping. */
-export function clipByGlobalNorm(
+/**
+ * Scales gradients so their global L2 norm is at most `maxNorm`; resolves to
+ * the norm before clipping (read asynchronously, which WebGPU needs).
+ */
+export async function clipByGlobalNorm(
   grads: Map<string, tf.Tensor>,
   maxNorm: number,
-): number {
+): Promise<number> {
   const norm = tf.tidy(() => {
     const sq = [...grads.values()].map((g) => tf.sum(tf.square(g)));
     return tf.sqrt(tf.addN(sq));
   });
-  const value = norm.dataSync()[0];
+  const value = (await norm.data())[0];
   norm.dispose();
   if (maxNorm > 0 && value > maxNorm) {
     const scale = maxNorm / value;

@@ -57,7 +57,7 @@ export interface BatchSource<B> {
 
 /** State outside the model that must survive a resume (e.g. loss EMAs). */
 export interface ResumableState {
-  /** JSON-serialisable snapshot. */
+  /** JSON-serialisable snapshot, or a promise of one. */
   save(): unknown;
   /** Restores a snapshot from `save`. */
   load(snapshot: unknown): void;
@@ -150,7 +150,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
       step,
       iterations: opt.iterations,
       rng: rng.getState(),
-      extra: opts.extraState?.save(),
+      extra: await opts.extraState?.save(),
     };
     await saveCheckpoint(opts.checkpointDir, stepName(step), {
       weights: new Map(model.namedVariables()),
@@ -181,7 +181,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     for (const [tfName, g] of Object.entries(grads)) {
       named.set(byTfName.get(tfName)!, g);
     }
-    const gradNorm = clipByGlobalNorm(named, config.clipNorm);
+    const gradNorm = await clipByGlobalNorm(named, config.clipNorm);
     const loss = (await value.data())[0];
     if (!Number.isFinite(loss)) {
       tf.dispose([value, ...named.values(), ...Object.values(kept)]);

@@ -42,10 +42,20 @@ export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
   /** Registered name. */
   readonly name: string = "retinanet-loss";
   readonly #o: RetinaLossOptions;
-  #avgPositives: number | null = null;
-  /** The positives' moving average, checkpointed so a resume is exact. */
-  readonly state: { save(): unknown; load(snapshot: unknown): void } = {
-    save: () => this.#avgPositives,
+  /** Moving average of the batch positives, kept on the backend. */
+  #avgPositives: tf.Scalar | null = null;
+  /**
+   * The positives' moving average, checkpointed so a resume is exact. It is
+   * read asynchronously (WebGPU cannot read back synchronously).
+   */
+  readonly state: {
+    save(): Promise<number | null>;
+    load(snapshot: unknown): void;
+  } = {
+    save: async () =>
+      this.#avgPositives === null
+        ? null
+        : (await this.#avgPositives.data())[0],
     load: (s) => {
       if (s !== null && typeof s !== "number") {
         throw new Error(
@@ -54,7 +64,8 @@ export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
           }`,
         );
       }
-      this.#avgPositives = s;
+      this.#avgPositives?.dispose();
+      this.#avgPositives = s === null ? null : tf.keep(tf.scalar(s));
     },
   };
 
@@ -79,11 +90,16 @@ export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
   #normalizer(numPositives: tf.Tensor1D): tf.Tensor {
     const m = this.#o.normalizerMomentum ?? 0;
     if (m <= 0) return tf.add(tf.sum(numPositives), 1);
-    const p = Math.max(1, tf.tidy(() => tf.sum(numPositives)).dataSync()[0]);
-    this.#avgPositives = this.#avgPositives === null
+    // Tensor ops, not a read-back: WebGPU cannot read synchronously, and the
+    // average never leaves the backend. The targets carry no gradient.
+    const p = tf.maximum(tf.sum(numPositives), 1);
+    const previous = this.#avgPositives;
+    const next = previous === null
       ? p
-      : m * this.#avgPositives + (1 - m) * p;
-    return tf.scalar(this.#avgPositives);
+      : tf.add(tf.mul(previous, m), tf.mul(p, 1 - m));
+    this.#avgPositives = tf.keep(next) as tf.Scalar;
+    previous?.dispose();
+    return next;
   }
 
   /** Computes the batch loss. */
