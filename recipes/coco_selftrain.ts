@@ -129,6 +129,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       threshold: 0.3,
       ignoreBelow: 0.1,
       batchSize: 16,
+      temperature: 0.5,
     },
     student: {
       ...CPU_DETECTOR_TRAIN,
@@ -154,7 +155,9 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     ...prefixKeys("teacher", TRAIN_HELP),
     "teacher.augment": "teacher augmentation (S1..S4 or an augmenter plugin)",
     "pseudo.labeler":
-      "labeler plugin (hard: boxes with score >= threshold after NMS)",
+      "labeler plugin (hard: boxes with score >= threshold after NMS; soft: those boxes for the box loss, and the teacher's per-anchor class probabilities as class targets)",
+    "pseudo.temperature":
+      "soft labels: class targets are sigmoid(teacher logit / temperature); < 1 sharpens",
     "pseudo.threshold": "teacher score threshold for a pseudo box (paper: 0.5)",
     "pseudo.batchSize": "images per teacher inference batch",
     "pseudo.ignoreBelow":
@@ -294,6 +297,11 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       const pseudo = phase === "student"
         ? await PseudoLabeledDataset.open(splits.unlabeled!, labelsFile)
         : null;
+      const soft = phase === "student" && c.pseudo.labeler === "soft";
+      const softTeacher = soft ? build(c.seed) : null;
+      if (softTeacher) {
+        await loadFinalWeights(softTeacher, `${out}/teacher/checkpoints`);
+      }
       try {
         return await runPhase(out, phase, events, (dir) =>
           trainMixedPhase({
@@ -306,9 +314,13 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
             augment: studentAugment(),
             seed: c.seed,
             dir,
+            softTeacher: softTeacher
+              ? { model: softTeacher, temperature: c.pseudo.temperature }
+              : undefined,
           }));
       } finally {
         model.dispose();
+        softTeacher?.dispose();
       }
     };
     const studentPhase = only === "baseline" ? null : await mixed("student");

@@ -37,6 +37,17 @@ export interface PseudoSection {
   ignoreBelow: number;
   /** Images per teacher batch. */
   batchSize: number;
+  /** Sharpening temperature of soft labels (`labeler=soft`). */
+  temperature: number;
+}
+
+/**
+ * The labeler that writes the pool's boxes: `soft` detection labels keep
+ * the hard labeler's boxes (the box targets) and take their class targets
+ * from the teacher during student training.
+ */
+export function boxLabeler(pseudo: PseudoSection): string {
+  return pseudo.labeler === "soft" ? "hard" : pseudo.labeler;
 }
 
 /** Inputs of `labelPool`. */
@@ -133,8 +144,9 @@ export async function labelPool(inputs: LabelPoolInputs): Promise<PseudoStats> {
   const { ctx, teacher, pool, pseudo, shard } = inputs;
   const categories = [...inputs.categories].sort((a, b) => a.id - b.id);
   // Pass ignoreBelow only to labelers that declare it (user labelers may not).
-  const declared = ctx.registry.get("labeler", pseudo.labeler).defaults;
-  const labeler = ctx.registry.create("labeler", pseudo.labeler, {
+  const name = boxLabeler(pseudo);
+  const declared = ctx.registry.get("labeler", name).defaults;
+  const labeler = ctx.registry.create("labeler", name, {
     threshold: pseudo.threshold,
     ...("ignoreBelow" in declared ? { ignoreBelow: pseudo.ignoreBelow } : {}),
   });

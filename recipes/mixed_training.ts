@@ -15,7 +15,8 @@ import type { Augmenter } from "../core/contracts.ts";
 import type { Dataset } from "../core/types.ts";
 import { type PhaseLoss, trainDetector } from "./detector_training.ts";
 import { evaluateDetector } from "./detection.ts";
-import { studentLoss } from "./student_loss.ts";
+import * as tf from "@tensorflow/tfjs-core";
+import { type PseudoTargetHook, studentLoss } from "./student_loss.ts";
 import type { TrainSection } from "./train_config.ts";
 
 /** Student settings on top of a train section. */
@@ -62,6 +63,42 @@ export interface MixedPhaseInputs {
   seed: number;
   /** The phase folder. */
   dir: string;
+  /**
+   * Soft pseudo-labels: the teacher whose per-anchor class probabilities,
+   * sharpened by `temperature`, are the pseudo half's class targets.
+   */
+  softTeacher?: { model: TaskModel; temperature: number };
+}
+
+/**
+ * The pseudo half's class targets from the teacher's per-anchor logits on
+ * the same (augmented) images: `sigmoid(logit / T)`, which is
+ * `p^(1/T) / (p^(1/T) + (1 − p)^(1/T))`. Box targets stay those of the hard
+ * pseudo boxes.
+ */
+export function softTargetHook(
+  teacher: TaskModel,
+  temperature: number,
+): PseudoTargetHook {
+  if (!(temperature > 0)) {
+    throw new Error(`pseudo.temperature must be > 0, got ${temperature}`);
+  }
+  return (images, targets) => {
+    const out = teacher.forward(images, { training: false }) as {
+      cls?: tf.Tensor;
+    };
+    if (!(out.cls instanceof tf.Tensor) || out.cls.rank !== 3) {
+      throw new Error(
+        "soft pseudo-labels need a head with per-anchor class logits (cls: N x anchors x classes)",
+      );
+    }
+    // No gradient reaches the teacher: only the student's variables are
+    // differentiated, and the images are not among them.
+    return {
+      ...(targets as Record<string, tf.Tensor>),
+      soft: tf.sigmoid(tf.div(out.cls, temperature)),
+    };
+  };
 }
 
 /** What a mixed phase reports beside its metrics. */
@@ -119,14 +156,21 @@ export async function trainMixedPhase(
     }));
   let loss: PhaseLoss;
   if (pseudo && sampler.pseudoPerBatch > 0) {
-    loss = studentLoss(model, sampler.humanPerBatch, {
-      alpha: s.alpha,
-      decay: s.normDecay,
-      enabled: s.normalize,
-    }, {
-      human: detectionLoss(s.positivesMomentum),
-      pseudo: detectionLoss(s.positivesMomentum),
-    });
+    loss = studentLoss(
+      model,
+      sampler.humanPerBatch,
+      {
+        alpha: s.alpha,
+        decay: s.normDecay,
+        enabled: s.normalize,
+      },
+      {
+        human: detectionLoss(s.positivesMomentum),
+        pseudo: detectionLoss(s.positivesMomentum),
+      },
+      m.softTeacher &&
+        softTargetHook(m.softTeacher.model, m.softTeacher.temperature),
+    );
   } else {
     const whole = detectionLoss(s.positivesMomentum);
     loss = {

@@ -3,6 +3,7 @@
  * first, then pseudo), the task loss computed on each half, combined with
  * the moving-average normalisation of SPEC §2.
  */
+import * as tf from "@tensorflow/tfjs-core";
 import {
   LossNormalizer,
   type LossNormalizerConfig,
@@ -21,14 +22,25 @@ export interface HalfLosses {
 }
 
 /**
+ * Rewrites the pseudo half's encoded targets from its images, e.g. adds a
+ * teacher's per-anchor probabilities as soft targets.
+ */
+export type PseudoTargetHook = (
+  images: tf.Tensor4D,
+  targets: TensorTree,
+) => TensorTree;
+
+/**
  * Builds the mixed-batch loss for `model` with `human` human images per
- * batch (each half's task loss from `losses`, default the model's own).
+ * batch (each half's task loss from `losses`, default the model's own;
+ * `pseudoTargets` rewrites the pseudo half's targets).
  */
 export function studentLoss(
   model: TaskModel,
   human: number,
   normalizer: Partial<LossNormalizerConfig>,
   losses: HalfLosses = { human: model.lossFn, pseudo: model.lossFn },
+  pseudoTargets?: PseudoTargetHook,
 ): PhaseLoss {
   const norm = new LossNormalizer(normalizer);
   return {
@@ -40,9 +52,14 @@ export function studentLoss(
         sliceTree(out, 0, human),
         sliceTree(targets, 0, human),
       );
+      let pseudoHalf = sliceTree(targets, human, n - human);
+      if (pseudoTargets) {
+        const images = tf.slice(batch.images, [human, 0, 0, 0]);
+        pseudoHalf = pseudoTargets(images, pseudoHalf);
+      }
       const p = losses.pseudo.compute(
         sliceTree(out, human, n - human),
-        sliceTree(targets, human, n - human),
+        pseudoHalf,
       );
       const components: Record<string, typeof h.total> = {};
       for (const [k, v] of Object.entries(h.components)) {

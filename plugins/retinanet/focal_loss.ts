@@ -35,6 +35,28 @@ export function sigmoidFocalLoss(
 }
 
 /**
+ * Focal loss with soft targets `y ∈ [0, 1]`, unreduced:
+ * `(α y + (1 − α)(1 − y)) · |y − p|^γ · BCE(x, y)`, `BCE = softplus(x) − x y`.
+ * For `y` of 0 or 1 it is exactly `sigmoidFocalLoss` (the quality focal
+ * loss form of Li et al. 2020, with RetinaNet's α).
+ */
+export function softFocalLoss(
+  logits: tf.Tensor,
+  targets: tf.Tensor,
+  alpha: number,
+  gamma: number,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const ce = tf.sub(stableSoftplus(logits), tf.mul(logits, targets));
+    const modulator = gamma === 0
+      ? tf.onesLike(ce)
+      : tf.pow(tf.abs(tf.sub(targets, tf.sigmoid(logits))), gamma);
+    const alphaT = tf.add(tf.mul(targets, 2 * alpha - 1), 1 - alpha);
+    return tf.mul(alphaT, tf.mul(modulator, ce));
+  });
+}
+
+/**
  * Huber loss per element of `diff`: `0.5 d²` for `|d| ≤ δ`, else
  * `δ (|d| - 0.5 δ)` (Keras' definition, used by the reference).
  */

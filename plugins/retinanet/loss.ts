@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Loss, LossResult } from "../../core/contracts.ts";
-import { huberLoss, sigmoidFocalLoss } from "./focal_loss.ts";
+import { huberLoss, sigmoidFocalLoss, softFocalLoss } from "./focal_loss.ts";
 import type { RetinaOutputs } from "./head.ts";
 import type { RetinaTargets } from "./targets.ts";
 
@@ -53,9 +53,7 @@ export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
     load(snapshot: unknown): void;
   } = {
     save: async () =>
-      this.#avgPositives === null
-        ? null
-        : (await this.#avgPositives.data())[0],
+      this.#avgPositives === null ? null : (await this.#avgPositives.data())[0],
     load: (s) => {
       if (s !== null && typeof s !== "number") {
         throw new Error(
@@ -113,6 +111,13 @@ export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
         }`,
       );
     }
+    if (
+      targets.soft && targets.soft.shape.join("x") !== out.cls.shape.join("x")
+    ) {
+      throw new Error(
+        `retinanet/loss: soft targets are [${targets.soft.shape}], class outputs [${out.cls.shape}]`,
+      );
+    }
     const o = this.#o;
     return tf.tidy(() => {
       const labels = targets.labels;
@@ -125,11 +130,21 @@ export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
         "float32",
       );
       const normalizer = this.#normalizer(targets.numPositives);
-      const focal = sigmoidFocalLoss(out.cls, oneHot, o.alpha, o.gamma);
-      const cls = tf.div(
-        tf.sum(tf.mul(focal, tf.expandDims(valid, 2))),
-        normalizer,
-      ) as tf.Scalar;
+      // Soft targets (a teacher's probabilities) cover every anchor.
+      const cls = targets.soft
+        ? tf.div(
+          tf.sum(softFocalLoss(out.cls, targets.soft, o.alpha, o.gamma)),
+          normalizer,
+        ) as tf.Scalar
+        : tf.div(
+          tf.sum(
+            tf.mul(
+              sigmoidFocalLoss(out.cls, oneHot, o.alpha, o.gamma),
+              tf.expandDims(valid, 2),
+            ),
+          ),
+          normalizer,
+        ) as tf.Scalar;
       const huber = huberLoss(tf.sub(out.box, targets.boxes), o.huberDelta);
       const box = tf.div(
         tf.sum(tf.mul(huber, tf.expandDims(pos, 2))),

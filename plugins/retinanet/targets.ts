@@ -23,6 +23,12 @@ export type RetinaTargets = {
   labels: tf.Tensor2D;
   boxes: tf.Tensor3D;
   numPositives: tf.Tensor1D;
+  /**
+   * Soft class targets `N × K × C` in [0, 1] (a teacher's per-anchor
+   * probabilities); when present they replace the one-hot labels in the
+   * class loss, over every anchor. Boxes still come from `labels`.
+   */
+  soft?: tf.Tensor3D;
 };
 
 /** The typed-array form of one batch's targets. */
