@@ -21,8 +21,7 @@ import { exists } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { latestCheckpoint } from "../core/train/checkpoint.ts";
-import { loadModelWeights } from "../core/train/trainer.ts";
+import { loadLatestWeights } from "../core/train/trainer.ts";
 import {
   NO_SHARD,
   parseShard,
@@ -237,7 +236,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
         }),
     );
     if (teacherPhase.skipped) {
-      await loadFinalWeights(teacher, `${out}/teacher/checkpoints`);
+      await loadLatestWeights(teacher, `${out}/teacher/checkpoints`);
     }
     if (only === "teacher") {
       teacher.dispose();
@@ -288,7 +287,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     const initModel = async (): Promise<TaskModel> => {
       const model = build(c.seed + 1);
       if (c.student.init === "teacher") {
-        await loadFinalWeights(model, `${out}/teacher/checkpoints`);
+        await loadLatestWeights(model, `${out}/teacher/checkpoints`);
       }
       return model;
     };
@@ -300,7 +299,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       const soft = phase === "student" && c.pseudo.labeler === "soft";
       const softTeacher = soft ? build(c.seed) : null;
       if (softTeacher) {
-        await loadFinalWeights(softTeacher, `${out}/teacher/checkpoints`);
+        await loadLatestWeights(softTeacher, `${out}/teacher/checkpoints`);
       }
       try {
         return await runPhase(out, phase, events, (dir) =>
@@ -380,15 +379,4 @@ export function teacherIsBaseline(c: CocoSelfTrainConfig): boolean {
   return Object.keys(c.teacher).every((k) =>
     k === "augment" || c.teacher[k] === c.student[k]
   ) && c.student.positivesMomentum === 0;
-}
-
-/** Loads the newest checkpoint under `dir` into `model`. */
-async function loadFinalWeights(model: TaskModel, dir: string): Promise<void> {
-  const path = await latestCheckpoint(dir);
-  if (!path) {
-    throw new Error(
-      `${dir}: no checkpoint to load (delete the phase's metrics.json to retrain it)`,
-    );
-  }
-  await loadModelWeights(model, path);
 }

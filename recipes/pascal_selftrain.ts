@@ -17,8 +17,7 @@ import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { MixedBatchSampler } from "../core/selftrain/mixing.ts";
 import { PseudoLabelStore } from "../core/selftrain/pseudo_store.ts";
-import { latestCheckpoint } from "../core/train/checkpoint.ts";
-import { loadModelWeights } from "../core/train/trainer.ts";
+import { loadLatestWeights } from "../core/train/trainer.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { Dataset } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
@@ -106,16 +105,6 @@ const STUDENT_DEFAULTS: SegStudentSection = {
   augment: "S1",
 };
 
-async function loadFinal(model: TaskModel, dir: string): Promise<void> {
-  const path = await latestCheckpoint(dir);
-  if (!path) {
-    throw new Error(
-      `${dir}: no checkpoint to load (delete the phase's metrics.json to retrain it)`,
-    );
-  }
-  await loadModelWeights(model, path);
-}
-
 /** The recipe. */
 export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
   name: "pascal-selftrain",
@@ -192,7 +181,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
       return await evaluateSplits(teacher, splits, samples, "teacher");
     });
     if (teacherPhase.skipped) {
-      await loadFinal(teacher, `${out}/teacher/checkpoints`);
+      await loadLatestWeights(teacher, `${out}/teacher/checkpoints`);
     }
     if (c.phase === "teacher") {
       teacher.dispose();
@@ -240,7 +229,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     const runStudent = async (name: "student" | "baseline") => {
       const model = build(c.seed + 1);
       if (c.student.init === "teacher") {
-        await loadFinal(model, `${out}/teacher/checkpoints`);
+        await loadLatestWeights(model, `${out}/teacher/checkpoints`);
       }
       const phase = await runPhase(out, name, events, async (dir) => {
         const opts = name === "baseline" ? {} : {

@@ -261,3 +261,17 @@ export async function loadModelWeights(
     for (const t of [...ck.weights.values(), ...ck.state.values()]) t.dispose();
   }
 }
+
+/** Loads the newest checkpoint under `dir` (a phase's `checkpoints/`) into `model`. */
+export async function loadLatestWeights(
+  model: Module,
+  dir: string,
+): Promise<void> {
+  const path = await latestCheckpoint(dir);
+  if (!path) {
+    throw new Error(
+      `${dir}: no checkpoint to load (delete the phase's metrics.json to retrain it)`,
+    );
+  }
+  await loadModelWeights(model, path);
+}
