@@ -18,6 +18,7 @@ import {
   batchNormTrainingKernels,
 } from "./kernels/batch_norm.ts";
 import { sgdKernels } from "./kernels/sgd.ts";
+import { activationKernels } from "./kernels/activation.ts";
 import {
   convForwardKernels,
   convGradKernels,
@@ -37,6 +38,7 @@ import {
   free,
   heapF32,
   heapKernel,
+  sharedCast,
   sharedIdentity,
   type WasmBackendLike,
 } from "./kernels/heap.ts";
@@ -209,7 +211,9 @@ export function installWasmTrainingKernels(): void {
     ...batchNormKernels("wasm", original("FusedBatchNorm")),
     ...batchNormTrainingKernels("wasm"),
     ...sgdKernels("wasm"),
+    ...activationKernels("wasm"),
     { ...sharedIdentity("wasm"), setupFunc: original("Identity").setupFunc },
+    sharedCast("wasm", original("Cast")),
   ];
   for (const config of configs) {
     if (tf.getKernel(config.kernelName, "wasm")) {
