@@ -159,7 +159,7 @@ export interface SgdTrainer {
 }
 
 /**
- * The benchmarks' training protocol (bench/pytorch_resnet18.py is the same
+ * The benchmarks' training protocol (bench/pytorch_classifier.py is the same
  * in PyTorch): SGD with momentum 0.9, learning rate 0.01, no weight decay,
  * softmax cross-entropy of `model` on `x` against one-hot `labels`, run by
  * the product's own optimizer (core/train/optimizer.ts) as the trainer does.

@@ -1,9 +1,11 @@
-"""PyTorch CPU reference for cli/bench_model.ts: the same ResNet-18 layout,
-data and protocol (SGD momentum 0.9 on softmax cross-entropy over one random
-batch, warm-up steps excluded, then forward passes in eval mode). Prints one
-JSON line like the Deno CLI. Run with OMP_NUM_THREADS=2 for the comparison.
+"""PyTorch CPU reference for cli/bench_model.ts: the same models (ResNet-18
+in torchvision's layout, written out below; torchvision's efficientnet_b0,
+5,288,548 parameters like ours), data and protocol (SGD momentum 0.9 on
+softmax cross-entropy over one random batch, warm-up steps excluded, then
+forward passes in eval mode). Prints one JSON line like the Deno CLI. Run
+with OMP_NUM_THREADS=2 for the comparison.
 
-    OMP_NUM_THREADS=2 python3 bench/pytorch_resnet18.py --batch 8 --size 128 --steps 5
+    OMP_NUM_THREADS=2 python3 bench/pytorch_classifier.py --model resnet18 --batch 8 --size 128 --steps 5
 """
 import argparse
 import json
@@ -13,6 +15,7 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torchvision
 
 
 class BasicBlock(nn.Module):
@@ -59,9 +62,12 @@ def main():
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--classes", type=int, default=1000)
+    p.add_argument("--model", default="resnet18",
+                   choices=["resnet18", "efficientnet-b0"])
     a = p.parse_args()
     torch.manual_seed(1)
-    model = ResNet18(a.classes)
+    model = (ResNet18(a.classes) if a.model == "resnet18"
+             else torchvision.models.efficientnet_b0(num_classes=a.classes))
     params = sum(t.numel() for t in model.parameters())
     x = torch.rand(a.batch, 3, a.size, a.size) * 2 - 1
     y = torch.randint(0, a.classes, (a.batch,))
@@ -89,7 +95,7 @@ def main():
             model(x)
         infer_s = time.perf_counter() - t0
     print(json.dumps({
-        "model": "resnet18",
+        "model": a.model,
         "params": params,
         "backend": f"pytorch-{torch.__version__}-threads{torch.get_num_threads()}",
         "train_images_per_s": round(a.batch * a.steps / train_s, 2),
