@@ -7,6 +7,9 @@
  *
  *   deno run -A bench/kernel_profile.ts --model efficientnet-b0 \
  *     --backend native --batch 8 --size 128 --steps 3
+ *   deno run -A bench/kernel_profile.ts --detector spinenet-49 --batch 4 \
+ *     --size 256 --steps 2
+ * (`--detector` profiles a RetinaNet training step on that backbone.)
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
@@ -14,6 +17,13 @@ import { selectBackend } from "../core/backend.ts";
 import { builtinBackends } from "../plugins/backends/index.ts";
 import { benchModels } from "./models/registry.ts";
 import { sgdTrainer } from "./models/bench_model.ts";
+import { createBuiltinRegistry } from "../plugins/builtin.ts";
+import {
+  benchDetector,
+  detectorTrainStep,
+  sgdOptimizer,
+  syntheticBatch,
+} from "./models/detector.ts";
 
 /** Total milliseconds and calls of one kernel (by name and input shapes). */
 interface KernelTime {
@@ -56,6 +66,66 @@ export function instrumentKernels(
   return table;
 }
 
+/** One step to profile, its name, and how to free what it holds. */
+interface Profiled {
+  step: () => void;
+  name: string;
+  dispose: () => void;
+}
+
+function modelStep(
+  modelName: string,
+  batch: number,
+  size: number,
+  infer: boolean,
+): Profiled {
+  const model = benchModels[modelName]({ classes: 1000, seed: 1 });
+  const x = tf.randomUniform([batch, size, size, 3], -1, 1) as tf.Tensor4D;
+  const labels = tf.oneHot(tf.zeros([batch], "int32") as tf.Tensor1D, 1000);
+  const trainer = sgdTrainer(model, x, labels);
+  return {
+    step: infer
+      ? () => tf.tidy(() => model.forward(x, false)).dispose()
+      : () => void trainer.step(),
+    name: modelName,
+    dispose: () => {
+      trainer.dispose();
+      model.dispose();
+      tf.dispose([x, labels]);
+    },
+  };
+}
+
+function detectorStep(
+  backbone: string,
+  batch: number,
+  size: number,
+  infer: boolean,
+): Profiled {
+  const model = benchDetector(createBuiltinRegistry(), backbone, 80, size);
+  const opt = sgdOptimizer();
+  const b = syntheticBatch(batch, size);
+  return {
+    step: infer
+      ? () =>
+        tf.dispose(tf.tidy(() =>
+          Object.values(
+            model.forward(b.images, { training: false }) as Record<
+              string,
+              tf.Tensor
+            >,
+          )
+        ))
+      : () => detectorTrainStep(model, opt, b),
+    name: `retinanet-${backbone}`,
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+      tf.dispose(b.images);
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -65,24 +135,17 @@ async function main(): Promise<void> {
       batch: { type: "string", default: "8" },
       size: { type: "string", default: "128" },
       steps: { type: "string", default: "3" },
-      classes: { type: "string", default: "1000" },
       top: { type: "string", default: "25" },
       shapes: { type: "boolean", default: false },
       infer: { type: "boolean", default: false },
+      detector: { type: "string" },
     },
   });
   await selectBackend(builtinBackends, values.backend);
-  const model = benchModels[values.model]({
-    classes: Number(values.classes),
-    seed: 1,
-  });
   const batch = Number(values.batch), size = Number(values.size);
-  const x = tf.randomUniform([batch, size, size, 3], -1, 1) as tf.Tensor4D;
-  const labels = tf.oneHot(tf.zeros([batch], "int32") as tf.Tensor1D, 1000);
-  const trainer = sgdTrainer(model, x, labels);
-  const step = values.infer
-    ? () => tf.tidy(() => model.forward(x, false)).dispose()
-    : () => trainer.step();
+  const { step, name, dispose } = values.detector
+    ? detectorStep(values.detector, batch, size, values.infer)
+    : modelStep(values.model, batch, size, values.infer);
   step(); // warm-up: caches, compiled kernels
   const table = instrumentKernels(tf.getBackend(), values.shapes);
   const steps = Number(values.steps);
@@ -92,7 +155,7 @@ async function main(): Promise<void> {
   const rows = [...table].sort((a, b) => b[1].ms - a[1].ms);
   const inKernels = rows.reduce((s, [, r]) => s + r.ms, 0) / steps;
   console.log(
-    `${values.model} on ${tf.getBackend()}: ${total.toFixed(1)} ms/step, ${
+    `${name} on ${tf.getBackend()}: ${total.toFixed(1)} ms/step, ${
       inKernels.toFixed(1)
     } ms in kernels, ${(total - inKernels).toFixed(1)} ms outside`,
   );
@@ -103,9 +166,7 @@ async function main(): Promise<void> {
       }% ${String(r.calls / steps).padStart(5)}× ${name}`,
     );
   }
-  trainer.dispose();
-  model.dispose();
-  tf.dispose([x, labels]);
+  dispose();
 }
 
 if (import.meta.main) await main();

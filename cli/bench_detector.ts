@@ -11,45 +11,14 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
 import { selectBackend } from "../core/backend.ts";
-import type { SampleBatch } from "../core/data/loader.ts";
-import type { TaskModel } from "../core/model.ts";
-import { Optimizer } from "../core/train/optimizer.ts";
-import type { Sample } from "../core/types.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
-import { buildDetector } from "../recipes/detection.ts";
+import {
+  benchDetector,
+  detectorTrainStep,
+  sgdOptimizer,
+  syntheticBatch,
+} from "../bench/models/detector.ts";
 import type { BenchModelResult } from "./bench_model.ts";
-
-/** A batch of `n` noise images with three boxes each. */
-function syntheticBatch(n: number, size: number): SampleBatch {
-  const s = size / 8;
-  const samples: Sample[] = Array.from({ length: n }, (_, i) => ({
-    id: i,
-    image: {
-      data: new Uint8Array(0),
-      width: size,
-      height: size,
-      channels: 3,
-    },
-    boxes: Float32Array.of(s, s, 3 * s, 2 * s, 4 * s, 3 * s, 7 * s, 7 * s),
-    labels: Int32Array.of(1, 3),
-    meta: { sourceWidth: size, sourceHeight: size, scale: 1 },
-  }));
-  return {
-    images: tf.randomNormal([n, size, size, 3], 0, 1, "float32", 1),
-    samples,
-  };
-}
-
-function trainStep(model: TaskModel, opt: Optimizer, b: SampleBatch): void {
-  const params = new Map(model.namedParameters());
-  const { value, grads } = tf.variableGrads(
-    () => model.loss(b, { training: true }).total,
-    [...params.values()],
-  );
-  const named = new Map([...params].map(([n, v]) => [n, grads[v.name]]));
-  opt.apply(params, named, 0.01);
-  tf.dispose([value, ...Object.values(grads)]);
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -72,30 +41,13 @@ async function main(): Promise<void> {
     values.backend,
   );
   console.log(`backend ${choice.name}: ${choice.why}`);
-  const model = buildDetector(
+  const model = benchDetector(
     registry,
-    {
-      backbone: values.backbone,
-      headConvs: 4,
-      headFilters: 256,
-      bnMomentum: 0.99,
-      softNms: false,
-      anchorSize: 4,
-      scoreThreshold: 0.05,
-    },
+    values.backbone,
     Number(values.classes),
     size,
-    0,
   );
-  const opt = new Optimizer({
-    type: "sgd",
-    momentum: 0.9,
-    nesterov: false,
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-7,
-    weightDecay: 0,
-  });
+  const opt = sgdOptimizer();
   const b = syntheticBatch(batch, size);
   let peakRss = Deno.memoryUsage().rss;
   const timed = (n: number, f: () => void) => {
@@ -107,7 +59,7 @@ async function main(): Promise<void> {
     }
     return (performance.now() - t0) / 1000;
   };
-  const trainS = timed(steps, () => trainStep(model, opt, b));
+  const trainS = timed(steps, () => detectorTrainStep(model, opt, b));
   const inferS = timed(steps, () => {
     const out = tf.tidy(() => {
       const raw = model.forward(b.images, { training: false });

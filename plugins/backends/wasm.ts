@@ -19,6 +19,7 @@ import {
 } from "./kernels/batch_norm.ts";
 import { sgdKernels } from "./kernels/sgd.ts";
 import { activationKernels } from "./kernels/activation.ts";
+import { splitKernels } from "./kernels/split.ts";
 import {
   convForwardKernels,
   convGradKernels,
@@ -212,6 +213,7 @@ export function installWasmTrainingKernels(): void {
     ...batchNormTrainingKernels("wasm"),
     ...sgdKernels("wasm"),
     ...activationKernels("wasm"),
+    ...splitKernels("wasm", original("SplitV")),
     { ...sharedIdentity("wasm"), setupFunc: original("Identity").setupFunc },
     sharedCast("wasm", original("Cast")),
   ];
