@@ -63,6 +63,13 @@ export interface SimdKernels {
     cols: number,
     acc: number,
   ): void;
+  /** Depthwise filter gradient (multiplier 1) of x and dy into dw [KH, KW, C]. */
+  depthwise_filter_grad(
+    x: number,
+    dy: number,
+    dw: number,
+    ...geometry: number[]
+  ): void;
   /** MaxPoolGrad into the zeroed `dx` (first maximum of a window wins). */
   max_pool_grad(x: number, dy: number, dx: number, ...geometry: number[]): void;
   /**
