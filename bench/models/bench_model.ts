@@ -158,6 +158,19 @@ export interface SgdTrainer {
   dispose(): void;
 }
 
+/** SGD with momentum 0.9, no weight decay (the benchmarks' optimizer). */
+export function sgdOptimizer(weightDecay = 0): Optimizer {
+  return new Optimizer({
+    type: "sgd",
+    momentum: 0.9,
+    nesterov: false,
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-7,
+    weightDecay,
+  });
+}
+
 /**
  * The benchmarks' training protocol (bench/pytorch_classifier.py is the same
  * in PyTorch): SGD with momentum 0.9, learning rate 0.01, no weight decay,
@@ -169,15 +182,7 @@ export function sgdTrainer(
   x: tf.Tensor4D,
   labels: tf.Tensor,
 ): SgdTrainer {
-  const optimizer = new Optimizer({
-    type: "sgd",
-    momentum: 0.9,
-    nesterov: false,
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-7,
-    weightDecay: 0,
-  });
+  const optimizer = sgdOptimizer();
   const vars = new Map(model.variables.map((v) => [v.name, v]));
   return {
     step() {

@@ -7,9 +7,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { SampleBatch } from "../../core/data/loader.ts";
 import type { TaskModel } from "../../core/model.ts";
 import type { Registry } from "../../core/registry.ts";
-import { Optimizer } from "../../core/train/optimizer.ts";
+import type { Optimizer } from "../../core/train/optimizer.ts";
 import type { Sample } from "../../core/types.ts";
 import { buildDetector } from "../../recipes/detection.ts";
+
+export { sgdOptimizer } from "./bench_model.ts";
 
 /** RetinaNet with the standard head on `backbone` for `size`-pixel input. */
 export function benchDetector(
@@ -33,19 +35,6 @@ export function benchDetector(
     size,
     0,
   );
-}
-
-/** SGD with momentum 0.9, no weight decay (the benchmarks' protocol). */
-export function sgdOptimizer(): Optimizer {
-  return new Optimizer({
-    type: "sgd",
-    momentum: 0.9,
-    nesterov: false,
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-7,
-    weightDecay: 0,
-  });
 }
 
 /** A batch of `n` noise images with three boxes each. */

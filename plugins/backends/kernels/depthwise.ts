@@ -26,7 +26,8 @@ import {
 } from "./heap.ts";
 import { convGeometry } from "./im2col.ts";
 
-function depthwiseInfo(
+/** tfjs' conv info of a depthwise convolution from kernel attributes. */
+export function depthwiseInfo(
   xShape: number[],
   filterShape: number[],
   attrs: tf.NamedAttrMap,

@@ -6,37 +6,15 @@
  * forward and the JS-loop gradients of kernels/depthwise.ts. What oneDNN
  * declines goes to the kernels registered before (`fallbacks`).
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import {
   heapKernel,
   requireFloat,
   type WasmKernelArgs,
 } from "../kernels/heap.ts";
+import { depthwiseInfo } from "../kernels/depthwise.ts";
 import type { DnnlConv } from "./dnnl_symbols.ts";
 import { dnnlConvCounts, geometryOf, into } from "./kernels_conv_dnnl.ts";
-
-type Info = tf.backend_util.Conv2DInfo;
-
-function depthwiseInfo(
-  xShape: number[],
-  filterShape: number[],
-  attrs: tf.NamedAttrMap,
-): Info {
-  if ((attrs.dataFormat ?? "NHWC") !== "NHWC") {
-    throw new Error(
-      `plugins/backends/native: depthwise convolutions support NHWC only, got ${attrs.dataFormat}`,
-    );
-  }
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number],
-    (attrs.dilations ?? 1) as [number, number],
-    attrs.pad as "same",
-    attrs.dimRoundingMode as "floor" | undefined,
-    true,
-  );
-}
 
 type KernelFunc = (args: WasmKernelArgs) => tf.TensorInfo;
 
