@@ -111,6 +111,7 @@ async function main(): Promise<void> {
   const threads = {
     OMP_NUM_THREADS: values.threads,
     SELFTRAIN_BLAS_THREADS: values.threads,
+    SELFTRAIN_WASM_THREADS: values.threads,
   };
   const backends = values.backends.split(",");
   const models = values.models.split(",");
