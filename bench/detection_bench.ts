@@ -10,11 +10,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../core/backend.ts";
 import type { SampleBatch } from "../core/data/loader.ts";
-import type { TaskModel } from "../core/model.ts";
-import { Optimizer } from "../core/train/optimizer.ts";
 import type { Sample } from "../core/types.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import { buildDetector } from "../recipes/detection.ts";
+import { detectorTrainStep, sgdOptimizer } from "./models/detector.ts";
 import { CPU_DETECTOR } from "../recipes/coco_supervised.ts";
 
 const SIZE = 128, BATCH = 8;
@@ -45,17 +44,6 @@ function batch(): SampleBatch {
   };
 }
 
-function trainStep(model: TaskModel, opt: Optimizer, b: SampleBatch): void {
-  const params = new Map(model.namedParameters());
-  const { value, grads } = tf.variableGrads(
-    () => model.loss(b, { training: true }).total,
-    [...params.values()],
-  );
-  const named = new Map([...params].map(([n, v]) => [n, grads[v.name]]));
-  opt.apply(params, named, 0.01);
-  tf.dispose([value, ...Object.values(grads)]);
-}
-
 const chosen = await selectBackend(
   registry.entries("backend"),
   Deno.env.get("SELFTRAIN_BACKEND") ?? "auto",
@@ -68,17 +56,9 @@ for (const backbone of [CPU_DETECTOR.backbone, "spinenet-tiny"]) {
     SIZE,
     0,
   );
-  const opt = new Optimizer({
-    type: "sgd",
-    momentum: 0.9,
-    nesterov: false,
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-7,
-    weightDecay: 4e-5,
-  });
+  const opt = sgdOptimizer(4e-5);
   const b = batch();
-  trainStep(model, opt, b); // warm-up: kernels, optimizer slots
+  detectorTrainStep(model, opt, b); // warm-up: kernels, optimizer slots
   Deno.bench({
     name:
       `${backbone} train step (batch ${BATCH}, ${SIZE}px) on ${chosen.name}`,
@@ -86,7 +66,7 @@ for (const backbone of [CPU_DETECTOR.backbone, "spinenet-tiny"]) {
     baseline: backbone === CPU_DETECTOR.backbone,
     n: 5,
     warmup: 1,
-    fn: () => trainStep(model, opt, b),
+    fn: () => detectorTrainStep(model, opt, b),
   });
   Deno.bench({
     name: `${backbone} inference (batch ${BATCH}, ${SIZE}px) on ${chosen.name}`,

@@ -77,7 +77,7 @@ done
 
 # 4. The PyTorch twin (ResNet-18) on CUDA, when torch has CUDA.
 if $PYTHON -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-  out=$(timeout "$STEP_TIMEOUT" $PYTHON bench/pytorch_resnet18.py --device cuda \
+  out=$(timeout "$STEP_TIMEOUT" $PYTHON bench/pytorch_classifier.py --model resnet18 --device cuda \
     --batch "$BATCH" --size "$SIZE" --steps "$STEPS" --warmup "$WARMUP" --classes "$CLASSES" 2>&1)
   line=$(printf '%s' "$out" | grep '^{' | tail -1)
   if [ -n "$line" ]; then

@@ -157,6 +157,10 @@ const DEPTHWISE_CASES: DepthwiseCase[] = [
   { x: [2, 9, 8, 3], f: [3, 3, 3, 1], stride: 2, pad: "same" },
   { x: [2, 10, 7, 4], f: [5, 3, 4, 3], stride: 2, pad: "valid" },
   { x: [1, 8, 9, 2], f: [3, 3, 2, 2], stride: 1, pad: EXPLICIT },
+  // multiplier 1: the SIMD filter gradient's 16-, 4- and 1-channel blocks
+  { x: [2, 9, 7, 21], f: [5, 5, 21, 1], stride: 2, pad: "same" },
+  { x: [1, 6, 8, 36], f: [3, 3, 36, 1], stride: 1, pad: "valid" },
+  { x: [2, 7, 6, 16], f: [3, 3, 16, 1], stride: 1, pad: EXPLICIT },
 ];
 
 for (const c of DEPTHWISE_CASES) {

@@ -161,8 +161,21 @@ export interface SgdTrainer {
   dispose(): void;
 }
 
+/** SGD with momentum 0.9, no weight decay (the benchmarks' optimizer). */
+export function sgdOptimizer(weightDecay = 0): Optimizer {
+  return new Optimizer({
+    type: "sgd",
+    momentum: 0.9,
+    nesterov: false,
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-7,
+    weightDecay,
+  });
+}
+
 /**
- * The benchmarks' training protocol (bench/pytorch_resnet18.py is the same
+ * The benchmarks' training protocol (bench/pytorch_classifier.py is the same
  * in PyTorch): SGD with momentum 0.9, learning rate 0.01, no weight decay,
  * softmax cross-entropy of `model` on `x` against one-hot `labels`, run by
  * the product's own optimizer (core/train/optimizer.ts) as the trainer does.
@@ -172,15 +185,7 @@ export function sgdTrainer(
   x: tf.Tensor4D,
   labels: tf.Tensor,
 ): SgdTrainer {
-  const optimizer = new Optimizer({
-    type: "sgd",
-    momentum: 0.9,
-    nesterov: false,
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-7,
-    weightDecay: 0,
-  });
+  const optimizer = sgdOptimizer();
   const vars = new Map(model.variables.map((v) => [v.name, v]));
   return {
     async step(): Promise<number> {

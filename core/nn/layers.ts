@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { batchNormTraining, FoldCache, type FoldedConv } from "./batch_norm.ts";
 import { type ForwardContext, Module } from "./module.ts";
 import { atrousConv2d, atrousDepthwiseConv2d } from "./atrous.ts";
+import { swish } from "./swish.ts";
 import { seedFor } from "../rng.ts";
 
 let initSeed = 0;
@@ -54,7 +55,7 @@ export function activate(x: tf.Tensor, fn: Activation): tf.Tensor {
     case "relu6":
       return tf.relu6(x);
     case "swish":
-      return tf.mul(x, tf.sigmoid(x));
+      return swish(x);
     case "sigmoid":
       return tf.sigmoid(x);
     case "linear":

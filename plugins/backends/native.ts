@@ -23,6 +23,7 @@ import { blasHeapGemm } from "./native/kernels_gemm.ts";
 import { reduceKernels } from "./native/kernels_reduce.ts";
 import { loadDnnlConv } from "./native/dnnl_loader.ts";
 import { dnnlConvKernels } from "./native/kernels_conv_dnnl.ts";
+import { dnnlDepthwiseKernels } from "./native/kernels_depthwise_dnnl.ts";
 import { installWasmTrainingKernels } from "./wasm.ts";
 
 /** The tfjs backend name the native kernels are registered under. */
@@ -31,8 +32,9 @@ export const NATIVE_TF_NAME = "selftrain-native";
 let registered = false;
 
 /**
- * Conv kernels: oneDNN's direct convolutions when libdnnl.so.2 loads, each
- * falling back to im2col / Winograd on the BLAS for what it declines.
+ * Conv kernels: oneDNN's direct (and depthwise) convolutions when
+ * libdnnl.so.2 loads, each falling back to im2col / Winograd on the BLAS
+ * (the wasm depthwise kernels) for what it declines.
  */
 function convKernels(matmul: MatMul): tf.KernelConfig[] {
   const gemmBased = [
@@ -40,7 +42,16 @@ function convKernels(matmul: MatMul): tf.KernelConfig[] {
     ...convGradKernels(NATIVE_TF_NAME, matmul),
   ];
   const dnnl = loadDnnlConv();
-  return dnnl ? dnnlConvKernels(NATIVE_TF_NAME, dnnl, gemmBased) : gemmBased;
+  if (!dnnl) return gemmBased;
+  const depthwise = [
+    "DepthwiseConv2dNative",
+    "DepthwiseConv2dNativeBackpropInput",
+    "DepthwiseConv2dNativeBackpropFilter",
+  ].map((name) => tf.getKernel(name, NATIVE_TF_NAME)!);
+  return [
+    ...dnnlConvKernels(NATIVE_TF_NAME, dnnl, gemmBased),
+    ...dnnlDepthwiseKernels(NATIVE_TF_NAME, dnnl, depthwise),
+  ];
 }
 
 /** Registers the "selftrain-native" tfjs backend and its kernels. */

@@ -18,6 +18,8 @@ import {
   batchNormTrainingKernels,
 } from "./kernels/batch_norm.ts";
 import { sgdKernels } from "./kernels/sgd.ts";
+import { activationKernels } from "./kernels/activation.ts";
+import { splitKernels } from "./kernels/split.ts";
 import {
   convForwardKernels,
   convGradKernels,
@@ -37,6 +39,7 @@ import {
   free,
   heapF32,
   heapKernel,
+  sharedCast,
   sharedIdentity,
   type WasmBackendLike,
 } from "./kernels/heap.ts";
@@ -209,7 +212,10 @@ export function installWasmTrainingKernels(): void {
     ...batchNormKernels("wasm", original("FusedBatchNorm")),
     ...batchNormTrainingKernels("wasm"),
     ...sgdKernels("wasm"),
+    ...activationKernels("wasm"),
+    ...splitKernels("wasm", original("SplitV")),
     { ...sharedIdentity("wasm"), setupFunc: original("Identity").setupFunc },
+    sharedCast("wasm", original("Cast")),
   ];
   for (const config of configs) {
     if (tf.getKernel(config.kernelName, "wasm")) {

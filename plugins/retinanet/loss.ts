@@ -123,10 +123,15 @@ export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
       const labels = targets.labels;
       const pos = tf.cast(tf.greaterEqual(labels, 0), "float32");
       const valid = tf.cast(tf.greaterEqual(labels, -1), "float32");
-      // One-hot by comparison: background / ignore codes match no class,
-      // and it works for a single class (tf.oneHot needs depth >= 2).
+      // Background / ignore codes (< 0) are all zeros either way. tf.oneHot
+      // needs depth >= 2; a single class is one-hot by comparison (a
+      // broadcast Equal, 30× slower on wasm for COCO's 80 classes). The
+      // wasm OneHot writes int32 whatever dtype it is asked for: cast.
       const oneHot = tf.cast(
-        tf.equal(tf.expandDims(labels, 2), tf.range(0, C, 1, "int32")),
+        C >= 2 ? tf.oneHot(labels, C) : tf.equal(
+          tf.expandDims(labels, 2),
+          tf.range(0, C, 1, "int32"),
+        ),
         "float32",
       );
       const normalizer = this.#normalizer(targets.numPositives);

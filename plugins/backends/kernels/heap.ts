@@ -152,3 +152,28 @@ export function sharedIdentity(backendName: string): tf.KernelConfig {
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
 }
+
+/**
+ * Cast that shares storage when the dtype does not change (the cpu
+ * backend's rule) instead of the wasm kernel's heap copy: tfjs' gradient of
+ * every Multiply casts both operands to float32, two full copies per
+ * product. Other casts go to `original`.
+ */
+export function sharedCast(
+  backendName: string,
+  original: tf.KernelConfig,
+): tf.KernelConfig {
+  return {
+    ...heapKernel("Cast", backendName, (args) => {
+      const x = args.inputs.x;
+      if (args.attrs?.dtype !== x.dtype) {
+        return original.kernelFunc(
+          args as unknown as Parameters<tf.KernelFunc>[0],
+        ) as tf.TensorInfo;
+      }
+      args.backend.incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    }),
+    setupFunc: original.setupFunc,
+  };
+}

@@ -198,12 +198,41 @@ function cblasOf(path: string): Blas {
   };
 }
 
+/**
+ * Products of at most this many multiply-adds (about 0.1 ms on one core)
+ * run on the calling thread. oneDNN's sgemm forks an OpenMP team for every
+ * call; for the small products of squeeze-excitation, a dense head or a
+ * reduction (a ones vector times a matrix) the fork and join cost more than
+ * the product, and on a loaded machine, where the second OpenMP thread
+ * waits for a core, 10-100× more: EfficientNet-B0's 52 gradient Sums took
+ * 573 ms per step with two threads and 2.4 ms with one on a shared 2-core
+ * VM.
+ */
+export const SMALL_GEMM_MACS = 2 ** 22;
+
+/** `omp_set_num_threads` of the OpenMP runtime `path` uses, or null. */
+function ompThreadSetter(path: string): ((n: number) => void) | null {
+  try {
+    const f = Deno.dlopen(path, {
+      omp_set_num_threads: { parameters: ["i32"], result: "void" },
+    }).symbols.omp_set_num_threads;
+    return (n) => f(n);
+  } catch {
+    return null;
+  }
+}
+
 function dnnlOf(path: string): Blas {
   const f = Deno.dlopen(path, DNNL).symbols.dnnl_sgemm;
+  const setOmp = ompThreadSetter(path);
+  const threads = threadCount();
   return {
     library: path,
     api: "dnnl",
     sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+      const small = setOmp !== null && threads > 1 &&
+        m * n * k <= SMALL_GEMM_MACS;
+      if (small) setOmp(1);
       const status = f(
         transA ? CHAR_T : CHAR_N,
         transB ? CHAR_T : CHAR_N,
@@ -219,6 +248,7 @@ function dnnlOf(path: string): Blas {
         c,
         BigInt(ldc),
       );
+      if (small) setOmp(threads);
       if (status !== 0) {
         throw new Error(
           `${path}: dnnl_sgemm ${m}x${n}x${k} failed with dnnl_status_t ${status}`,

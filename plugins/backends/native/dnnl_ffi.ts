@@ -98,12 +98,16 @@ export class Dnnl implements DnnlConv {
   /** Plain memory descs of a geometry in oneDNN's logical dim order. */
   #plain(g: ConvGeometry) {
     const { batch: N, inH: H, inW: W, inC: C, outH: OH, outW: OW, outC: O } = g;
+    const G = g.groups, M = O / G;
+    // HWIO: logical (O, I, KH, KW); depthwise [KH, KW, C, M]: (G, M, 1, KH, KW)
+    const [wDims, wStrides] = G === 1
+      ? [[O, C, g.kH, g.kW], [1, O, g.kW * C * O, C * O]]
+      : [[G, M, C / G, g.kH, g.kW], [M, 1, 1, g.kW * O, O]];
     return {
       src: this.#md([N, C, H, W], [H * W * C, 1, W * C, C]),
       dst: this.#md([N, O, OH, OW], [OH * OW * O, 1, OW * O, O]),
-      // HWIO: logical (O, I, KH, KW)
-      weights: this.#md([O, C, g.kH, g.kW], [1, O, g.kW * C * O, C * O]),
-      anyWeights: this.#md([O, C, g.kH, g.kW], null),
+      weights: this.#md(wDims, wStrides),
+      anyWeights: this.#md(wDims, null),
       bias: this.#md([O], [1]),
     };
   }

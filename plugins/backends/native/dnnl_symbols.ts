@@ -167,6 +167,11 @@ export interface ConvGeometry {
   padLeft: number;
   padBottom: number;
   padRight: number;
+  /**
+   * Groups: 1 for a plain convolution, `inC` for a depthwise one (filter
+   * `[kH, kW, inC, outC / inC]` as tfjs stores it).
+   */
+  groups: number;
 }
 
 /** The oneDNN direct convolutions on raw pointers (row-major NHWC / HWIO). */

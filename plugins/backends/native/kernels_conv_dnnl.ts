@@ -23,7 +23,8 @@ import { heapPointer } from "./kernels_gemm.ts";
 
 type Info = tf.backend_util.Conv2DInfo;
 
-function geometryOf(info: Info): ConvGeometry {
+/** The oneDNN geometry of tfjs' conv info (`depthwise`: one group per input channel). */
+export function geometryOf(info: Info, depthwise = false): ConvGeometry {
   const p = info.padInfo;
   return {
     batch: info.batchSize,
@@ -43,6 +44,7 @@ function geometryOf(info: Info): ConvGeometry {
     padLeft: p.left,
     padBottom: p.bottom,
     padRight: p.right,
+    groups: depthwise ? info.inChannels : 1,
   };
 }
 
@@ -67,20 +69,26 @@ export function setDnnlConvEnabled(on: boolean): boolean {
  */
 const MAX_FILTER_FLOATS = 2 ** 20;
 
-function worthIt(info: Info): boolean {
-  return info.filterHeight * info.filterWidth * info.inChannels *
-      info.outChannels <= MAX_FILTER_FLOATS;
+function worthIt(info: Info, depthwise: boolean): boolean {
+  const filterFloats = info.filterHeight * info.filterWidth *
+    info.outChannels * (depthwise ? 1 : info.inChannels);
+  return filterFloats <= MAX_FILTER_FLOATS;
 }
 
 /** Counts of convolutions oneDNN ran, for tests. */
-export const dnnlConvCounts = { forward: 0, data: 0, weights: 0 };
+export const dnnlConvCounts = {
+  forward: 0,
+  data: 0,
+  weights: 0,
+  depthwise: 0,
+};
 
 /**
  * Runs `compute` into a new tensor of `shape`; null (tensor freed) when
  * oneDNN declines. Pointers are taken after the allocation (it may grow
  * the heap).
  */
-function into(
+export function into(
   info: Info,
   backend: WasmBackendLike,
   shape: number[],
@@ -88,8 +96,9 @@ function into(
     ptr: (t: tf.TensorInfo) => Deno.PointerValue,
     out: tf.TensorInfo,
   ) => boolean,
+  depthwise = false,
 ): tf.TensorInfo | null {
-  if (!enabled || !worthIt(info)) return null;
+  if (!enabled || !worthIt(info, depthwise)) return null;
   const out = alloc(backend, shape);
   const ptr = (t: tf.TensorInfo) => heapPointer(backend, offsetOf(backend, t));
   if (compute(ptr, out)) return out;

@@ -297,3 +297,83 @@ sgd_momentum(const float *w, const float *m, const float *g, float *w_out,
     w_out[i] = w[i] - (nesterov ? gi + mi * mu : mi) * lr;
   }
 }
+
+// First and one-past-last output column whose input column
+// ox·stride − pad + offset lies inside [0, size).
+static int first_inside(int offset, int stride, int pad) {
+  int o = 0;
+  while (o * stride - pad + offset < 0) o++;
+  return o;
+}
+static int end_inside(int offset, int stride, int pad, int size, int out) {
+  int o = out;
+  while (o > 0 && (o - 1) * stride - pad + offset >= size) o--;
+  return o;
+}
+
+// Depthwise filter gradient (channel multiplier 1) into dw [KH, KW, C]:
+// for each tap and a block of `lanes` channels (16 or 4; 1 for the tail),
+// the sum over every output pixel of x·dy stays in registers.
+static void dw_filter_taps(const float *x, const float *dy, float *dw, int c0,
+                           int lanes, GEOMETRY_PARAMS) {
+  const int C = channels;
+  for (int ky = 0; ky < filter_h; ky++) {
+    for (int kx = 0; kx < filter_w; kx++) {
+      const int ox0 = first_inside(kx * dilation_w, stride_w, pad_left);
+      const int ox1 =
+          end_inside(kx * dilation_w, stride_w, pad_left, in_w, out_w);
+      v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+      float s = 0.0f;
+      for (int n = 0; n < batch; n++) {
+        for (int oy = 0; oy < out_h; oy++) {
+          const int iy = oy * stride_h - pad_top + ky * dilation_h;
+          if (iy < 0 || iy >= in_h) continue;
+          const float *g = dy + ((n * out_h + oy) * out_w + ox0) * C + c0;
+          const float *p = x + ((n * in_h + iy) * in_w + ox0 * stride_w -
+                                pad_left + kx * dilation_w) * C + c0;
+          for (int ox = ox0; ox < ox1; ox++, g += C, p += stride_w * C) {
+            if (lanes == 1) {
+              s += p[0] * g[0];
+              continue;
+            }
+            a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(p),
+                                                   wasm_v128_load(g)));
+            if (lanes == 16) {
+              a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(p + 4),
+                                                     wasm_v128_load(g + 4)));
+              a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(p + 8),
+                                                     wasm_v128_load(g + 8)));
+              a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(p + 12),
+                                                     wasm_v128_load(g + 12)));
+            }
+          }
+        }
+      }
+      float *out = dw + (ky * filter_w + kx) * C + c0;
+      if (lanes == 1) {
+        out[0] = s;
+        continue;
+      }
+      wasm_v128_store(out, a0);
+      if (lanes == 16) {
+        wasm_v128_store(out + 4, a1);
+        wasm_v128_store(out + 8, a2);
+        wasm_v128_store(out + 12, a3);
+      }
+    }
+  }
+}
+
+// DepthwiseConv2dNativeBackpropFilter with channel multiplier 1.
+__attribute__((export_name("depthwise_filter_grad"))) void
+depthwise_filter_grad(const float *x, const float *dy, float *dw,
+                      GEOMETRY_PARAMS) {
+  int c = 0;
+  for (; c + 16 <= channels; c += 16) {
+    dw_filter_taps(x, dy, dw, c, 16, GEOMETRY_ARGS);
+  }
+  for (; c + 4 <= channels; c += 4) {
+    dw_filter_taps(x, dy, dw, c, 4, GEOMETRY_ARGS);
+  }
+  for (; c < channels; c++) dw_filter_taps(x, dy, dw, c, 1, GEOMETRY_ARGS);
+}

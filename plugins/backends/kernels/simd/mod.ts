@@ -3,13 +3,21 @@
  * tools/build_wasm.ts), instantiated on the tfjs wasm heap so they work on
  * tensors in place. `SELFTRAIN_SIMD=0` turns them off (the JS loops run).
  */
+import { ACTIVATION_WASM_BASE64 } from "./activation_wasm.ts";
 import { KERNELS_WASM_BASE64 } from "./kernels_wasm.ts";
 import { WINOGRAD_WASM_BASE64 } from "./winograd_wasm.ts";
 
 /** The modules whose exports make up {@link SimdKernels}. */
-const MODULES_BASE64 = [KERNELS_WASM_BASE64, WINOGRAD_WASM_BASE64];
+const MODULES_BASE64 = [
+  KERNELS_WASM_BASE64,
+  WINOGRAD_WASM_BASE64,
+  ACTIVATION_WASM_BASE64,
+];
 
-/** Exports of kernels.c and winograd.c; addresses are heap byte offsets. */
+/**
+ * Exports of kernels.c, winograd.c and activation.c; addresses are heap
+ * byte offsets.
+ */
 export interface SimdKernels {
   /** Writes the column matrix of the image at `x` to `col`. */
   im2col(x: number, col: number, ...geometry: number[]): void;
@@ -55,6 +63,13 @@ export interface SimdKernels {
     cols: number,
     acc: number,
   ): void;
+  /** Depthwise filter gradient (multiplier 1) of x and dy into dw [KH, KW, C]. */
+  depthwise_filter_grad(
+    x: number,
+    dy: number,
+    dw: number,
+    ...geometry: number[]
+  ): void;
   /** MaxPoolGrad into the zeroed `dx` (first maximum of a window wins). */
   max_pool_grad(x: number, dy: number, dx: number, ...geometry: number[]): void;
   /**
@@ -92,6 +107,10 @@ export interface SimdKernels {
   winograd_output_grad(dy: number, dm: number, ...geometry: number[]): void;
   /** Gradient of winograd_filter: du [16, n] into dg [9, n]. */
   winograd_filter_grad(du: number, dg: number, n: number): void;
+  /** out = x·sigmoid(x) over n floats. */
+  swish_forward(x: number, out: number, n: number): void;
+  /** dx = dy·(s + x·s·(1 − s)), s = sigmoid(x), over n floats. */
+  swish_backward(x: number, dy: number, dx: number, n: number): void;
 }
 
 let compiled: WebAssembly.Module[] | null | undefined;

@@ -1,9 +1,11 @@
-"""PyTorch CPU reference for cli/bench_model.ts: the same ResNet-18 layout,
-data and protocol (SGD momentum 0.9 on softmax cross-entropy over one random
-batch, warm-up steps excluded, then forward passes in eval mode). Prints one
-JSON line like the Deno CLI. Run with OMP_NUM_THREADS=2 for the comparison.
+"""PyTorch CPU reference for cli/bench_model.ts: the same models (ResNet-18
+in torchvision's layout, written out below; torchvision's efficientnet_b0,
+5,288,548 parameters like ours), data and protocol (SGD momentum 0.9 on
+softmax cross-entropy over one random batch, warm-up steps excluded, then
+forward passes in eval mode). Prints one JSON line like the Deno CLI. Run
+with OMP_NUM_THREADS=2 for the comparison.
 
-    OMP_NUM_THREADS=2 python3 bench/pytorch_resnet18.py --batch 8 --size 128 --steps 5
+    OMP_NUM_THREADS=2 python3 bench/pytorch_classifier.py --model resnet18 --batch 8 --size 128 --steps 5
 
 `--device cuda` runs the same on an NVIDIA GPU (the GPU check's twin),
 synchronising before each clock reading.
@@ -16,6 +18,7 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torchvision
 
 
 class BasicBlock(nn.Module):
@@ -63,11 +66,14 @@ def main():
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--classes", type=int, default=1000)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--model", default="resnet18",
+                   choices=["resnet18", "efficientnet-b0"])
     a = p.parse_args()
     dev = torch.device(a.device)
     sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     torch.manual_seed(1)
-    model = ResNet18(a.classes).to(dev)
+    model = (ResNet18(a.classes) if a.model == "resnet18"
+             else torchvision.models.efficientnet_b0(num_classes=a.classes)).to(dev)
     params = sum(t.numel() for t in model.parameters())
     x = (torch.rand(a.batch, 3, a.size, a.size) * 2 - 1).to(dev)
     y = torch.randint(0, a.classes, (a.batch,)).to(dev)
@@ -99,7 +105,7 @@ def main():
         sync()
         infer_s = time.perf_counter() - t0
     print(json.dumps({
-        "model": "resnet18",
+        "model": a.model,
         "params": params,
         "backend": f"pytorch-{torch.__version__}-threads{torch.get_num_threads()}"
         if a.device == "cpu" else f"pytorch-{torch.__version__}-cuda",

@@ -1,0 +1,172 @@
+/**
+ * Where a training step's time goes, per kernel: wraps every kernel
+ * registered for the active backend with a timer (top-level calls only, so
+ * kernels that call other kernels are not counted twice), runs a few
+ * training steps of a benchmark model and prints the kernels by total time,
+ * plus the time outside any kernel (tape, JS glue).
+ *
+ *   deno run -A bench/kernel_profile.ts --model efficientnet-b0 \
+ *     --backend native --batch 8 --size 128 --steps 3
+ *   deno run -A bench/kernel_profile.ts --detector spinenet-49 --batch 4 \
+ *     --size 256 --steps 2
+ * (`--detector` profiles a RetinaNet training step on that backbone.)
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { parseArgs } from "node:util";
+import { selectBackend } from "../core/backend.ts";
+import { builtinBackends } from "../plugins/backends/index.ts";
+import { benchModels } from "./models/registry.ts";
+import { sgdTrainer } from "./models/bench_model.ts";
+import { createBuiltinRegistry } from "../plugins/builtin.ts";
+import {
+  benchDetector,
+  detectorTrainStep,
+  sgdOptimizer,
+  syntheticBatch,
+} from "./models/detector.ts";
+
+/** Total milliseconds and calls of one kernel (by name and input shapes). */
+interface KernelTime {
+  ms: number;
+  calls: number;
+}
+
+/** Wraps every kernel of `backendName` with a timer; returns the table. */
+export function instrumentKernels(
+  backendName: string,
+  byShape: boolean,
+): Map<string, KernelTime> {
+  const table = new Map<string, KernelTime>();
+  let depth = 0;
+  for (const config of tf.getKernelsForBackend(backendName)) {
+    const inner = config.kernelFunc;
+    const kernelFunc: tf.KernelFunc = (args) => {
+      if (depth > 0) return inner(args);
+      depth++;
+      const t0 = performance.now();
+      try {
+        return inner(args);
+      } finally {
+        depth--;
+        const shapes = byShape
+          ? " " +
+            Object.values(args.inputs).map((t) => t ? `[${t.shape}]` : "-")
+              .join(" ")
+          : "";
+        const key = config.kernelName + shapes;
+        const row = table.get(key) ?? { ms: 0, calls: 0 };
+        row.ms += performance.now() - t0;
+        row.calls++;
+        table.set(key, row);
+      }
+    };
+    tf.unregisterKernel(config.kernelName, backendName);
+    tf.registerKernel({ ...config, kernelFunc });
+  }
+  return table;
+}
+
+/** One step to profile, its name, and how to free what it holds. */
+interface Profiled {
+  step: () => void;
+  name: string;
+  dispose: () => void;
+}
+
+function modelStep(
+  modelName: string,
+  batch: number,
+  size: number,
+  infer: boolean,
+): Profiled {
+  const model = benchModels[modelName]({ classes: 1000, seed: 1 });
+  const x = tf.randomUniform([batch, size, size, 3], -1, 1) as tf.Tensor4D;
+  const labels = tf.oneHot(tf.zeros([batch], "int32") as tf.Tensor1D, 1000);
+  const trainer = sgdTrainer(model, x, labels);
+  return {
+    step: infer
+      ? () => tf.tidy(() => model.forward(x, false)).dispose()
+      : () => void trainer.step(),
+    name: modelName,
+    dispose: () => {
+      trainer.dispose();
+      model.dispose();
+      tf.dispose([x, labels]);
+    },
+  };
+}
+
+function detectorStep(
+  backbone: string,
+  batch: number,
+  size: number,
+  infer: boolean,
+): Profiled {
+  const model = benchDetector(createBuiltinRegistry(), backbone, 80, size);
+  const opt = sgdOptimizer();
+  const b = syntheticBatch(batch, size);
+  return {
+    step: infer
+      ? () =>
+        tf.dispose(tf.tidy(() =>
+          Object.values(
+            model.forward(b.images, { training: false }) as Record<
+              string,
+              tf.Tensor
+            >,
+          )
+        ))
+      : () => detectorTrainStep(model, opt, b),
+    name: `retinanet-${backbone}`,
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+      tf.dispose(b.images);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      model: { type: "string", default: "efficientnet-b0" },
+      backend: { type: "string", default: "native" },
+      batch: { type: "string", default: "8" },
+      size: { type: "string", default: "128" },
+      steps: { type: "string", default: "3" },
+      top: { type: "string", default: "25" },
+      shapes: { type: "boolean", default: false },
+      infer: { type: "boolean", default: false },
+      detector: { type: "string" },
+    },
+  });
+  await selectBackend(builtinBackends, values.backend);
+  const batch = Number(values.batch), size = Number(values.size);
+  const { step, name, dispose } = values.detector
+    ? detectorStep(values.detector, batch, size, values.infer)
+    : modelStep(values.model, batch, size, values.infer);
+  step(); // warm-up: caches, compiled kernels
+  const table = instrumentKernels(tf.getBackend(), values.shapes);
+  const steps = Number(values.steps);
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  const total = (performance.now() - t0) / steps;
+  const rows = [...table].sort((a, b) => b[1].ms - a[1].ms);
+  const inKernels = rows.reduce((s, [, r]) => s + r.ms, 0) / steps;
+  console.log(
+    `${name} on ${tf.getBackend()}: ${total.toFixed(1)} ms/step, ${
+      inKernels.toFixed(1)
+    } ms in kernels, ${(total - inKernels).toFixed(1)} ms outside`,
+  );
+  for (const [name, r] of rows.slice(0, Number(values.top))) {
+    console.log(
+      `${(r.ms / steps).toFixed(1).padStart(8)} ms ${
+        (100 * r.ms / steps / total).toFixed(1).padStart(5)
+      }% ${String(r.calls / steps).padStart(5)}× ${name}`,
+    );
+  }
+  dispose();
+}
+
+if (import.meta.main) await main();

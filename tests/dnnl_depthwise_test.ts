@@ -1,0 +1,94 @@
+/**
+ * native's oneDNN depthwise convolutions
+ * (plugins/backends/native/kernels_depthwise_dnnl.ts): forward, dx and dW
+ * run on oneDNN where libdnnl2 is installed and match the pure-JS cpu
+ * backend, for EfficientNet's 3×3 and 5×5 kernels at strides 1 and 2, odd
+ * sizes and a channel multiplier (tfjs has no depthwise gradient with
+ * dilation).
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { loadDnnlConv } from "../plugins/backends/native/dnnl_loader.ts";
+import { dnnlConvCounts } from "../plugins/backends/native/kernels_conv_dnnl.ts";
+import { nativeBackend } from "../plugins/backends/native.ts";
+import {
+  HAS_BLAS,
+  randomValues,
+  REFERENCE,
+  relativeError,
+  runOn,
+} from "./engine_helpers.ts";
+
+const HAS_DNNL = HAS_BLAS && loadDnnlConv() !== null;
+if (!HAS_DNNL) {
+  console.warn("dnnl depthwise test: libdnnl.so.2 not usable; skipped");
+}
+
+/** y, dx and dW of a depthwise conv under a squared-sum loss. */
+function depthwiseAndGrads(
+  x: [number, number, number, number],
+  w: [number, number, number, number],
+  stride: number,
+) {
+  return () => {
+    const xs = tf.tensor4d(randomValues(tf.util.sizeFromShape(x), 3), x);
+    const ws = tf.tensor4d(randomValues(tf.util.sizeFromShape(w), 4), w);
+    const conv = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.depthwiseConv2d(
+        a as tf.Tensor4D,
+        b as tf.Tensor4D,
+        stride,
+        "same",
+      );
+    const [dx, dw] = tf.grads((a, b) => conv(a, b).square().sum())([xs, ws]);
+    return [conv(xs, ws), dx, dw];
+  };
+}
+
+const CASES: [string, Parameters<typeof depthwiseAndGrads>][] = [
+  ["3x3 stride 1", [[2, 9, 7, 24], [3, 3, 24, 1], 1]],
+  ["3x3 stride 2", [[2, 9, 8, 32], [3, 3, 32, 1], 2]],
+  ["5x5 stride 2, odd size", [[1, 11, 13, 40], [5, 5, 40, 1], 2]],
+  ["5x5 stride 1, 4x4 map", [[3, 4, 4, 72], [5, 5, 72, 1], 1]],
+  ["3x3 multiplier 2", [[2, 6, 6, 8], [3, 3, 8, 2], 1]],
+];
+
+for (const [name, args] of CASES) {
+  Deno.test({
+    name: `dnnl depthwise: ${name}: forward, dx and dW match cpu`,
+    ignore: !HAS_DNNL,
+    fn: async () => {
+      const fn = depthwiseAndGrads(...args);
+      const want = await runOn(REFERENCE, fn);
+      const before = dnnlConvCounts.depthwise;
+      const got = await runOn(nativeBackend, fn);
+      assert.ok(dnnlConvCounts.depthwise > before, "ran on oneDNN");
+      for (let i = 0; i < 3; i++) {
+        assert.ok(
+          relativeError(got[i], want[i]) <= 1e-4,
+          `output ${i}: ${relativeError(got[i], want[i])}`,
+        );
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "dnnl depthwise: all three run on oneDNN for EfficientNet's shapes",
+  ignore: !HAS_DNNL,
+  fn: async () => {
+    const before = dnnlConvCounts.depthwise;
+    await runOn(
+      nativeBackend,
+      depthwiseAndGrads([1, 8, 8, 48], [5, 5, 48, 1], 2),
+    );
+    // forward twice (under the tape and again), dx, dW
+    assert.equal(dnnlConvCounts.depthwise - before, 4);
+    const impls = loadDnnlConv()!.implementations();
+    console.log(`oneDNN implementations: ${impls.join(", ")}`);
+    assert.ok(
+      impls.every((name) => !name.startsWith("ref")),
+      "no reference kernel",
+    );
+  },
+});
