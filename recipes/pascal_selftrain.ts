@@ -18,7 +18,6 @@ import type { Recipe } from "../core/registry.ts";
 import { MixedBatchSampler } from "../core/selftrain/mixing.ts";
 import { PseudoLabelStore } from "../core/selftrain/pseudo_store.ts";
 import { loadLatestWeights } from "../core/train/trainer.ts";
-import type { TaskModel } from "../core/model.ts";
 import type { Dataset } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
 import { writeImage } from "../core/image/codec.ts";
