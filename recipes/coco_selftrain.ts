@@ -129,6 +129,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       ignoreBelow: 0.1,
       batchSize: 16,
       temperature: 0.5,
+      nms: "none",
     },
     student: {
       ...CPU_DETECTOR_TRAIN,
@@ -155,6 +156,8 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     "teacher.augment": "teacher augmentation (S1..S4 or an augmenter plugin)",
     "pseudo.labeler":
       "labeler plugin (hard: boxes with score >= threshold after NMS; soft: those boxes for the box loss, and the teacher's per-anchor class probabilities as class targets)",
+    "pseudo.nms":
+      "extra NMS on the teacher's boxes before thresholding: none (the head's class-wise NMS only), classwise, or agnostic (one box per object across classes)",
     "pseudo.temperature":
       "soft labels: class targets are sigmoid(teacher logit / temperature); < 1 sharpens",
     "pseudo.threshold": "teacher score threshold for a pseudo box (paper: 0.5)",
@@ -175,6 +178,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
   choices: {
     phase: PHASES,
     shardMode: ["range", "hash"],
+    "pseudo.nms": ["none", "classwise", "agnostic"],
     "data.onError": ["fail", "skip"],
     "student.init": ["random", "teacher"],
     ...prefixKeys("teacher", TRAIN_CHOICES),

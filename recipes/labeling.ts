@@ -39,6 +39,8 @@ export interface PseudoSection {
   batchSize: number;
   /** Sharpening temperature of soft labels (`labeler=soft`). */
   temperature: number;
+  /** Extra NMS on the teacher's boxes: `none`, `classwise` or `agnostic` (across classes). */
+  nms: string;
 }
 
 /**
@@ -107,6 +109,25 @@ export async function labelCounts(
 }
 
 /**
+ * The fate of each teacher box from the labeler's output, matched by class
+ * and score (the labeler keeps the teacher's scores).
+ */
+function fates(labelled: Sample | null): (d: Detection) => BoxFate {
+  const fate = new Map<string, BoxFate>();
+  const n = labelled?.labels?.length ?? 0;
+  for (let k = 0; k < n; k++) {
+    fate.set(
+      `${labelled!.labels![k]}:${labelled!.scores?.[k]}`,
+      labelled!.crowd?.[k] ? "ignored" : "kept",
+    );
+  }
+  return (d) => fate.get(`${d.label}:${Math.fround(d.score)}`) ?? "dropped";
+}
+
+/** What the labeler made of a teacher box. */
+export type BoxFate = "kept" | "ignored" | "dropped";
+
+/**
  * Draws every teacher box of `sample` (source pixels) coloured by its fate:
  * kept as a pseudo box, kept as an ignore region, or dropped.
  */
@@ -114,7 +135,7 @@ async function writePreview(
   dir: string,
   sample: Sample,
   detections: readonly Detection[],
-  pseudo: PseudoSection,
+  fateOf: (d: Detection) => BoxFate,
 ): Promise<void> {
   const source = await sourceImage(sample);
   // Small inputs are upscaled so that the boxes and captions can be read.
@@ -124,11 +145,7 @@ async function writePreview(
     : resizeBilinear(source, source.width * k, source.height * k);
   const sorted = [...detections].sort((a, b) => a.score - b.score);
   for (const d of sorted) {
-    const fate = d.score >= pseudo.threshold
-      ? "kept"
-      : pseudo.ignoreBelow > 0 && d.score >= pseudo.ignoreBelow
-      ? "ignored"
-      : "dropped";
+    const fate = fateOf(d);
     drawBox(image, d.box.map((v) => v * k), {
       color: FATE_COLORS[fate],
       thickness: fate === "dropped" ? 1 : 2,
@@ -145,10 +162,25 @@ export async function labelPool(inputs: LabelPoolInputs): Promise<PseudoStats> {
   const categories = [...inputs.categories].sort((a, b) => a.id - b.id);
   // Pass ignoreBelow only to labelers that declare it (user labelers may not).
   const name = boxLabeler(pseudo);
+  // Pass each setting only to labelers that declare it (user labelers may not).
   const declared = ctx.registry.get("labeler", name).defaults;
+  const wanted: Record<string, number | boolean> = {
+    ignoreBelow: pseudo.ignoreBelow,
+    nms: pseudo.nms !== "none",
+    classAgnostic: pseudo.nms === "agnostic",
+  };
+  if (pseudo.nms !== "none" && !("nms" in declared)) {
+    throw new Error(
+      `pseudo.nms=${pseudo.nms}: labeler "${name}" has no nms setting`,
+    );
+  }
   const labeler = ctx.registry.create("labeler", name, {
     threshold: pseudo.threshold,
-    ...("ignoreBelow" in declared ? { ignoreBelow: pseudo.ignoreBelow } : {}),
+    ...Object.fromEntries(
+      Object.entries(wanted).filter(([k, v]) =>
+        k in declared && v !== declared[k]
+      ),
+    ),
   });
   const store = await PseudoLabelStore.open(`${ctx.out}/labels`, {
     categories,
@@ -198,7 +230,7 @@ export async function labelPool(inputs: LabelPoolInputs): Promise<PseudoStats> {
               d.box[3] / scale,
             ],
           })),
-          pseudo,
+          fates(labelled),
         ).catch((e) =>
           ctx.events.emit({
             type: "log",

@@ -130,3 +130,25 @@ Deno.test("hard: uncertain boxes in [ignoreBelow, threshold) become ignore regio
   const plain = hardDetectionLabel(prediction, sample)!;
   assert.deepEqual(Array.from(plain.crowd!), [0, 0, 0]);
 });
+
+Deno.test("hard: class-agnostic NMS keeps one box per object across classes", () => {
+  // The same object given two classes (IoU 0.822), plus a distinct box.
+  const unsure: Prediction = {
+    id: 7,
+    detections: [
+      { box: [10, 20, 50, 60], label: 1, score: 0.7 },
+      { box: [12, 22, 52, 62], label: 2, score: 0.8 },
+      { box: [100, 100, 140, 140], label: 1, score: 0.6 },
+    ],
+  };
+  const cfg = { ...HARD_DETECTION_DEFAULTS, nms: true, nmsIou: 0.5 };
+  const classwise = hardDetectionLabel(unsure, sample, cfg)!;
+  assert.deepEqual([...classwise.labels!], [2, 1, 1]);
+  const agnostic = hardDetectionLabel(unsure, sample, {
+    ...cfg,
+    classAgnostic: true,
+  })!;
+  assert.deepEqual([...agnostic.labels!], [2, 1]);
+  approx(agnostic.scores!, [0.8, 0.6]);
+  approx(agnostic.boxes!, [6, 11, 26, 31, 50, 50, 70, 70]);
+});

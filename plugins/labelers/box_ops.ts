@@ -29,6 +29,7 @@ export function classwiseNms(
   detections: readonly Detection[],
   iou: number,
   maxDetections = 0,
+  classAgnostic = false,
 ): Detection[] {
   const order = detections.map((_, i) => i).sort((i, j) =>
     detections[j].score - detections[i].score || i - j
@@ -37,10 +38,12 @@ export function classwiseNms(
   const kept: Detection[] = [];
   for (const i of order) {
     const d = detections[i];
-    const same = keptByLabel.get(d.label) ?? [];
+    // Class-agnostic: one box per object, whatever class it was given.
+    const key = classAgnostic ? -1 : d.label;
+    const same = keptByLabel.get(key) ?? [];
     if (same.some((k) => boxIou(k.box, d.box) > iou)) continue;
     same.push(d);
-    keptByLabel.set(d.label, same);
+    keptByLabel.set(key, same);
     kept.push(d);
     if (maxDetections > 0 && kept.length >= maxDetections) break;
   }

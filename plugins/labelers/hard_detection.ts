@@ -25,6 +25,11 @@ export type HardDetectionConfig = {
   nms: boolean;
   /** IoU above which the extra NMS suppresses a box. */
   nmsIou: number;
+  /**
+   * The extra NMS across classes: of overlapping boxes of different classes
+   * (a teacher unsure of an object's class) only the most confident stays.
+   */
+  classAgnostic: boolean;
   /** Keep at most this many boxes per image (0 = no limit). */
   maxDetections: number;
   /**
@@ -46,6 +51,7 @@ export const HARD_DETECTION_DEFAULTS: HardDetectionConfig = {
   threshold: 0.5,
   nms: false,
   nmsIou: 0.5,
+  classAgnostic: false,
   maxDetections: 100,
   keepEmpty: true,
   ignoreBelow: 0,
@@ -62,11 +68,16 @@ export function selectHardDetections(
   config: Pick<
     HardDetectionConfig,
     "threshold" | "nms" | "nmsIou" | "maxDetections"
-  >,
+  > & { classAgnostic?: boolean },
 ): Detection[] {
   const confident = detections.filter((d) => d.score >= config.threshold);
   if (config.nms) {
-    return classwiseNms(confident, config.nmsIou, config.maxDetections);
+    return classwiseNms(
+      confident,
+      config.nmsIou,
+      config.maxDetections,
+      config.classAgnostic ?? false,
+    );
   }
   const sorted = confident.map((d, i) => ({ d, i })).sort((a, b) =>
     b.d.score - a.d.score || a.i - b.i
