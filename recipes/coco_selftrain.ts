@@ -52,6 +52,7 @@ import { PseudoLabeledDataset } from "./pseudo_dataset.ts";
 import { writeSelfTrainReport } from "./report.ts";
 import { trainDetector } from "./detector_training.ts";
 import {
+  type BaselineBatch,
   composition,
   type StudentSection,
   trainMixedPhase,
@@ -94,6 +95,8 @@ export interface CocoSelfTrainConfig {
   shard: string;
   /** How the pool is sliced into shards: `range` or `hash`. */
   shardMode: string;
+  /** Baseline's human images per step: `human` (the student's human half) or `full` (its whole batch). */
+  baselineBatch: string;
   /** Data. */
   data: DetectionDataSection;
   /** Detector (teacher and student share the architecture). */
@@ -120,6 +123,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     aug: AUG_DEFAULTS,
     shard: "",
     shardMode: "range",
+    baselineBatch: "human",
     data: { ...DETECTION_DATA_DEFAULTS, fraction: 1 },
     model: CPU_DETECTOR,
     teacher: { ...CPU_DETECTOR_TRAIN, augment: "S1" },
@@ -148,6 +152,8 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       "all, or up to one phase: teacher, label (with --shard for one slice of the pool), student, baseline",
     shard:
       "I/N: with --phase label, label shard I of N of the unlabelled pool (then deno task merge-labels)",
+    baselineBatch:
+      "compute-matched baseline's images per step, all human: human (as many as the student's human half, the same batches without the pseudo half) or full (the student's whole batch size)",
     shardMode:
       "range (contiguous slices of the pool listing) or hash (by image id; stable when the pool is reordered or grows)",
     augment:
@@ -178,6 +184,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
   choices: {
     phase: PHASES,
     shardMode: ["range", "hash"],
+    baselineBatch: ["human", "full"],
     "pseudo.nms": ["none", "classwise", "agnostic"],
     "data.onError": ["fail", "skip"],
     "student.init": ["random", "teacher"],
@@ -317,6 +324,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
             augment: studentAugment(),
             seed: c.seed,
             dir,
+            baselineBatch: c.baselineBatch as BaselineBatch,
             softTeacher: softTeacher
               ? { model: softTeacher, temperature: c.pseudo.temperature }
               : undefined,
@@ -356,7 +364,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
         steps: c.student.steps,
         init: c.student.init,
         reusedTeacher: baselineIsTeacher,
-        ...composition(c.student, false),
+        ...composition(c.student, false, c.baselineBatch as BaselineBatch),
       },
       student: {
         metrics: studentPhase!.metrics,
@@ -380,7 +388,9 @@ export function teacherIsBaseline(c: CocoSelfTrainConfig): boolean {
   if (c.student.init !== "random" || c.augment !== c.teacher.augment) {
     return false;
   }
+  const batch = composition(c.student, false, c.baselineBatch as BaselineBatch)
+    .humanPerStep;
   return Object.keys(c.teacher).every((k) =>
-    k === "augment" || c.teacher[k] === c.student[k]
-  ) && c.student.positivesMomentum === 0;
+    k === "augment" || k === "batchSize" || c.teacher[k] === c.student[k]
+  ) && batch === c.teacher.batchSize && c.student.positivesMomentum === 0;
 }

@@ -63,6 +63,8 @@ export interface MixedPhaseInputs {
   seed: number;
   /** The phase folder. */
   dir: string;
+  /** The baseline's human images per step (see `composition`). */
+  baselineBatch?: BaselineBatch;
   /**
    * Soft pseudo-labels: the teacher whose per-anchor class probabilities,
    * sharpened by `temperature`, are the pseudo half's class targets.
@@ -101,20 +103,19 @@ export function softTargetHook(
   };
 }
 
-/** What a mixed phase reports beside its metrics. */
-export interface MixedPhaseResult {
-  /** COCO metrics (val, and `tune/…`). */
-  metrics: Record<string, number>;
-  /** Batch composition. */
-  composition: BatchComposition;
-}
+/**
+ * How many human images the baseline sees per step: `human`, as many as the
+ * student's human half (the very same human batches, without the pseudo
+ * half), or `full`, the student's whole batch size, all human.
+ */
+export type BaselineBatch = "human" | "full";
 
-/** Batch composition of the student (`pseudo` true) or the baseline. */
+/** Batch composition of the student (`pseudo` true) or of the baseline. */
 export function composition(
   s: StudentSection,
   pseudo: boolean,
+  baselineBatch: BaselineBatch = "human",
 ): BatchComposition {
-  if (!pseudo) return { humanPerStep: s.batchSize, pseudoPerStep: 0 };
   const sampler = new MixedBatchSampler({
     humanSize: 1,
     pseudoSize: 1,
@@ -122,6 +123,14 @@ export function composition(
     ratio: s.mixRatio,
     seed: 0,
   });
+  if (!pseudo) {
+    return {
+      humanPerStep: baselineBatch === "full"
+        ? s.batchSize
+        : sampler.humanPerBatch,
+      pseudoPerStep: 0,
+    };
+  }
   return {
     humanPerStep: sampler.humanPerBatch,
     pseudoPerStep: sampler.pseudoPerBatch,
@@ -137,10 +146,14 @@ export async function trainMixedPhase(
     ctx.registry.create("loss", "retinanet-loss", {
       normalizerMomentum: momentum,
     });
+  // The baseline's batches are the student's human images (the same
+  // stream: the sampler draws each source independently of the other).
   const sampler = new MixedBatchSampler({
     humanSize: splits.train.size,
     pseudoSize: pseudo?.size ?? 0,
-    batchSize: s.batchSize,
+    batchSize: pseudo
+      ? s.batchSize
+      : composition(s, false, m.baselineBatch).humanPerStep,
     ratio: pseudo ? s.mixRatio : "1:0",
     seed: m.seed,
   });

@@ -117,7 +117,8 @@ Deno.test("coco-selftrain: teacher, pseudo-labels, student and the report", asyn
     assert.equal(r.baseline.steps, r.student.steps);
     assert.equal(r.student.humanPerStep + r.student.pseudoPerStep, 4);
     assert.ok(r.baseline.humanPerStep >= r.student.humanPerStep);
-    assert.equal(r.baseline.humanPerStep, 4);
+    // Default: the student's human half (the same batches, no pseudo half).
+    assert.equal(r.baseline.humanPerStep, 2);
     assert.equal(r.baseline.init, "teacher");
     for (const k of names) {
       const [s, b, t] = [r.student, r.baseline, r.teacher].map((x) =>

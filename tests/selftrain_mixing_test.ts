@@ -125,3 +125,26 @@ Deno.test("mixing: errors name the problem", () => {
     /non-negative/,
   );
 });
+
+Deno.test("mixing: the compute-matched baseline's all-human batches are the student's human halves", () => {
+  const student = new MixedBatchSampler({
+    humanSize: 13,
+    pseudoSize: 40,
+    batchSize: 8,
+    ratio: "1:1",
+    seed: 5,
+  });
+  const baseline = new MixedBatchSampler({
+    humanSize: 13,
+    pseudoSize: 0,
+    batchSize: 4,
+    ratio: "1:0",
+    seed: 5,
+  });
+  for (const step of [0, 1, 2, 3, 7, 50]) {
+    assert.deepEqual(
+      student.batch(step).filter((e) => e.source === "human"),
+      baseline.batch(step),
+    );
+  }
+});

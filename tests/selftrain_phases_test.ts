@@ -191,3 +191,26 @@ Deno.test("coco-selftrain CLI: a student killed with SIGKILL resumes bit-identic
     await Deno.remove(killed, { recursive: true });
   }
 });
+
+Deno.test("coco-selftrain: --baselineBatch=full gives the baseline the student's whole batch, all human", async () => {
+  const out = await tempOut("fullbase");
+  try {
+    const { report } = await run(out, {
+      baselineBatch: "full",
+      ...tinyTrain("student", 2),
+    });
+    const r = report as {
+      baseline: { humanPerStep: number; steps: number };
+      student: { humanPerStep: number; pseudoPerStep: number; steps: number };
+    };
+    assert.equal(r.baseline.humanPerStep, 4);
+    assert.equal(r.student.humanPerStep + r.student.pseudoPerStep, 4);
+    assert.equal(r.baseline.steps, r.student.steps);
+    const steps = (await readEvents(out)).filter((e) =>
+      e.type === "step" && e.phase === "baseline"
+    );
+    assert.equal(steps.length, 2);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
