@@ -119,7 +119,8 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
   defaults: {
     seed: 0,
     phase: "all",
-    augment: "S1",
+    // Defaults chosen by AP on the tune split (docs/selftraining.md).
+    augment: "S2",
     aug: AUG_DEFAULTS,
     shard: "",
     shardMode: "range",
@@ -128,7 +129,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     model: CPU_DETECTOR,
     teacher: { ...CPU_DETECTOR_TRAIN, augment: "S1" },
     pseudo: {
-      labeler: "hard",
+      labeler: "soft",
       threshold: 0.3,
       ignoreBelow: 0.1,
       batchSize: 16,
@@ -137,6 +138,8 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     },
     student: {
       ...CPU_DETECTOR_TRAIN,
+      steps: 800,
+      batchSize: 16,
       init: "teacher",
       lr: 0.02,
       mixRatio: "1:1",

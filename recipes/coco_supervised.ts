@@ -65,7 +65,8 @@ export const CPU_DETECTOR: DetectorSection = {
 
 /** Training defaults of the CPU detector. */
 export const CPU_DETECTOR_TRAIN: TrainSection = {
-  steps: 800,
+  // 800 steps left the teacher far from converged (24.9 -> 37.1 AP at 1600).
+  steps: 1600,
   batchSize: 8,
   optimizer: "sgd",
   lr: 0.08,
