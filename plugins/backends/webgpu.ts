@@ -63,7 +63,27 @@ export function adapterLine(s: GpuAdapterSummary): string {
 
 let adapterPromise: Promise<FoundAdapter | null> | null = null;
 
+/**
+ * Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" twice
+ * on machines without a desktop session (servers, CI) whenever an adapter is
+ * requested, which `--backend auto` does on every run: give them a private
+ * folder when the variable is unset.
+ */
+function ensureRuntimeDir(): void {
+  if (Deno.env.get("XDG_RUNTIME_DIR") || Deno.build.os === "windows") return;
+  const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/selftrain-xdg-${
+    Deno.uid() ?? 0
+  }`;
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // Without it the drivers only complain.
+  }
+}
+
 async function requestAdapter(): Promise<FoundAdapter | null> {
+  ensureRuntimeDir();
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) return null;
   const adapter = await gpu.requestAdapter({

@@ -65,10 +65,12 @@ export const HARD_DETECTION_DEFAULTS: HardDetectionConfig = {
  */
 export function selectHardDetections(
   detections: readonly Detection[],
-  config: Pick<
-    HardDetectionConfig,
-    "threshold" | "nms" | "nmsIou" | "maxDetections"
-  > & { classAgnostic?: boolean },
+  config:
+    & Pick<
+      HardDetectionConfig,
+      "threshold" | "nms" | "nmsIou" | "maxDetections"
+    >
+    & { classAgnostic?: boolean },
 ): Detection[] {
   const confident = detections.filter((d) => d.score >= config.threshold);
   if (config.nms) {
