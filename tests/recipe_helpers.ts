@@ -12,6 +12,7 @@ import {
   Registry,
 } from "../core/registry.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
+import { runRecipe } from "../core/runner.ts";
 import {
   ensureSyntheticData,
   SYNTHETIC_DATA_DEFAULTS,
@@ -81,6 +82,30 @@ export function tinyTrain(
     [`${prefix}.warmupSteps`]: "1",
     [`${prefix}.checkpointEvery`]: "2",
   };
+}
+
+/** Overrides of every tiny self-training run. */
+export const TINY_SELFTRAIN: Readonly<Record<string, string>> = {
+  ...TINY_MODEL,
+  ...tinyTrain("teacher", 4),
+  ...tinyTrain("student", 3),
+  // An untrained teacher scores low: a low threshold still yields boxes.
+  "pseudo.threshold": "0.001",
+  "pseudo.batchSize": "4",
+};
+
+/** Runs `coco-selftrain` in-process on the tiny set (wasm), with `extra` overrides. */
+export function runTinySelfTrain(
+  out: string,
+  extra: Record<string, string> = {},
+): ReturnType<typeof runRecipe> {
+  return runRecipe({
+    registry: tinyRegistry(),
+    recipe: "coco-selftrain",
+    out,
+    backend: "wasm",
+    overrides: { ...TINY_SELFTRAIN, ...extra },
+  });
 }
 
 /**

@@ -13,22 +13,11 @@ import {
   readEvents,
   readJsonFile,
   tempOut,
-  TINY_MODEL,
+  TINY_SELFTRAIN,
   tinyCocoData,
   tinyRegistry,
   tinySet,
-  tinyTrain,
 } from "./recipe_helpers.ts";
-
-/** Overrides of every tiny self-training run. */
-const TINY_SELFTRAIN: Record<string, string> = {
-  ...TINY_MODEL,
-  ...tinyTrain("teacher", 4),
-  ...tinyTrain("student", 3),
-  // An untrained teacher scores low: a low threshold still yields boxes.
-  "pseudo.threshold": "0.001",
-  "pseudo.batchSize": "4",
-};
 
 interface SelfTrainReport {
   teacher: { metrics: Record<string, number>; steps: number };

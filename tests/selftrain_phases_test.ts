@@ -5,32 +5,22 @@
  * uninterrupted run (every moving average the loss uses is checkpointed).
  */
 import assert from "node:assert/strict";
-import { runRecipe } from "../core/runner.ts";
 import {
   readEvents,
+  runTinySelfTrain,
   tempOut,
-  TINY_MODEL,
+  TINY_SELFTRAIN,
   tinyCocoData,
-  tinyRegistry,
   tinyTrain,
 } from "./recipe_helpers.ts";
 
 const TINY: Record<string, string> = {
-  ...TINY_MODEL,
-  ...tinyTrain("teacher", 4),
+  ...TINY_SELFTRAIN,
   ...tinyTrain("student", 6),
-  "pseudo.threshold": "0.001",
-  "pseudo.batchSize": "4",
 };
 
 const run = (out: string, extra: Record<string, string> = {}) =>
-  runRecipe({
-    registry: tinyRegistry(),
-    recipe: "coco-selftrain",
-    out,
-    backend: "wasm",
-    overrides: { ...TINY, ...extra },
-  });
+  runTinySelfTrain(out, { ...tinyTrain("student", 6), ...extra });
 
 Deno.test("coco-selftrain: --phase label without a trained teacher refuses, naming the command to run", async () => {
   const out = await tempOut("nolabel");

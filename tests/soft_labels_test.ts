@@ -13,13 +13,11 @@ import {
 } from "../plugins/retinanet/focal_loss.ts";
 import { RetinaNetLoss } from "../plugins/retinanet/loss.ts";
 import { softTargetHook } from "../recipes/mixed_training.ts";
-import { runRecipe } from "../core/runner.ts";
 import type { TaskModel } from "../core/model.ts";
 import {
   readEvents,
+  runTinySelfTrain,
   tempOut,
-  TINY_MODEL,
-  tinyRegistry,
   tinyTrain,
 } from "./recipe_helpers.ts";
 
@@ -118,18 +116,9 @@ Deno.test("soft target hook: sigmoid(teacher logit / T) on the pseudo half's ima
 Deno.test("coco-selftrain: --pseudo.labeler=soft trains the student on the teacher's probabilities", async () => {
   const out = await tempOut("soft");
   try {
-    const { report } = await runRecipe({
-      registry: tinyRegistry(),
-      recipe: "coco-selftrain",
-      out,
-      backend: "wasm",
-      overrides: {
-        ...TINY_MODEL,
-        ...tinyTrain("teacher", 3),
-        ...tinyTrain("student", 2),
-        "pseudo.threshold": "0.001",
-        "pseudo.labeler": "soft",
-      },
+    const { report } = await runTinySelfTrain(out, {
+      ...tinyTrain("student", 2),
+      "pseudo.labeler": "soft",
     });
     const steps = (await readEvents(out)).filter((e) =>
       e.type === "step" && e.phase === "student"
