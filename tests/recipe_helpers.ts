@@ -167,3 +167,28 @@ export async function readEvents(out: string): Promise<LoggedEvent[]> {
 export async function readJsonFile<T>(path: string): Promise<T> {
   return JSON.parse(await Deno.readTextFile(path)) as T;
 }
+
+/**
+ * Runs `deno <args>` and kills it with SIGKILL as soon as its stderr shows a
+ * line matching `pattern`; returns its exit status and the stderr seen.
+ */
+export async function killWhen(
+  args: string[],
+  pattern: RegExp,
+): Promise<{ status: Deno.CommandStatus; seen: string; killed: boolean }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let seen = "";
+  let killed = false;
+  for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
+    seen += text;
+    if (!killed && pattern.test(seen)) {
+      child.kill("SIGKILL");
+      killed = true;
+    }
+  }
+  return { status: await child.status, seen, killed };
+}

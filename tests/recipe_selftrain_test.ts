@@ -10,6 +10,7 @@ import { runRecipe } from "../core/runner.ts";
 import { mergeShardFiles } from "../core/selftrain/shard.ts";
 import type { SyntheticOptions } from "../plugins/synthetic/mod.ts";
 import {
+  killWhen,
   readEvents,
   readJsonFile,
   tempOut,
@@ -231,23 +232,10 @@ Deno.test("coco-selftrain CLI: killed while pseudo-labelling, a re-run resumes w
         "pseudo.batchSize": "2",
       }).map(([k, v]) => `--${k}=${v}`),
     ];
-    const child = new Deno.Command(Deno.execPath(), {
+    const { status, seen, killed } = await killWhen(
       args,
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    let seen = "";
-    let killed = false;
-    for await (
-      const text of child.stderr.pipeThrough(new TextDecoderStream())
-    ) {
-      seen += text;
-      if (!killed && /^label \d+\/\d+/m.test(seen)) {
-        child.kill("SIGKILL");
-        killed = true;
-      }
-    }
-    const status = await child.status;
+      /^label \d+\/\d+/m,
+    );
     assert.ok(killed, `no label progress line; stderr:\n${seen}`);
     assert.equal(status.signal, "SIGKILL");
     const coco = `${out}/labels/pseudo_labels.json`;

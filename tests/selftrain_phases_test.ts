@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  killWhen,
   readEvents,
   runTinySelfTrain,
   tempOut,
@@ -129,24 +130,12 @@ Deno.test("coco-selftrain CLI: a student killed with SIGKILL resumes bit-identic
     }
     await cli(whole, false);
 
-    const child = new Deno.Command(Deno.execPath(), {
-      args: await cliArgs(killed, false),
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    let seen = "";
-    let sent = false;
-    for await (
-      const text of child.stderr.pipeThrough(new TextDecoderStream())
-    ) {
-      seen += text;
-      // Step 3's line comes after step 2's checkpoint was written.
-      if (!sent && /^student [3-5]\/6 /m.test(seen)) {
-        child.kill("SIGKILL");
-        sent = true;
-      }
-    }
-    assert.equal((await child.status).signal, "SIGKILL", seen);
+    // Step 3's line comes after step 2's checkpoint was written.
+    const { status, seen } = await killWhen(
+      await cliArgs(killed, false),
+      /^student [3-5]\/6 /m,
+    );
+    assert.equal(status.signal, "SIGKILL", seen);
     await assert.rejects(
       Deno.stat(`${killed}/student/metrics.json`),
       Deno.errors.NotFound,
