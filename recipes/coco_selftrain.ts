@@ -223,32 +223,32 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     const studentAugment = () =>
       createAugmenter(registry, c.augment, c.aug, c.data.inputSize);
 
-    // 1. Teacher (one process at a time per folder).
+    // 1. Teacher. Training it takes the folder's lock (one process at a
+    // time); a finished teacher is only read, so label shards run at once.
     const teacher = build(c.seed);
-    const teacherPhase = await withPhaseLock(
-      out,
-      "teacher",
-      () =>
-        runPhase(out, "teacher", events, async (dir) => {
-          await trainDetector(ctx, "teacher", teacher, c.teacher, {
-            dir,
-            augment: createAugmenter(
-              registry,
-              c.teacher.augment,
-              c.aug,
-              c.data.inputSize,
-            ),
-            data: splits.train,
-          });
-          return await evaluateDetector(
-            teacher,
-            splits,
-            dir,
-            events,
-            "teacher",
-          );
-        }),
-    );
+    const runTeacher = () =>
+      runPhase(out, "teacher", events, async (dir) => {
+        await trainDetector(ctx, "teacher", teacher, c.teacher, {
+          dir,
+          augment: createAugmenter(
+            registry,
+            c.teacher.augment,
+            c.aug,
+            c.data.inputSize,
+          ),
+          data: splits.train,
+        });
+        return await evaluateDetector(
+          teacher,
+          splits,
+          dir,
+          events,
+          "teacher",
+        );
+      });
+    const teacherPhase = teacherDone
+      ? await runTeacher()
+      : await withPhaseLock(out, "teacher", runTeacher);
     if (teacherPhase.skipped) {
       await loadLatestWeights(teacher, `${out}/teacher/checkpoints`);
     }

@@ -71,6 +71,16 @@ Deno.test("coco-selftrain: a live process's teacher lock stops a second teacher;
       Deno.stat(`${out}/teacher.lock`),
       Deno.errors.NotFound,
     );
+    // A finished teacher is only read: label shards run beside a lock holder.
+    const other = new Deno.Command("sleep", { args: ["60"] }).spawn();
+    try {
+      await Deno.writeTextFile(`${out}/teacher.lock`, `${other.pid}\n`);
+      await run(out, { phase: "label", shard: "0/2" });
+      await Deno.stat(`${out}/labels/pseudo_labels.shard-00000-of-00002.json`);
+    } finally {
+      other.kill("SIGKILL");
+      await other.status;
+    }
   } finally {
     try {
       holder.kill("SIGKILL");
