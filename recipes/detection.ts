@@ -190,9 +190,13 @@ export function buildDetector(
   seed: number,
 ): TaskModel {
   return withInitSeed(seed, () => {
-    const backbone = registry.create("backbone", m.backbone, {
-      bnMomentum: m.bnMomentum,
-    });
+    // A user's backbone need not have a batch-norm momentum setting.
+    const declared = registry.get("backbone", m.backbone).defaults;
+    const backbone = registry.create(
+      "backbone",
+      m.backbone,
+      "bnMomentum" in declared ? { bnMomentum: m.bnMomentum } : {},
+    );
     const head = registry.create("head", "retinanet", {
       convs: m.headConvs,
       filters: m.headFilters,

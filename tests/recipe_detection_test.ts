@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { COCO_METRIC_NAMES, readCocoDataset } from "../core/eval/mod.ts";
 import { runRecipe } from "../core/runner.ts";
+import { loadPlugin } from "../core/registry.ts";
+import { StridedPyramid } from "../examples/custom_detection_backbone.ts";
 import { latestCheckpoint, loadCheckpoint } from "../core/train/checkpoint.ts";
 import { restoreModel } from "../core/train/trainer.ts";
 import { EventBus } from "../core/events.ts";
@@ -21,6 +23,7 @@ import {
   readJsonFile,
   tempOut,
   TINY_MODEL,
+  TINY_SELFTRAIN,
   tinyRegistry,
   tinySet,
   tinyTrain,
@@ -163,6 +166,58 @@ Deno.test("recipe CLI: a value of the wrong type is a one-line error naming the 
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], /train\.steps/);
     assert.match(lines[0], /many/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("a user's detection backbone from examples/ trains in coco-supervised and coco-selftrain", async () => {
+  const registry = tinyRegistry();
+  await loadPlugin("./examples/custom_detection_backbone.ts", registry);
+  const out = await tempOut("userdet");
+  try {
+    const model = { ...TINY_MODEL, "model.backbone": "strided-pyramid" };
+    const supervised = await runRecipe({
+      registry,
+      recipe: "coco-supervised",
+      out: `${out}/sup`,
+      backend: "wasm",
+      overrides: { ...model, ...tinyTrain("train", 2) },
+    });
+    const m = supervised.report.metrics as Record<string, number>;
+    assert.ok(m.AP >= 0 && m.AP <= 1);
+    // A backbone that declares no bnMomentum is not handed one.
+    registry.register("backbone", {
+      name: "no-bn-key",
+      description: "the example without declared keys",
+      defaults: {},
+      create: () => new StridedPyramid(8, 16, 0.9),
+    });
+    await runRecipe({
+      registry,
+      recipe: "coco-supervised",
+      out: `${out}/nokey`,
+      backend: "wasm",
+      overrides: {
+        ...model,
+        "model.backbone": "no-bn-key",
+        ...tinyTrain("train", 1),
+      },
+    });
+    const self = await runRecipe({
+      registry,
+      recipe: "coco-selftrain",
+      out: `${out}/self`,
+      backend: "wasm",
+      overrides: { ...TINY_SELFTRAIN, ...model },
+    });
+    const ckpt = await latestCheckpoint(`${out}/self/student/checkpoints`);
+    const { weights } = await loadCheckpoint(ckpt!);
+    assert.ok(
+      [...weights.keys()].some((k) => k.includes("lateral3")),
+      "the student is built on the user's backbone",
+    );
+    assert.ok(self.report.delta);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
