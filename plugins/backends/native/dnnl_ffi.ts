@@ -28,6 +28,7 @@ import {
   MD,
   MD_DIFF_DST,
   MD_DST,
+  plainLayouts,
   QUERY_IMPL_INFO,
   type Symbols,
   TAG_ANY,
@@ -72,24 +73,14 @@ export class Dnnl implements DnnlConv {
     this.#stream = handle(st);
   }
 
+  /** A plain memory desc, or oneDNN's choice (`any`) without strides. */
   #md(shape: number[], strides: number[] | null): Uint8Array {
     const md = new Uint8Array(DESC_BYTES);
+    const [s, n, d] = [this.#s, shape.length, dims(shape)];
     check(
       strides
-        ? this.#s.dnnl_memory_desc_init_by_strides(
-          md,
-          shape.length,
-          dims(shape),
-          F32,
-          dims(strides),
-        )
-        : this.#s.dnnl_memory_desc_init_by_tag(
-          md,
-          shape.length,
-          dims(shape),
-          F32,
-          TAG_ANY,
-        ),
+        ? s.dnnl_memory_desc_init_by_strides(md, n, d, F32, dims(strides))
+        : s.dnnl_memory_desc_init_by_tag(md, n, d, F32, TAG_ANY),
       "memory desc",
     );
     return md;
@@ -97,18 +88,13 @@ export class Dnnl implements DnnlConv {
 
   /** Plain memory descs of a geometry in oneDNN's logical dim order. */
   #plain(g: ConvGeometry) {
-    const { batch: N, inH: H, inW: W, inC: C, outH: OH, outW: OW, outC: O } = g;
-    const G = g.groups, M = O / G;
-    // HWIO: logical (O, I, KH, KW); depthwise [KH, KW, C, M]: (G, M, 1, KH, KW)
-    const [wDims, wStrides] = G === 1
-      ? [[O, C, g.kH, g.kW], [1, O, g.kW * C * O, C * O]]
-      : [[G, M, C / G, g.kH, g.kW], [M, 1, 1, g.kW * O, O]];
+    const l = plainLayouts(g);
     return {
-      src: this.#md([N, C, H, W], [H * W * C, 1, W * C, C]),
-      dst: this.#md([N, O, OH, OW], [OH * OW * O, 1, OW * O, O]),
-      weights: this.#md(wDims, wStrides),
-      anyWeights: this.#md(wDims, null),
-      bias: this.#md([O], [1]),
+      src: this.#md(...l.src),
+      dst: this.#md(...l.dst),
+      weights: this.#md(...l.weights),
+      anyWeights: this.#md(l.weights[0], null),
+      bias: this.#md([g.outC], [1]),
     };
   }
 

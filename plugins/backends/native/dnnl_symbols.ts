@@ -232,3 +232,25 @@ export function dims(values: number[]): BigInt64Array {
   values.forEach((v, i) => a[i] = BigInt(v));
   return a;
 }
+
+/** Dims and strides of a tensor, in oneDNN's logical dim order. */
+export type Layout = [dims: number[], strides: number[]];
+
+/**
+ * The plain layouts of a convolution in oneDNN's logical dim order: NHWC
+ * activations as (N, C, H, W), HWIO filters as (O, I, KH, KW), depthwise
+ * `[KH, KW, C, M]` filters as (G, M, 1, KH, KW).
+ */
+export function plainLayouts(
+  g: ConvGeometry,
+): { src: Layout; dst: Layout; weights: Layout } {
+  const { batch: N, inH: H, inW: W, inC: C, outH: OH, outW: OW, outC: O } = g;
+  const G = g.groups, M = O / G;
+  return {
+    src: [[N, C, H, W], [H * W * C, 1, W * C, C]],
+    dst: [[N, O, OH, OW], [OH * OW * O, 1, OW * O, O]],
+    weights: G === 1
+      ? [[O, C, g.kH, g.kW], [1, O, g.kW * C * O, C * O]]
+      : [[G, M, C / G, g.kH, g.kW], [M, 1, 1, g.kW * O, O]],
+  };
+}
