@@ -1,18 +1,5 @@
 import assert from "node:assert/strict";
-
-const CLI = new URL("../cli/eval.ts", import.meta.url).pathname;
-
-async function run(
-  args: string[],
-): Promise<{ code: number; out: string; err: string }> {
-  const p = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: p.code, out: dec.decode(p.stdout), err: dec.decode(p.stderr) };
-}
+import { runEvalCli } from "./eval_helpers.ts";
 
 Deno.test("eval coco CLI: summary and --json last line", async () => {
   const dir = await Deno.makeTempDir();
@@ -35,7 +22,7 @@ Deno.test("eval coco CLI: summary and --json last line", async () => {
     ];
     await Deno.writeTextFile(`${dir}/gt.json`, JSON.stringify(gt));
     await Deno.writeTextFile(`${dir}/d.json`, JSON.stringify(dets));
-    const r = await run([
+    const r = await runEvalCli([
       "coco",
       "--gt",
       `${dir}/gt.json`,
@@ -70,7 +57,7 @@ Deno.test("eval coco CLI: summary and --json last line", async () => {
     assert.equal(m.AR1, 0);
 
     await Deno.writeTextFile(`${dir}/bad.json`, "[{");
-    const bad = await run([
+    const bad = await runEvalCli([
       "coco",
       "--gt",
       `${dir}/gt.json`,
@@ -80,7 +67,7 @@ Deno.test("eval coco CLI: summary and --json last line", async () => {
     assert.equal(bad.code, 1);
     assert.match(bad.err.trim(), /^eval: .*bad\.json: malformed JSON/);
     assert.equal(bad.err.trim().split("\n").length, 1);
-    const missing = await run([
+    const missing = await runEvalCli([
       "coco",
       "--gt",
       `${dir}/nope.json`,
@@ -93,7 +80,7 @@ Deno.test("eval coco CLI: summary and --json last line", async () => {
       `${dir}/bad_gt.json`,
       JSON.stringify({ images: [], annotations: {} }),
     );
-    const badGt = await run([
+    const badGt = await runEvalCli([
       "coco",
       "--gt",
       `${dir}/bad_gt.json`,

@@ -3,6 +3,7 @@
  * grey) and `deno task eval voc`.
  */
 import assert from "node:assert/strict";
+import { runEvalCli } from "./eval_helpers.ts";
 import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
 import { ConfusionMatrix } from "../core/eval/miou.ts";
@@ -11,8 +12,6 @@ import {
   encodeMaskPng,
   vocPalette,
 } from "../core/image/mask_png.ts";
-
-const CLI = new URL("../cli/eval.ts", import.meta.url).pathname;
 
 Deno.test("confusion matrix: IoU, mIoU and pixel accuracy by hand; 255 ignored", () => {
   const cm = new ConfusionMatrix(3);
@@ -88,16 +87,6 @@ Deno.test("mask PNG: palette round trip, VOC colours, grey PNG, bad bytes", () =
   );
 });
 
-async function run(args: string[]) {
-  const p = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: p.code, out: dec.decode(p.stdout), err: dec.decode(p.stderr) };
-}
-
 Deno.test("eval voc CLI: --json last line; missing and extra predictions are one-line errors", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -121,7 +110,7 @@ Deno.test("eval voc CLI: --json last line; missing and extra predictions are one
       "--classes",
       "3",
     ];
-    const r = await run([...args, "--json"]);
+    const r = await runEvalCli([...args, "--json"]);
     assert.equal(r.code, 0, r.err);
     const last = JSON.parse(r.out.trim().split("\n").at(-1)!);
     // class 0: tp 2, fp 0, fn 1 → 2/3; class 1: 1/2; class 2: 1
@@ -130,13 +119,13 @@ Deno.test("eval voc CLI: --json last line; missing and extra predictions are one
     assert.ok(Math.abs(last.mIoU - (2 / 3 + 1 / 2 + 1) / 3) < 1e-12);
     assert.equal(last.pixelAccuracy, 4 / 5);
     await put(`${dir}/pred/c.png`, [0, 0, 0]);
-    const extra = await run(args);
+    const extra = await runEvalCli(args);
     assert.equal(extra.code, 1);
     assert.match(extra.err.trim(), /^eval: .*pred\/c\.png: extra prediction/);
     assert.equal(extra.err.trim().split("\n").length, 1);
     await Deno.remove(`${dir}/pred/c.png`);
     await Deno.remove(`${dir}/pred/b.png`);
-    const missing = await run(args);
+    const missing = await runEvalCli(args);
     assert.equal(missing.code, 1);
     assert.match(
       missing.err.trim(),
