@@ -192,3 +192,26 @@ export async function killWhen(
   }
   return { status: await child.status, seen, killed };
 }
+
+/**
+ * `deno` arguments running the tiny `coco-selftrain` through the CLI
+ * (wasm backend, the tiny set as COCO files) with `overrides` and flags.
+ */
+export function selfTrainCliArgs(
+  out: string,
+  overrides: Record<string, string>,
+  flags: string[] = [],
+): string[] {
+  return [
+    "run",
+    "-A",
+    "cli/recipe.ts",
+    "coco-selftrain",
+    "--out",
+    out,
+    "--backend",
+    "wasm",
+    ...flags,
+    ...Object.entries(overrides).map(([k, v]) => `--${k}=${v}`),
+  ];
+}

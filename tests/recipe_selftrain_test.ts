@@ -13,6 +13,7 @@ import {
   killWhen,
   readEvents,
   readJsonFile,
+  selfTrainCliArgs,
   tempOut,
   TINY_SELFTRAIN,
   tinyCocoData,
@@ -217,21 +218,11 @@ const KILL_POOL = { unlabeled: 96 };
 Deno.test("coco-selftrain CLI: killed while pseudo-labelling, a re-run resumes without a missing or repeated image", async () => {
   const out = await tempOut("killed");
   try {
-    const args = [
-      "run",
-      "-A",
-      "cli/recipe.ts",
-      "coco-selftrain",
-      "--out",
-      out,
-      "--backend",
-      "wasm",
-      ...Object.entries({
-        ...TINY_SELFTRAIN,
-        ...await tinyCocoData(KILL_POOL),
-        "pseudo.batchSize": "2",
-      }).map(([k, v]) => `--${k}=${v}`),
-    ];
+    const args = selfTrainCliArgs(out, {
+      ...TINY_SELFTRAIN,
+      ...await tinyCocoData(KILL_POOL),
+      "pseudo.batchSize": "2",
+    });
     const { status, seen, killed } = await killWhen(
       args,
       /^label \d+\/\d+/m,

@@ -9,6 +9,7 @@ import {
   killWhen,
   readEvents,
   runTinySelfTrain,
+  selfTrainCliArgs,
   tempOut,
   TINY_SELFTRAIN,
   tinyCocoData,
@@ -92,21 +93,11 @@ Deno.test("coco-selftrain: a live process's teacher lock stops a second teacher;
 
 /** The CLI invocation of the tiny student runs. */
 async function cliArgs(out: string, resume: boolean): Promise<string[]> {
-  const overrides = { ...TINY, ...await tinyCocoData() };
-  return [
-    "run",
-    "-A",
-    "cli/recipe.ts",
-    "coco-selftrain",
-    "--out",
+  return selfTrainCliArgs(
     out,
-    "--backend",
-    "wasm",
-    "--phase",
-    "student",
-    ...(resume ? ["--resume"] : []),
-    ...Object.entries(overrides).map(([k, v]) => `--${k}=${v}`),
-  ];
+    { ...TINY, ...await tinyCocoData() },
+    ["--phase", "student", ...(resume ? ["--resume"] : [])],
+  );
 }
 
 async function cli(out: string, resume: boolean): Promise<void> {
