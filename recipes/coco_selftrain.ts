@@ -120,7 +120,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     seed: 0,
     phase: "all",
     // Defaults chosen by AP on the tune split (docs/selftraining.md).
-    augment: "S2",
+    augment: "S1",
     aug: AUG_DEFAULTS,
     shard: "",
     shardMode: "range",
@@ -137,16 +137,17 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       nms: "none",
     },
     student: {
+      // The paper's protocol: a fresh model trained as long as the teacher,
+      // on 8 human + 8 pseudo images per step; the teacher then is its
+      // compute-matched baseline (same init, steps, schedule, human batch).
       ...CPU_DETECTOR_TRAIN,
-      steps: 800,
       batchSize: 16,
-      init: "teacher",
-      lr: 0.02,
+      init: "random",
       mixRatio: "1:1",
       normalize: true,
       alpha: 1,
       normDecay: 0.99,
-      positivesMomentum: 0.9,
+      positivesMomentum: 0,
     },
   },
   help: {
