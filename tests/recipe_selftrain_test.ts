@@ -110,7 +110,7 @@ Deno.test("coco-selftrain: teacher, pseudo-labels, student and the report", asyn
     assert.ok(r.baseline.humanPerStep >= r.student.humanPerStep);
     // Default: the student's human half (the same batches, no pseudo half).
     assert.equal(r.baseline.humanPerStep, 2);
-    assert.equal(r.baseline.init, "teacher");
+    assert.equal(r.baseline.init, "random");
     for (const k of names) {
       const [s, b, t] = [r.student, r.baseline, r.teacher].map((x) =>
         x.metrics[k]

@@ -194,3 +194,48 @@ Deno.test("coco-selftrain: --baselineBatch=full gives the baseline the student's
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("coco-selftrain: a student trained exactly as the teacher (random init, same steps, schedule, augmentation, human batch) reuses the teacher as its baseline", async () => {
+  const out = await tempOut("reuse");
+  try {
+    const { report } = await run(out, {
+      ...tinyTrain("student", 4),
+      "student.batchSize": "8",
+    });
+    const r = report as {
+      teacher: { metrics: Record<string, number>; steps: number };
+      baseline: {
+        metrics: Record<string, number>;
+        steps: number;
+        humanPerStep: number;
+        reusedTeacher: boolean;
+      };
+      student: { humanPerStep: number; steps: number };
+    };
+    assert.equal(r.baseline.reusedTeacher, true);
+    assert.deepEqual(r.baseline.metrics, r.teacher.metrics);
+    assert.equal(r.baseline.steps, r.student.steps);
+    assert.equal(r.baseline.humanPerStep, 4);
+    assert.equal(r.student.humanPerStep, 4);
+    const events = await readEvents(out);
+    assert.ok(!events.some((e) => e.type === "step" && e.phase === "baseline"));
+    // Changing one setting of the student makes it train a baseline.
+    const other = await tempOut("noreuse");
+    try {
+      const again = await run(other, {
+        ...tinyTrain("student", 4),
+        "student.batchSize": "8",
+        "student.lr": "0.05",
+      });
+      assert.equal(
+        (again.report as { baseline: { reusedTeacher: boolean } }).baseline
+          .reusedTeacher,
+        false,
+      );
+    } finally {
+      await Deno.remove(other, { recursive: true });
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
