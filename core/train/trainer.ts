@@ -5,6 +5,13 @@
  * applies the optimizer at the scheduled learning rate, updates the EMA, and
  * emits a `step` event. Checkpoints hold everything needed to resume at the
  * saved step with the same schedule and random stream.
+ *
+ * With gradient accumulation (`accumulate` = K > 1) a step runs K
+ * micro-batches, `step·K … step·K + K − 1`, each forward and backward on
+ * its own, and applies the mean of their gradients: the update of a K×
+ * larger batch at the memory of one micro-batch. Whatever a loss computes
+ * across a batch (batch-norm statistics, the negatives of a contrastive
+ * loss) stays within its micro-batch.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "../gradients.ts";
@@ -43,6 +50,8 @@ export interface TrainerConfig {
   seed: number;
   /** Save a checkpoint every N steps (and at the end); 0 = only at the end. */
   checkpointEvery: number;
+  /** Micro-batches whose gradients are averaged into each step (default 1). */
+  accumulate?: number;
 }
 
 /** Where batches come from: batch `step` is fixed by the step number. */
@@ -159,46 +168,62 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
     });
   };
 
+  const micro = config.accumulate ?? 1;
+  if (!(Number.isInteger(micro) && micro >= 1)) {
+    throw new Error(
+      `${phase}: accumulate must be a whole number >= 1, got ${micro}`,
+    );
+  }
+  const lastBatch = config.steps * micro;
   const started = performance.now();
   let finalLoss = NaN;
-  let next = startStep < config.steps ? data.batchAt(startStep) : null;
+  let next = startStep < config.steps ? data.batchAt(startStep * micro) : null;
   for (let step = startStep; step < config.steps; step++) {
-    const batch = await next!;
-    // Load the next batch while this one trains.
-    next = step + 1 < config.steps ? data.batchAt(step + 1) : null;
-    // A failing prefetch surfaces when awaited; do not let it go unhandled
-    // if this step fails first.
-    next?.catch(() => {});
     const t0 = performance.now();
     const lr = learningRate(schedule, step);
-    const kept: Record<string, tf.Scalar> = {};
-    const { value, grads } = tf.variableGrads(() => {
-      const r = opts.loss(batch, { training: true, rng });
-      for (const [k, v] of Object.entries(r.components)) kept[k] = tf.keep(v);
-      return r.total;
-    }, [...params.values()]);
-    const named = new Map<string, tf.Tensor>();
-    for (const [tfName, g] of Object.entries(grads)) {
-      named.set(byTfName.get(tfName)!, g);
-    }
-    const gradNorm = await clipByGlobalNorm(named, config.clipNorm);
-    const loss = (await value.data())[0];
-    if (!Number.isFinite(loss)) {
-      tf.dispose([value, ...named.values(), ...Object.values(kept)]);
+    let named = new Map<string, tf.Tensor>();
+    let loss = 0, images = 0;
+    const losses: Record<string, number> = {};
+    for (let k = 0; k < micro; k++) {
+      const index = step * micro + k;
+      const batch = await next!;
+      // Load the next batch while this one trains.
+      next = index + 1 < lastBatch ? data.batchAt(index + 1) : null;
+      // A failing prefetch surfaces when awaited; do not let it go unhandled
+      // if this step fails first.
+      next?.catch(() => {});
+      const kept: Record<string, tf.Scalar> = {};
+      const { value, grads } = tf.variableGrads(() => {
+        const r = opts.loss(batch, { training: true, rng });
+        for (const [kk, v] of Object.entries(r.components)) {
+          kept[kk] = tf.keep(v);
+        }
+        return r.total;
+      }, [...params.values()]);
+      const part = (await value.data())[0];
+      images += data.sizeOf(batch);
       data.dispose(batch);
-      throw new Error(
-        `${phase}: loss is ${loss} at step ${
-          step + 1
-        } (lr ${lr}); lower the learning rate or check the data`,
-      );
+      if (!Number.isFinite(part)) {
+        tf.dispose([value, ...named.values(), ...Object.values(kept)]);
+        tf.dispose(Object.values(grads));
+        throw new Error(
+          `${phase}: loss is ${part} at step ${
+            step + 1
+          } (lr ${lr}); lower the learning rate or check the data`,
+        );
+      }
+      loss += part / micro;
+      for (const [kk, v] of Object.entries(kept)) {
+        losses[kk] = (losses[kk] ?? 0) + (await v.data())[0] / micro;
+      }
+      tf.dispose([value, ...Object.values(kept)]);
+      named = addGradients(named, grads, byTfName);
     }
+    if (micro > 1) named = scaleGradients(named, 1 / micro);
+    const gradNorm = await clipByGlobalNorm(named, config.clipNorm);
     optimizer.apply(params, named, lr);
     ema?.update(step);
-    const losses: Record<string, number> = {};
-    for (const [k, v] of Object.entries(kept)) losses[k] = (await v.data())[0];
-    tf.dispose([value, ...named.values(), ...Object.values(kept)]);
-    const images = data.sizeOf(batch);
-    data.dispose(batch);
+    tf.dispose([...named.values()]);
     finalLoss = loss;
 
     const now = performance.now();
@@ -229,6 +254,40 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
   if (startStep < config.steps || !opts.resume) await save(config.steps);
   optimizer.dispose();
   return { steps: config.steps, startStep, finalLoss, ema };
+}
+
+/**
+ * Adds a micro-batch's gradients (keyed by tf variable name) into the sum
+ * keyed by parameter name; the first micro-batch's are taken as they are.
+ * Consumes `grads` and the old sum.
+ */
+function addGradients(
+  sum: Map<string, tf.Tensor>,
+  grads: tf.NamedTensorMap,
+  byTfName: ReadonlyMap<string, string>,
+): Map<string, tf.Tensor> {
+  for (const [tfName, g] of Object.entries(grads)) {
+    const name = byTfName.get(tfName)!;
+    const prev = sum.get(name);
+    if (prev) {
+      sum.set(name, tf.add(prev, g));
+      tf.dispose([prev, g]);
+    } else sum.set(name, g);
+  }
+  return sum;
+}
+
+/** Multiplies every gradient by `factor`, disposing the originals. */
+function scaleGradients(
+  grads: Map<string, tf.Tensor>,
+  factor: number,
+): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  for (const [name, g] of grads) {
+    out.set(name, tf.mul(g, factor));
+    g.dispose();
+  }
+  return out;
 }
 
 /** Assigns checkpoint tensors to a module's variables; names must match. */
