@@ -20,3 +20,10 @@ export {
   saveBackboneCheckpoint,
   validateManifest,
 } from "./checkpoint.ts";
+export {
+  checkpointPath,
+  initBackbone,
+  type InitBackboneOptions,
+  initOverrides,
+} from "./init.ts";
+export { type BackboneStages, backboneStages, freezeStages } from "./stages.ts";
