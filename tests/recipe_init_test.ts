@@ -123,6 +123,7 @@ Deno.test("coco-selftrain from a backbone checkpoint: teacher, student and basel
     assert.deepEqual(r.init.overrides, { width: 8, activation: "relu" });
     assert.equal(r.init.freezeAt, 0);
     assert.equal(r.baseline.init, "pre-trained");
+    assert.deepEqual(await readJsonFile(`${out}/init.json`), r.init);
     const md = await Deno.readTextFile(`${out}/report.md`);
     assert.match(
       md,
