@@ -8,6 +8,7 @@ import { BatchLoader, shuffledPlan } from "../core/data/loader.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { train } from "../core/train/trainer.ts";
+import { INIT_DEFAULTS, prepareInit } from "./backbone_init.ts";
 import {
   AUG_DEFAULTS,
   type AugSection,
@@ -61,6 +62,7 @@ export const CPU_DETECTOR: DetectorSection = {
   softNms: false,
   anchorSize: 2,
   scoreThreshold: 0.05,
+  ...INIT_DEFAULTS,
 };
 
 /** Training defaults of the CPU detector. */
@@ -112,13 +114,15 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
       c.aug,
       c.data.inputSize,
     );
-    const model = buildDetector(
+    const init = await prepareInit(registry, c.model, out, events);
+    const model = await init.apply(buildDetector(
       registry,
       c.model,
       splits.train.classNames.length,
       c.data.inputSize,
       c.seed,
-    );
+      init.record.overrides,
+    ));
     const phase = await runPhase(out, "train", events, async (dir) => {
       events.emit({
         type: "phase-start",
@@ -147,6 +151,7 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
       recipe: "coco-supervised",
       seed: c.seed,
       backend: ctx.backend.name,
+      init: init.record,
       metrics: phase.metrics,
     };
   },

@@ -269,9 +269,12 @@ export class BatchNorm extends Module {
     this.#folds.dispose();
   }
 
-  /** Normalises `x`; updates moving statistics when training. */
+  /**
+   * Normalises `x`; updates moving statistics when training. A frozen
+   * batch norm always uses (and keeps) its moving statistics.
+   */
   apply<T extends tf.Tensor>(x: T, ctx: ForwardContext): T {
-    if (!ctx.training) {
+    if (!ctx.training || this.frozen) {
       return tf.batchNorm(
         x,
         this.movingMean as tf.Tensor1D,

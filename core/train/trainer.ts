@@ -109,7 +109,8 @@ export interface TrainResult {
 /** Runs a training phase. */
 export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
   const { model, config, data, events, phase } = opts;
-  const params = new Map(model.namedParameters());
+  // Frozen modules' parameters are not differentiated nor updated.
+  const params = new Map(model.namedTrainableParameters());
   const byTfName = new Map([...params].map(([n, v]) => [v.name, n]));
   const optimizer = new Optimizer(config.optimizer);
   const ema = config.emaDecay > 0

@@ -4,7 +4,11 @@
  * and an identity shortcut with drop-connect when shapes allow.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type ForwardContext, Module } from "../../core/nn/module.ts";
+import {
+  type ForwardContext,
+  inferenceIfFrozen,
+  Module,
+} from "../../core/nn/module.ts";
 import {
   activate,
   BatchNorm,
@@ -129,7 +133,9 @@ export class MBConvBlock extends Module {
     if (this.#se) y = this.#se.apply(y, act);
     y = this.#project.apply(y, ctx);
     if (!this.residual) return y;
-    return tf.add(dropConnect(y, this.#plan.dropRate, ctx), x);
+    // A frozen block keeps its branch: it is fixed, not regularised.
+    const dc = inferenceIfFrozen(this, ctx);
+    return tf.add(dropConnect(y, this.#plan.dropRate, dc), x);
   }
 }
 
