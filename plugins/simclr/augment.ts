@@ -18,11 +18,9 @@ import {
   resizedCropDefaults,
 } from "../augment/resized_crop.ts";
 
-/** Settings of a SimCLR view. */
-export interface SimClrViewOptions {
+/** Settings of a SimCLR view, but its size. */
+export interface SimClrViewSettings {
   [key: string]: number;
-  /** Output side in pixels. */
-  outputSize: number;
   /** Smallest crop area fraction (0.08). */
   scaleMin: number;
   /** Colour distortion strength s (1 for ImageNet; 0.5 in the CIFAR set-up). */
@@ -33,6 +31,12 @@ export interface SimClrViewOptions {
   grayProb: number;
   /** Probability of the Gaussian blur (0.5; SimCLR drops it for CIFAR). */
   blurProb: number;
+}
+
+/** Settings of a SimCLR view. */
+export interface SimClrViewOptions extends SimClrViewSettings {
+  /** Output side in pixels. */
+  outputSize: number;
 }
 
 /** The paper's ImageNet settings for a given output size. */
