@@ -134,7 +134,7 @@ export const pretrainSimClrRecipe: Recipe<PretrainSimClrConfig> = {
     simclr: { temperature: 0.2, projLayers: 2, projHidden: 0, projDim: 64 },
     model: PRETRAIN_MODEL_DEFAULTS,
     train: {
-      steps: 1000,
+      steps: 800,
       batchSize: 64,
       optimizer: "sgd",
       lr: 0.3,
