@@ -8,13 +8,12 @@ import { encodeJpeg, encodePng } from "../core/image/codec.ts";
 import { Registry } from "../core/registry.ts";
 import type { RawImage } from "../core/types.ts";
 import imageFolderPlugin, {
-  indexImageFolder,
   loadImageFolderSplits,
   parseIdx,
+  readIdxFile,
   resizeAndCenterCrop,
   writeIdxAsImageFolder,
 } from "../plugins/image_folder/mod.ts";
-import { readIdxFile } from "../plugins/image_folder/idx.ts";
 
 function pattern(w: number, h: number, salt: number): RawImage {
   const data = new Uint8Array(w * h * 3);

@@ -28,7 +28,12 @@ export {
   loadImageFolderSplits,
   resizeAndCenterCrop,
 } from "./dataset.ts";
-export { type IdxArray, parseIdx, writeIdxAsImageFolder } from "./idx.ts";
+export {
+  type IdxArray,
+  parseIdx,
+  readIdxFile,
+  writeIdxAsImageFolder,
+} from "./idx.ts";
 
 /** Config of the `image-folder` dataset. */
 export interface ImageFolderConfig {
