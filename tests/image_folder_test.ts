@@ -297,3 +297,21 @@ Deno.test("IDX → image folder (gzipped) → image-folder dataset: same pixels 
     );
   });
 });
+
+Deno.test("image-folder: linked class folders and images are followed; a broken link is an error naming it", async () => {
+  await withDir(async (dir) => {
+    await writeTree(dir, {
+      ...validTree(),
+      "elsewhere/moth/m.png": pattern(6, 6, 9),
+      "elsewhere/moth2/n.png": pattern(6, 6, 10),
+    });
+    await Deno.symlink(`${dir}/elsewhere/moth`, `${dir}/train/moth`);
+    await Deno.symlink(`${dir}/elsewhere/moth2`, `${dir}/val/moth`);
+    await Deno.symlink(`${dir}/elsewhere/moth2`, `${dir}/tune/moth`);
+    const splits = await loadImageFolderSplits(dir, 0);
+    assert.deepEqual(splits.train.classNames, ["ant", "moth", "zebra"]);
+    assert.equal(splits.train.size, 5);
+    await Deno.symlink(`${dir}/nowhere`, `${dir}/train/ant/gone.png`);
+    await failsWith(dir, /\/train\/ant\/gone\.png: cannot follow link/);
+  });
+});

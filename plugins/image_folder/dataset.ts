@@ -43,11 +43,17 @@ function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-async function listDir(dir: string): Promise<Deno.DirEntry[]> {
-  const entries: Deno.DirEntry[] = [];
+/** A folder entry, symbolic links resolved (ImageNet copies often link). */
+interface Entry {
+  name: string;
+  isDirectory: boolean;
+}
+
+async function listDir(dir: string): Promise<Entry[]> {
+  const raw: Deno.DirEntry[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {
-      if (!e.name.startsWith(".")) entries.push(e);
+      if (!e.name.startsWith(".")) raw.push(e);
     }
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
@@ -56,6 +62,22 @@ async function listDir(dir: string): Promise<Deno.DirEntry[]> {
     throw new Error(
       `${dir}: cannot list: ${(e as Error).message.split("\n")[0]}`,
     );
+  }
+  const entries: Entry[] = [];
+  for (const e of raw) {
+    let isDirectory = e.isDirectory;
+    if (e.isSymlink) {
+      try {
+        isDirectory = (await Deno.stat(`${dir}/${e.name}`)).isDirectory;
+      } catch (err) {
+        throw new Error(
+          `${dir}/${e.name}: cannot follow link: ${
+            (err as Error).message.split("\n")[0]
+          }`,
+        );
+      }
+    }
+    entries.push({ name: e.name, isDirectory });
   }
   return entries.sort((a, b) => byCodePoint(a.name, b.name));
 }
