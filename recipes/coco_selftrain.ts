@@ -22,12 +22,8 @@ import type { TaskModel } from "../core/model.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { loadLatestWeights } from "../core/train/trainer.ts";
-import {
-  NO_SHARD,
-  parseShard,
-  type ShardMode,
-} from "../core/selftrain/shard.ts";
-import { PseudoLabelStore } from "../core/selftrain/pseudo_store.ts";
+import { NO_SHARD, parseShard, type ShardMode } from "../selftrain/shard.ts";
+import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
 import {
   AUG_DEFAULTS,
   type AugSection,

@@ -10,7 +10,7 @@ import type { SampleRef } from "../core/data/loader.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { ConfigObject } from "../core/config.ts";
 import type { DataSplits, RecipeContext } from "../core/registry.ts";
-import { MixedBatchSampler } from "../core/selftrain/mixing.ts";
+import { MixedBatchSampler } from "../selftrain/mixing.ts";
 import type { Augmenter } from "../core/contracts.ts";
 import type { Dataset } from "../core/types.ts";
 import { type PhaseLoss, trainDetector } from "./detector_training.ts";

@@ -15,12 +15,12 @@ import type { SampleRef } from "../core/data/loader.ts";
 import { exists, writeFileAtomic, writeJsonAtomic } from "../core/fs.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { MixedBatchSampler } from "../core/selftrain/mixing.ts";
-import { PseudoLabelStore } from "../core/selftrain/pseudo_store.ts";
+import { MixedBatchSampler } from "../selftrain/mixing.ts";
+import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
 import { loadLatestWeights } from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
-import { writeImage } from "../core/image/codec.ts";
+import { writeImage } from "../image/codec.ts";
 import { writeClassNames } from "./detection.ts";
 import { trainDetector } from "./detector_training.ts";
 import {

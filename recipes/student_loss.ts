@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   LossNormalizer,
   type LossNormalizerConfig,
-} from "../core/selftrain/normalizer.ts";
+} from "../selftrain/normalizer.ts";
 import { sliceTree } from "../core/tensor_tree.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { Loss, TensorTree } from "../core/contracts.ts";

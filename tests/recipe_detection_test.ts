@@ -4,7 +4,7 @@
  * detection recipes through the CLI.
  */
 import assert from "node:assert/strict";
-import { COCO_METRIC_NAMES, readCocoDataset } from "../core/eval/mod.ts";
+import { COCO_METRIC_NAMES, readCocoDataset } from "../eval/mod.ts";
 import { runRecipe } from "../core/runner.ts";
 import { loadPlugin } from "../core/registry.ts";
 import { StridedPyramid } from "../examples/custom_detection_backbone.ts";
