@@ -5,7 +5,8 @@
  * a split (with coloured mask overlays of the first images).
  */
 import { sequentialBatches } from "../core/data/loader.ts";
-import { ConfusionMatrix } from "../eval/miou.ts";
+import { ConfusionMatrix, type SegmentationMetrics } from "../eval/miou.ts";
+import type { EventBus } from "../core/events.ts";
 import { writeImage } from "../image/codec.ts";
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
@@ -13,7 +14,12 @@ import type { Registry } from "../core/registry.ts";
 import type { Augmenter } from "../core/contracts.ts";
 import type { Dataset, Sample } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
-import { letterboxMask, type SegSplits } from "../plugins/voc/mod.ts";
+import {
+  letterboxMask,
+  type SegmentationDataset,
+  type SegSplits,
+} from "../plugins/voc/mod.ts";
+import { TUNE_PREFIX } from "./detection.ts";
 
 /** `data.*` of the segmentation recipes. */
 export interface SegDataSection {
@@ -192,6 +198,58 @@ function withSourceMask(
   return { ...s, mask: letterboxMask(mask, w, h, s.image.width) };
 }
 
+/** Metrics of one split as a phase's flat numbers, keys prefixed `prefix`. */
+function segMetricRecord(
+  m: SegmentationMetrics,
+  classNames: readonly string[],
+  prefix: string,
+): Record<string, number> {
+  const out: Record<string, number> = {
+    [`${prefix}mIoU`]: m.mIoU,
+    [`${prefix}pixelAccuracy`]: m.pixelAccuracy,
+  };
+  // Classes in neither ground truth nor prediction have no IoU: left out.
+  m.IoU.forEach((v, k) => {
+    if (v !== null) out[`${prefix}${IOU_PREFIX}${classNames[k] ?? k}`] = v;
+  });
+  return out;
+}
+
+/** Prefix of the per-class IoU keys of a phase's metrics (`IoU/cat`). */
+export const IOU_PREFIX = "IoU/";
+
+/**
+ * Evaluates `model` on the val split and, when the data has one, the tune
+ * split, as detection does: `mIoU`, `pixelAccuracy` and `IoU/<class>` on
+ * val, the same keys prefixed `tune/` on tune (choices are made on those,
+ * val is only reported). Overlays of the first val images go to
+ * `<dir>/<prefix>_<id>.jpg`; `events` gets the val numbers as an `eval`.
+ */
+export async function evaluateSegSplits(
+  model: TaskModel,
+  splits: SegSplits,
+  dir: string,
+  prefix: string,
+  events?: EventBus,
+): Promise<Record<string, number>> {
+  const names = splits.val.classNames;
+  const v = await evaluateSegmenter(model, splits.val as SegmentationDataset, {
+    dir,
+    prefix,
+    overlays: 4,
+  });
+  const out = segMetricRecord(v, names, "");
+  events?.emit({ type: "eval", phase: prefix, step: 0, metrics: { ...out } });
+  if (splits.tune) {
+    const t = await evaluateSegmenter(
+      model,
+      splits.tune as SegmentationDataset,
+    );
+    Object.assign(out, segMetricRecord(t, names, TUNE_PREFIX));
+  }
+  return out;
+}
+
 /**
  * mIoU, per-class IoU and pixel accuracy of `model` on `data` (masks
  * compared at source resolution); the first `overlays` images are written
@@ -206,7 +264,7 @@ export async function evaluateSegmenter(
     overlays?: number;
     batchSize?: number;
   } = {},
-): Promise<{ mIoU: number; pixelAccuracy: number; IoU: (number | null)[] }> {
+): Promise<SegmentationMetrics> {
   const cm = new ConfusionMatrix(data.classNames.length);
   if (opts.dir) await Deno.mkdir(opts.dir, { recursive: true });
   let seen = 0;
