@@ -198,21 +198,27 @@ function withSourceMask(
   return { ...s, mask: letterboxMask(mask, w, h, s.image.width) };
 }
 
-/** Metrics of one split as a phase's flat numbers, keys prefixed `prefix`. */
-function segMetricRecord(
+/**
+ * One split's numbers, keys prefixed `prefix`: the summary (`mIoU`,
+ * `pixelAccuracy`) and the per-class IoU (`IoU/<class>`; classes in
+ * neither ground truth nor prediction have none).
+ */
+function segMetricRecords(
   m: SegmentationMetrics,
   classNames: readonly string[],
   prefix: string,
-): Record<string, number> {
-  const out: Record<string, number> = {
-    [`${prefix}mIoU`]: m.mIoU,
-    [`${prefix}pixelAccuracy`]: m.pixelAccuracy,
-  };
-  // Classes in neither ground truth nor prediction have no IoU: left out.
+): { summary: Record<string, number>; perClass: Record<string, number> } {
+  const perClass: Record<string, number> = {};
   m.IoU.forEach((v, k) => {
-    if (v !== null) out[`${prefix}${IOU_PREFIX}${classNames[k] ?? k}`] = v;
+    if (v !== null) perClass[`${prefix}${IOU_PREFIX}${classNames[k] ?? k}`] = v;
   });
-  return out;
+  return {
+    summary: {
+      [`${prefix}mIoU`]: m.mIoU,
+      [`${prefix}pixelAccuracy`]: m.pixelAccuracy,
+    },
+    perClass,
+  };
 }
 
 /** Prefix of the per-class IoU keys of a phase's metrics (`IoU/cat`). */
@@ -238,15 +244,27 @@ export async function evaluateSegSplits(
     prefix,
     overlays: 4,
   });
-  const out = segMetricRecord(v, names, "");
-  events?.emit({ type: "eval", phase: prefix, step: 0, metrics: { ...out } });
-  if (splits.tune) {
-    const t = await evaluateSegmenter(
-      model,
-      splits.tune as SegmentationDataset,
-    );
-    Object.assign(out, segMetricRecord(t, names, TUNE_PREFIX));
-  }
+  const val = segMetricRecords(v, names, "");
+  events?.emit({
+    type: "eval",
+    phase: prefix,
+    step: 0,
+    metrics: { ...val.summary, ...val.perClass },
+  });
+  const tune = splits.tune
+    ? segMetricRecords(
+      await evaluateSegmenter(model, splits.tune as SegmentationDataset),
+      names,
+      TUNE_PREFIX,
+    )
+    : { summary: {}, perClass: {} };
+  // Summaries first: progress lines show a phase's first numbers.
+  const out = {
+    ...val.summary,
+    ...tune.summary,
+    ...val.perClass,
+    ...tune.perClass,
+  };
   return out;
 }
 
