@@ -4,10 +4,9 @@
  * Writes `train/metrics.json` (the 12 COCO numbers), detections in COCO
  * results format, and a checkpoint under `--out`.
  */
-import { BatchLoader, shuffledPlan } from "../core/data/loader.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { train } from "../core/train/trainer.ts";
+import { trainPhase } from "./train_phase.ts";
 import {
   AUG_DEFAULTS,
   type AugSection,
@@ -25,7 +24,6 @@ import {
   prefixKeys,
   TRAIN_CHOICES,
   TRAIN_HELP,
-  trainerConfig,
   type TrainSection,
 } from "./train_config.ts";
 
@@ -120,28 +118,13 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
       c.seed,
     );
     const phase = await runPhase(out, "train", events, async (dir) => {
-      events.emit({
-        type: "phase-start",
-        phase: "train",
-        total: c.train.steps,
-        unit: "steps",
+      await trainPhase(ctx, "train", model, c.train, {
+        dir,
+        augment,
+        data: splits.train,
       });
-      const r = await train({
-        phase: "train",
-        model,
-        config: trainerConfig(c.train, c.seed),
-        data: new BatchLoader({
-          plan: shuffledPlan(splits.train, c.train.batchSize, c.seed),
-          augment,
-        }),
-        loss: (b, fc) => model.loss(b, fc),
-        events,
-        checkpointDir: `${dir}/checkpoints`,
-        resume: ctx.resume,
-      });
-      r.ema?.dispose();
       return { ...await evaluateDetector(model, splits, dir, events, "train") };
-    });
+    }, { total: c.train.steps, unit: "steps" });
     model.dispose();
     return {
       recipe: "coco-supervised",
