@@ -98,7 +98,7 @@ Deno.test("tensor count stays flat over 200 training steps", async () => {
       counts.push(tf.memory().numTensors);
     }
   });
-  const result = await train({
+  await train({
     phase: "leak-check",
     model,
     config: tinyTrainerConfig(200),
@@ -125,7 +125,7 @@ Deno.test("same seed gives the same run; step events carry losses and lr", async
     const steps: StepEvent[] = [];
     const events = new EventBus();
     events.on((e) => e.type === "step" && steps.push(e));
-    const r = await train({
+    await train({
       phase: "p",
       model,
       config: tinyTrainerConfig(6),
