@@ -43,6 +43,8 @@ export interface MBConvPlan {
   readonly seChannels: number;
   /** Drop-connect rate of the residual branch. */
   readonly dropRate: number;
+  /** PyTorch-style padding of the strided depthwise conv (torchvision weights). */
+  readonly symmetricPadding?: boolean;
 }
 
 /** Squeeze-excitation: pool → 1×1 reduce + act → 1×1 expand + sigmoid → scale. */
@@ -93,7 +95,13 @@ export class MBConvBlock extends Module {
     }
     this.#depthwise = this.child(
       "depthwise",
-      new DepthwiseConv2d(hidden, plan.kernel, plan.stride, plan.dilation ?? 1),
+      new DepthwiseConv2d(
+        hidden,
+        plan.kernel,
+        plan.stride,
+        plan.dilation ?? 1,
+        plan.symmetricPadding ?? false,
+      ),
     );
     this.#dwBn = this.child(
       "depthwise_bn",
