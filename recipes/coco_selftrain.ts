@@ -54,6 +54,7 @@ import {
   trainMixedPhase,
 } from "./mixed_training.ts";
 import { withPhaseLock } from "./run_lock.ts";
+import { prepareInit } from "./backbone_init.ts";
 import {
   prefixKeys,
   TRAIN_CHOICES,
@@ -172,7 +173,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       "teacher boxes scoring in [ignoreBelow, threshold) become ignore regions, not background (0: off, the paper's rule)",
     ...prefixKeys("student", TRAIN_HELP),
     "student.init":
-      "random (paper) or teacher (start from the teacher's weights)",
+      "random (paper: model.init, i.e. random weights or its pre-trained backbone, with a fresh head) or teacher (start from the teacher's weights)",
     "student.mixRatio": "human:pseudo images per batch (paper: 1:1)",
     "student.normalize":
       "loss normalisation L = (L_h + a*(avgL_h/avgL_p)*L_p)/(1+a); false for the ablation",
@@ -215,14 +216,23 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     }
     const numClasses = splits.train.classNames.length;
     await writeClassNames(out, splits.train.classNames);
+    // Teacher, student and baseline all start from model.init.
+    const init = await prepareInit(registry, c.model, out, events);
     const build = (seed: number) =>
-      buildDetector(registry, c.model, numClasses, c.data.inputSize, seed);
+      init.apply(buildDetector(
+        registry,
+        c.model,
+        numClasses,
+        c.data.inputSize,
+        seed,
+        init.record.overrides,
+      ));
     const studentAugment = () =>
       createAugmenter(registry, c.augment, c.aug, c.data.inputSize);
 
     // 1. Teacher. Training it takes the folder's lock (one process at a
     // time); a finished teacher is only read, so label shards run at once.
-    const teacher = build(c.seed);
+    const teacher = await build(c.seed);
     const runTeacher = () =>
       runPhase(out, "teacher", events, async (dir) => {
         await trainPhase(ctx, "teacher", teacher, c.teacher, {
@@ -296,7 +306,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     // 3. Student, and 4. its compute-matched baseline: the same
     // initialisation, steps, schedule, augmentation and batch order seed.
     const initModel = async (): Promise<TaskModel> => {
-      const model = build(c.seed + 1);
+      const model = await build(c.seed + 1);
       if (c.student.init === "teacher") {
         await loadModelWeights(model, `${out}/teacher/checkpoints`);
       }
@@ -308,7 +318,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
         ? await PseudoLabeledDataset.open(splits.unlabeled!, labelsFile)
         : null;
       const soft = phase === "student" && c.pseudo.labeler === "soft";
-      const softTeacher = soft ? build(c.seed) : null;
+      const softTeacher = soft ? await build(c.seed) : null;
       if (softTeacher) {
         await loadModelWeights(softTeacher, `${out}/teacher/checkpoints`);
       }
@@ -358,11 +368,16 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       recipe: "coco-selftrain",
       seed: c.seed,
       backend: ctx.backend.name,
+      init: init.record,
       teacher: { metrics: teacherPhase.metrics, steps: c.teacher.steps },
       baseline: {
         metrics: baselinePhase.metrics,
         steps: c.student.steps,
-        init: c.student.init,
+        init: c.student.init === "teacher"
+          ? "teacher"
+          : c.model.init === "random"
+          ? "random"
+          : "pre-trained",
         reusedTeacher: baselineIsTeacher,
         ...composition(c.student, false, c.baselineBatch as BaselineBatch),
       },
@@ -380,12 +395,15 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
 };
 
 /**
- * True when the teacher already is the compute-matched baseline: a
- * randomly initialised student trained exactly as the teacher was (same
- * steps, schedule and augmentation, all-human batches of the same size).
+ * True when the teacher already is the compute-matched baseline: a student
+ * from the teacher's initialisation (`model.init`, not the teacher's
+ * weights) trained exactly as the teacher was (same steps, schedule and
+ * augmentation, all-human batches of the same size).
  */
 export function teacherIsBaseline(c: CocoSelfTrainConfig): boolean {
-  if (c.student.init !== "random" || c.augment !== c.teacher.augment) {
+  const teacherInit = c.model.init;
+  const studentInit = c.student.init === "teacher" ? "teacher" : c.model.init;
+  if (studentInit !== teacherInit || c.augment !== c.teacher.augment) {
     return false;
   }
   const batch = composition(c.student, false, c.baselineBatch as BaselineBatch)

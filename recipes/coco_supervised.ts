@@ -7,6 +7,7 @@
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { trainPhase } from "./train_phase.ts";
+import { INIT_DEFAULTS, prepareInit } from "./backbone_init.ts";
 import {
   AUG_DEFAULTS,
   type AugSection,
@@ -59,6 +60,7 @@ export const CPU_DETECTOR: DetectorSection = {
   softNms: false,
   anchorSize: 2,
   scoreThreshold: 0.05,
+  ...INIT_DEFAULTS,
 };
 
 /** Training defaults of the CPU detector. */
@@ -110,13 +112,15 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
       c.aug,
       c.data.inputSize,
     );
-    const model = buildDetector(
+    const init = await prepareInit(registry, c.model, out, events);
+    const model = await init.apply(buildDetector(
       registry,
       c.model,
       splits.train.classNames.length,
       c.data.inputSize,
       c.seed,
-    );
+      init.record.overrides,
+    ));
     const phase = await runPhase(out, "train", events, async (dir) => {
       await trainPhase(ctx, "train", model, c.train, {
         dir,
@@ -130,6 +134,7 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
       recipe: "coco-supervised",
       seed: c.seed,
       backend: ctx.backend.name,
+      init: init.record,
       metrics: phase.metrics,
     };
   },

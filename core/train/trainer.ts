@@ -160,7 +160,8 @@ export interface TrainResult {
  */
 export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
   const { model, config, data } = opts;
-  const params = new Map(model.namedParameters());
+  // Frozen modules' parameters are not differentiated nor updated.
+  const params = new Map(model.namedTrainableParameters());
   const byTfName = new Map([...params].map(([n, v]) => [v.name, n]));
   const hooks = phaseHooks(opts);
   const loop = createLoop(opts.phase, model, config, hooks);
