@@ -13,7 +13,7 @@ import type { DataSplits, RecipeContext } from "../core/registry.ts";
 import { MixedBatchSampler } from "../selftrain/mixing.ts";
 import type { Augmenter } from "../core/contracts.ts";
 import type { Dataset } from "../core/types.ts";
-import { type PhaseLoss, trainDetector } from "./detector_training.ts";
+import { type PhaseLoss, trainPhase } from "./train_phase.ts";
 import { evaluateDetector } from "./detection.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { type PseudoTargetHook, studentLoss } from "./student_loss.ts";
@@ -181,7 +181,9 @@ export function mixedPlan(
 
 /**
  * True when the teacher already is the student's compute-matched baseline:
- * the student starts from random weights and is trained exactly as the
+ * the student starts from the teacher's initialisation (`student.init`
+ * other than `teacher`: `model.init`, random weights or a pre-trained
+ * backbone, never the teacher's weights) and is trained exactly as the
  * teacher was (every training key but the batch size equal, the same
  * augmentation), and the baseline's all-human batches are the teacher's
  * batch size.
@@ -192,7 +194,7 @@ export function trainedAsTeacher(
   studentAugment: string,
   baselineBatch: BaselineBatch,
 ): boolean {
-  if (student.init !== "random" || studentAugment !== teacher.augment) {
+  if (student.init === "teacher" || studentAugment !== teacher.augment) {
     return false;
   }
   const batch = composition(student, false, baselineBatch).humanPerStep;
@@ -245,7 +247,7 @@ export async function trainMixedPhase(
       state: whole.state,
     };
   }
-  await trainDetector(ctx, m.phase, model, s, {
+  await trainPhase(ctx, m.phase, model, s, {
     dir: m.dir,
     augment: m.augment,
     plan,

@@ -19,13 +19,14 @@ import type { TaskModel } from "../core/model.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
-import { loadLatestWeights } from "../core/train/trainer.ts";
+import { loadModelWeights } from "../core/train/checkpoint.ts";
 import type { Dataset } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
 import type { SegmentationDataset } from "../plugins/voc/mod.ts";
 import { writeImage } from "../image/codec.ts";
 import { writeClassNames } from "./detection.ts";
-import { trainDetector } from "./detector_training.ts";
+import { trainPhase } from "./train_phase.ts";
+import { describeInit, type InitRecord, prepareInit } from "./backbone_init.ts";
 import {
   type BaselineBatch,
   composition,
@@ -151,7 +152,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     "pseudo.batchSize": "images per teacher batch (without TTA)",
     ...prefixKeys("student", TRAIN_HELP),
     "student.init":
-      "teacher (fine-tune the teacher; the baseline continues it too) or random",
+      "teacher (fine-tune the teacher; the baseline continues it too) or random (model.init: random weights or its pre-trained backbone, fresh head)",
     "student.mixRatio": "human:pseudo images per batch (paper: 1:1)",
     "student.normalize":
       "loss normalisation of Appendix B; false for the ablation",
@@ -178,24 +179,32 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     }
     const classes = splits.train.classNames.length;
     await writeClassNames(out, splits.train.classNames);
+    const init = await prepareInit(registry, c.model, out, events);
     const build = (seed: number) =>
-      buildSegmenter(registry, c.model, classes, c.data.inputSize, seed);
+      init.apply(buildSegmenter(
+        registry,
+        c.model,
+        classes,
+        c.data.inputSize,
+        seed,
+        init.record.overrides,
+      ));
     const samples = `${out}/samples`;
     const evaluate = (model: TaskModel, phase: string) =>
       evaluateSegSplits(model, splits, samples, phase, events);
 
     // 1. Teacher.
-    const teacher = build(c.seed);
+    const teacher = await build(c.seed);
     const teacherPhase = await runPhase(out, "teacher", events, async (dir) => {
-      await trainDetector(ctx, "teacher", teacher, c.teacher, {
+      await trainPhase(ctx, "teacher", teacher, c.teacher, {
         dir,
         augment: createSegAugmenter(registry, c.teacher.augment, c.data),
         data: splits.train,
       });
       return await evaluate(teacher, "teacher");
-    });
+    }, { total: c.teacher.steps, unit: "steps" });
     if (teacherPhase.skipped) {
-      await loadLatestWeights(teacher, `${out}/teacher/checkpoints`);
+      await loadModelWeights(teacher, `${out}/teacher/checkpoints`);
     }
     if (c.phase === "teacher") {
       teacher.dispose();
@@ -234,9 +243,9 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     const baselineBatch = c.baselineBatch as BaselineBatch;
     const augment = createSegAugmenter(registry, c.student.augment, c.data);
     const runMixed = async (name: "student" | "baseline") => {
-      const model = build(c.seed + 1);
+      const model = await build(c.seed + 1);
       if (c.student.init === "teacher") {
-        await loadLatestWeights(model, `${out}/teacher/checkpoints`);
+        await loadModelWeights(model, `${out}/teacher/checkpoints`);
       }
       const { sampler, plan } = mixedPlan(
         splits.train,
@@ -247,7 +256,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
       );
       try {
         const phase = await runPhase(out, name, events, async (dir) => {
-          await trainDetector(ctx, name, model, c.student, {
+          await trainPhase(ctx, name, model, c.student, {
             dir,
             augment,
             data: splits.train,
@@ -263,7 +272,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
               : {}),
           });
           return await evaluate(model, name);
-        });
+        }, { total: c.student.steps, unit: "steps" });
         return phase.metrics;
       } finally {
         model.dispose();
@@ -278,11 +287,16 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
       recipe: "pascal-selftrain",
       seed: c.seed,
       backend: ctx.backend.name,
+      init: init.record,
       teacher: { metrics: teacherPhase.metrics, steps: c.teacher.steps },
       baseline: {
         metrics: baseline,
         steps: c.student.steps,
-        init: c.student.init,
+        init: c.student.init === "teacher"
+          ? "teacher"
+          : c.model.init === "random"
+          ? "random"
+          : "pre-trained",
         reusedTeacher,
         ...composition(c.student, false, baselineBatch),
       },
@@ -301,8 +315,9 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
 
 /**
  * True when the teacher already is the student's compute-matched baseline
- * (a randomly initialised student trained exactly as the teacher; see
- * `trainedAsTeacher`, the rule `coco-selftrain` uses too).
+ * (a student from `model.init`, not the teacher's weights, trained exactly
+ * as the teacher; see `trainedAsTeacher`, the rule `coco-selftrain` uses
+ * too).
  */
 export function teacherIsBaseline(c: PascalSelfTrainConfig): boolean {
   return trainedAsTeacher(

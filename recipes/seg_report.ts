@@ -29,6 +29,7 @@ import {
 } from "./report.ts";
 import { IOU_PREFIX } from "./segmentation.ts";
 import { renderCurvesSvg } from "./svg_plot.ts";
+import { describeInit, type InitRecord } from "./backbone_init.ts";
 
 /** Pixels per class of a set of masks. */
 export interface PixelCounts {
@@ -109,6 +110,8 @@ export interface SegSelfTrainOutcome {
   seed: number;
   /** Backend used. */
   backend: string;
+  /** Initialisation of teacher, student and baseline (`model.init`). */
+  init: InitRecord;
   /** The teacher. */
   teacher: PhaseOutcome;
   /** The compute-matched supervised baseline. */
@@ -156,6 +159,7 @@ export async function writeSegSelfTrainReport(
   const tuneKey = `${TUNE_PREFIX}mIoU`;
   const summary = [
     `${o.recipe} (seed ${o.seed}, backend ${o.backend}; numbers on val, tune/ on tune)`,
+    `initialisation (teacher, student, baseline): ${describeInit(o.init)}`,
     `student ${o.student.steps} steps of ${o.student.humanPerStep} human + ${o.student.pseudoPerStep} pseudo images; ` +
     `baseline ${o.baseline.steps} steps of ${o.baseline.humanPerStep} human images from the same ${o.baseline.init} init` +
     (o.baseline.reusedTeacher ? " (the teacher itself)" : "") +
@@ -200,6 +204,7 @@ export async function writeSegSelfTrainReport(
     task: "segmentation",
     seed: o.seed,
     backend: o.backend,
+    init: o.init,
     teacher: { metrics: t, steps: o.teacher.steps },
     baseline: {
       metrics: b,

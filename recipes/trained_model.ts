@@ -11,8 +11,10 @@ import { exists, readJson } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { Registry } from "../core/registry.ts";
 import { latestCheckpoint } from "../core/train/checkpoint.ts";
-import { loadModelWeights } from "../core/train/trainer.ts";
+import { loadModelWeights } from "../core/train/checkpoint.ts";
 import { CPU_DETECTOR } from "./coco_supervised.ts";
+import { recordedOverrides } from "./backbone_init.ts";
+import type { ConfigObject } from "../core/config.ts";
 import {
   buildDetector,
   CLASSES_FILE,
@@ -85,6 +87,8 @@ export type RunModelSpec =
     inputSize: number;
     /** Class names, index = label (segmentation: 0 is background). */
     classNames: string[];
+    /** Backbone config keys its pre-trained init dictated (`init.json`). */
+    backboneOverrides?: ConfigObject;
   }
   & (
     | {
@@ -136,7 +140,13 @@ export async function readRunModelSpec(
       `${classesFile}: expected a non-empty array of class names`,
     );
   }
-  const common = { runDir, recipe: String(run.recipe), inputSize, classNames };
+  const common = {
+    runDir,
+    recipe: String(run.recipe),
+    inputSize,
+    classNames,
+    backboneOverrides: await recordedOverrides(runDir),
+  };
   // Keys added to the section after the run was made take their defaults.
   return SEGMENTATION_RECIPES.includes(common.recipe)
     ? {
@@ -158,9 +168,10 @@ export async function loadTrainedModel(
   stepDir: string,
 ): Promise<TaskModel> {
   const classes = spec.classNames.length;
+  const { inputSize, backboneOverrides: bo } = spec;
   const model = spec.task === "segmentation"
-    ? buildSegmenter(registry, spec.model, classes, spec.inputSize, 0)
-    : buildDetector(registry, spec.model, classes, spec.inputSize, 0);
+    ? buildSegmenter(registry, spec.model, classes, inputSize, 0, bo)
+    : buildDetector(registry, spec.model, classes, inputSize, 0, bo);
   try {
     await loadModelWeights(model, stepDir);
   } catch (e) {

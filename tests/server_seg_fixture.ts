@@ -148,6 +148,7 @@ export async function writeSegRun(
     recipe: "pascal-selftrain",
     seed: 0,
     backend: "native",
+    init: { init: "random", overrides: {}, freezeAt: -1 },
     teacher,
     baseline: {
       ...teacher,
