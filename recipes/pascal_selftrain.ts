@@ -27,7 +27,7 @@ import type { SegmentationDataset } from "../plugins/voc/mod.ts";
 import { writeImage } from "../image/codec.ts";
 import { writeClassNames } from "./detection.ts";
 import { trainPhase } from "./train_phase.ts";
-import { describeInit, type InitRecord, prepareInit } from "./backbone_init.ts";
+import { prepareInit } from "./backbone_init.ts";
 import {
   type BaselineBatch,
   composition,
