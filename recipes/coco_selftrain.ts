@@ -43,8 +43,8 @@ import {
   labelCounts,
   labelPool,
   type PseudoSection,
-} from "./labeling.ts";
-import { PseudoLabeledDataset } from "./pseudo_dataset.ts";
+} from "../selftrain/label_pool.ts";
+import { PseudoLabeledDataset } from "../selftrain/pseudo_dataset.ts";
 import { writeSelfTrainReport } from "./report.ts";
 import { trainPhase } from "./train_phase.ts";
 import {
