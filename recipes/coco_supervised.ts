@@ -4,10 +4,14 @@
  * Writes `train/metrics.json` (the 12 COCO numbers), detections in COCO
  * results format, and a checkpoint under `--out`.
  */
-import { BatchLoader, shuffledPlan } from "../core/data/loader.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { train } from "../core/train/trainer.ts";
+import { trainDetector } from "./detector_training.ts";
+import {
+  JOINT_DEFAULTS,
+  JOINT_HELP,
+  type JointSection,
+} from "./joint_training.ts";
 import { INIT_DEFAULTS, prepareInit } from "./backbone_init.ts";
 import {
   AUG_DEFAULTS,
@@ -26,7 +30,6 @@ import {
   prefixKeys,
   TRAIN_CHOICES,
   TRAIN_HELP,
-  trainerConfig,
   type TrainSection,
 } from "./train_config.ts";
 
@@ -38,7 +41,8 @@ export interface CocoSupervisedConfig {
     | AugSection
     | DetectionDataSection
     | DetectorSection
-    | TrainSection;
+    | TrainSection
+    | JointSection;
   /** Seed of data order, fraction, init and augmentation. */
   seed: number;
   /** Augmentation level or augmenter plugin. */
@@ -51,6 +55,8 @@ export interface CocoSupervisedConfig {
   model: DetectorSection;
   /** Training. */
   train: TrainSection;
+  /** Joint classification training (off at weight 0). */
+  joint: JointSection;
 }
 
 /** Detector defaults that train in minutes on 2 CPU cores. */
@@ -93,12 +99,14 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
     data: DETECTION_DATA_DEFAULTS,
     model: CPU_DETECTOR,
     train: CPU_DETECTOR_TRAIN,
+    joint: JOINT_DEFAULTS,
   },
   help: {
     ...DETECTION_COMMON_HELP,
     augment:
       "augmentation: S1, S2, S3, S4 (SPEC levels) or any augmenter plugin",
     ...prefixKeys("train", TRAIN_HELP),
+    ...prefixKeys("joint", JOINT_HELP),
   },
   choices: {
     ...prefixKeys("train", TRAIN_CHOICES),
@@ -124,26 +132,11 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
       init.record.overrides,
     ));
     const phase = await runPhase(out, "train", events, async (dir) => {
-      events.emit({
-        type: "phase-start",
-        phase: "train",
-        total: c.train.steps,
-        unit: "steps",
+      await trainDetector(ctx, "train", model, c.train, {
+        dir,
+        augment,
+        data: splits.train,
       });
-      const r = await train({
-        phase: "train",
-        model,
-        config: trainerConfig(c.train, c.seed),
-        data: new BatchLoader({
-          plan: shuffledPlan(splits.train, c.train.batchSize, c.seed),
-          augment,
-        }),
-        loss: (b, fc) => model.loss(b, fc),
-        events,
-        checkpointDir: `${dir}/checkpoints`,
-        resume: ctx.resume,
-      });
-      r.ema?.dispose();
       return { ...await evaluateDetector(model, splits, dir, events, "train") };
     });
     model.dispose();

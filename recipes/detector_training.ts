@@ -2,31 +2,29 @@
  * One detector training phase as the detection recipes run it: batches
  * from a plan (shuffled labelled data by default), the phase's augmentation,
  * checkpoints under `<phase dir>/checkpoints`, resume, and EMA weights
- * (when enabled) written into the model and its final checkpoint.
+ * (when enabled) written into the model and its final checkpoint, and
+ * joint training when the recipe's `joint.weight` is above 0.
  */
-import type { Augmenter, LossResult } from "../core/contracts.ts";
+import type { Augmenter } from "../core/contracts.ts";
 import {
   BatchLoader,
   type BatchPlan,
-  type SampleBatch,
   shuffledPlan,
 } from "../core/data/loader.ts";
 import type { TaskModel } from "../core/model.ts";
-import type { ForwardContext } from "../core/nn/module.ts";
 import type { RecipeContext } from "../core/registry.ts";
 import type { ConfigObject } from "../core/config.ts";
 import { saveCheckpoint, stepName } from "../core/train/checkpoint.ts";
-import { type ResumableState, train } from "../core/train/trainer.ts";
+import { train } from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
 import { trainerConfig, type TrainSection } from "./train_config.ts";
+import {
+  jointPhase,
+  type JointSection,
+  type PhaseLoss,
+} from "./joint_training.ts";
 
-/** A loss over mixed batches with state that survives resume. */
-export interface PhaseLoss {
-  /** Forward + loss of a batch. */
-  fn(batch: SampleBatch, ctx: ForwardContext): LossResult;
-  /** State saved with checkpoints (e.g. loss moving averages). */
-  state?: ResumableState;
-}
+export type { PhaseLoss } from "./joint_training.ts";
 
 /** Inputs of `trainDetector`. */
 export interface DetectorPhaseInputs {
@@ -58,20 +56,38 @@ export async function trainDetector(
     unit: "steps",
   });
   const checkpointDir = `${inputs.dir}/checkpoints`;
-  const r = await train({
-    phase,
-    model,
-    config: trainerConfig(t, seed),
-    data: new BatchLoader({
-      plan: inputs.plan ?? shuffledPlan(inputs.data, t.batchSize, seed),
-      augment: inputs.augment,
-    }),
-    loss: inputs.loss?.fn ?? ((b, c) => model.loss(b, c)),
-    extraState: inputs.loss?.state,
-    events: ctx.events,
-    checkpointDir,
-    resume: ctx.resume,
-  });
+  // Joint training (joint.weight > 0) adds a classification batch and loss.
+  const joint = await jointPhase(
+    ctx.registry,
+    ctx.config.joint as JointSection | undefined,
+    {
+      model,
+      data: new BatchLoader({
+        plan: inputs.plan ?? shuffledPlan(inputs.data, t.batchSize, seed),
+        augment: inputs.augment,
+      }),
+      loss: inputs.loss ?? { fn: (b, c) => model.loss(b, c) },
+      seed,
+      events: ctx.events,
+      phase,
+    },
+  );
+  let r;
+  try {
+    r = await train({
+      phase,
+      model: joint.model,
+      config: trainerConfig(t, seed),
+      data: joint.data,
+      loss: joint.loss.fn,
+      extraState: joint.loss.state,
+      events: ctx.events,
+      checkpointDir,
+      resume: ctx.resume,
+    });
+  } finally {
+    joint.dispose();
+  }
   if (r.ema) {
     // Evaluate and keep the averaged weights, as EMA training does.
     for (const [name, v] of model.namedVariables()) {
