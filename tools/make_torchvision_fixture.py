@@ -123,7 +123,8 @@ def main(out_dir):
         "logits": [[round(float(v), 6) for v in row] for row in logits],
     }
     with open(f"{out_dir}/expected.json.tmp", "w") as f:
-        json.dump(fixture, f)
+        json.dump(fixture, f, indent=2)  # as deno fmt lays JSON out
+        f.write("\n")
     os.replace(f"{out_dir}/expected.json.tmp", f"{out_dir}/expected.json")
     params = sum(p.numel() for p in model.parameters())
     spread = (logits[0] - logits[1]).abs().max()
