@@ -27,6 +27,9 @@ from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
 WIDTH, DEPTH, CLASSES, SIZE, SEED = 0.25, 0.5, 1000, 64, 3
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
+# Perturb the measured BN statistics (off for deep variants, where the
+# perturbations of ~40 layers compound into huge, chaotic logits).
+PERTURB_STATS = True
 
 
 def write_safetensors(path, tensors):
@@ -92,7 +95,7 @@ def main(out_dir):
         model(calib)
         model.eval()
         for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
+            if isinstance(m, torch.nn.BatchNorm2d) and PERTURB_STATS:
                 c = m.num_features
                 m.running_mean.add_(0.05 * torch.randn(c, generator=gen))
                 m.running_var.mul_(0.8 + 0.4 * torch.rand(c, generator=gen))
