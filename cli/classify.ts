@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../core/backend.ts";
-import { readImage } from "../core/image/codec.ts";
+import { readImage } from "../image/codec.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import {
   checkpointBatch,

@@ -11,8 +11,8 @@
  */
 import { parseArgs } from "node:util";
 import { basename, join } from "node:path";
-import { ConfusionMatrix } from "../core/eval/miou.ts";
-import { decodeMaskPng } from "../core/image/mask_png.ts";
+import { ConfusionMatrix } from "../eval/miou.ts";
+import { decodeMaskPng } from "../image/mask_png.ts";
 
 const USAGE =
   "usage: deno task eval voc --gt DIR --pred DIR [--classes 21] [--json]";

@@ -16,7 +16,7 @@ import { basename, resolve } from "node:path";
 import { selectBackend } from "../core/backend.ts";
 import { EventBus } from "../core/events.ts";
 import { writeJsonAtomic } from "../core/fs.ts";
-import { writeImage } from "../core/image/codec.ts";
+import { writeImage } from "../image/codec.ts";
 import type { Detection } from "../core/types.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import { CategoryMap } from "../plugins/coco/categories.ts";

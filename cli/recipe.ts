@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { flattenConfig } from "../core/config.ts";
 import { EventBus } from "../core/events.ts";
-import { attachProgress, stderrSink } from "../core/progress.ts";
+import { attachProgress, stderrSink } from "./progress.ts";
 import { loadPlugin, PLUGIN_KINDS, type Registry } from "../core/registry.ts";
 import { resolveConfig, runRecipe } from "../core/runner.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";

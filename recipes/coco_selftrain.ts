@@ -21,13 +21,9 @@ import { exists } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { loadLatestWeights } from "../core/train/trainer.ts";
-import {
-  NO_SHARD,
-  parseShard,
-  type ShardMode,
-} from "../core/selftrain/shard.ts";
-import { PseudoLabelStore } from "../core/selftrain/pseudo_store.ts";
+import { loadModelWeights } from "../core/train/checkpoint.ts";
+import { NO_SHARD, parseShard, type ShardMode } from "../selftrain/shard.ts";
+import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
 import {
   AUG_DEFAULTS,
   type AugSection,
@@ -50,7 +46,7 @@ import {
 } from "./labeling.ts";
 import { PseudoLabeledDataset } from "./pseudo_dataset.ts";
 import { writeSelfTrainReport } from "./report.ts";
-import { trainDetector } from "./detector_training.ts";
+import { trainPhase } from "./train_phase.ts";
 import {
   type BaselineBatch,
   composition,
@@ -249,7 +245,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     const teacher = await build(c.seed);
     const runTeacher = () =>
       runPhase(out, "teacher", events, async (dir) => {
-        await trainDetector(ctx, "teacher", teacher, c.teacher, {
+        await trainPhase(ctx, "teacher", teacher, c.teacher, {
           dir,
           augment: createAugmenter(
             registry,
@@ -266,12 +262,12 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
           events,
           "teacher",
         );
-      });
+      }, { total: c.teacher.steps, unit: "steps" });
     const teacherPhase = teacherDone
       ? await runTeacher()
       : await withPhaseLock(out, "teacher", runTeacher);
     if (teacherPhase.skipped) {
-      await loadLatestWeights(teacher, `${out}/teacher/checkpoints`);
+      await loadModelWeights(teacher, `${out}/teacher/checkpoints`);
     }
     if (only === "teacher") {
       teacher.dispose();
@@ -322,7 +318,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     const initModel = async (): Promise<TaskModel> => {
       const model = await build(c.seed + 1);
       if (c.student.init === "teacher") {
-        await loadLatestWeights(model, `${out}/teacher/checkpoints`);
+        await loadModelWeights(model, `${out}/teacher/checkpoints`);
       }
       return model;
     };
@@ -334,7 +330,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       const soft = phase === "student" && c.pseudo.labeler === "soft";
       const softTeacher = soft ? await build(c.seed) : null;
       if (softTeacher) {
-        await loadLatestWeights(softTeacher, `${out}/teacher/checkpoints`);
+        await loadModelWeights(softTeacher, `${out}/teacher/checkpoints`);
       }
       try {
         return await runPhase(out, phase, events, (dir) =>
@@ -352,7 +348,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
             softTeacher: softTeacher
               ? { model: softTeacher, temperature: c.pseudo.temperature }
               : undefined,
-          }));
+          }), { total: c.student.steps, unit: "steps" });
       } finally {
         model.dispose();
         softTeacher?.dispose();

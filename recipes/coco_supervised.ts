@@ -6,7 +6,7 @@
  */
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { trainDetector } from "./detector_training.ts";
+import { trainPhase } from "./train_phase.ts";
 import {
   JOINT_DEFAULTS,
   JOINT_HELP,
@@ -132,13 +132,13 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
       init.record.overrides,
     ));
     const phase = await runPhase(out, "train", events, async (dir) => {
-      await trainDetector(ctx, "train", model, c.train, {
+      await trainPhase(ctx, "train", model, c.train, {
         dir,
         augment,
         data: splits.train,
       });
       return { ...await evaluateDetector(model, splits, dir, events, "train") };
-    });
+    }, { total: c.train.steps, unit: "steps" });
     model.dispose();
     return {
       recipe: "coco-supervised",

@@ -11,7 +11,7 @@ import {
   type CocoMetrics,
   evaluateCoco,
   readCocoDataset,
-} from "../core/eval/mod.ts";
+} from "../eval/mod.ts";
 import { join } from "node:path";
 import type { EventBus } from "../core/events.ts";
 import { writeJsonAtomic } from "../core/fs.ts";

@@ -25,7 +25,7 @@ import { seedFor } from "../core/rng.ts";
 import type { BatchSource, ResumableState } from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
 
-/** A phase's loss (`PhaseLoss` of `detector_training.ts`, which imports this file). */
+/** A phase's loss (re-exported by `train_phase.ts`, which imports this file). */
 export interface PhaseLoss {
   /** Forward + loss of a batch. */
   fn(batch: SampleBatch, ctx: ForwardContext): LossResult;

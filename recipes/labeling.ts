@@ -4,10 +4,10 @@
  * crash-safe store journals them. Images already in the journal are skipped,
  * so a killed run resumes where it stopped.
  */
-import { type CocoCategory, readCocoDataset } from "../core/eval/mod.ts";
-import { writeImage } from "../core/image/codec.ts";
-import { drawBox, type Rgb } from "../core/image/draw.ts";
-import { resizeBilinear } from "../core/image/resize.ts";
+import { type CocoCategory, readCocoDataset } from "../eval/mod.ts";
+import { writeImage } from "../image/codec.ts";
+import { drawBox, type Rgb } from "../image/draw.ts";
+import { resizeBilinear } from "../image/resize.ts";
 import type { DataSplits } from "../core/registry.ts";
 import { sequentialBatches } from "../core/data/loader.ts";
 import { writeJsonAtomic } from "../core/fs.ts";
@@ -18,11 +18,11 @@ import {
   type Shard,
   shardIndices,
   type ShardMode,
-} from "../core/selftrain/shard.ts";
+} from "../selftrain/shard.ts";
 import {
   PseudoLabelStore,
   type PseudoStats,
-} from "../core/selftrain/pseudo_store.ts";
+} from "../selftrain/pseudo_store.ts";
 import type { Dataset, Detection, Sample } from "../core/types.ts";
 import { sampleFileStem, sourceImage } from "./samples.ts";
 

@@ -10,10 +10,10 @@ import type { SampleRef } from "../core/data/loader.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { ConfigObject } from "../core/config.ts";
 import type { DataSplits, RecipeContext } from "../core/registry.ts";
-import { MixedBatchSampler } from "../core/selftrain/mixing.ts";
+import { MixedBatchSampler } from "../selftrain/mixing.ts";
 import type { Augmenter } from "../core/contracts.ts";
 import type { Dataset } from "../core/types.ts";
-import { type PhaseLoss, trainDetector } from "./detector_training.ts";
+import { type PhaseLoss, trainPhase } from "./train_phase.ts";
 import { evaluateDetector } from "./detection.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { type PseudoTargetHook, studentLoss } from "./student_loss.ts";
@@ -195,7 +195,7 @@ export async function trainMixedPhase(
       state: whole.state,
     };
   }
-  await trainDetector(ctx, m.phase, model, s, {
+  await trainPhase(ctx, m.phase, model, s, {
     dir: m.dir,
     augment: m.augment,
     plan,

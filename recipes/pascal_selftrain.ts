@@ -15,14 +15,14 @@ import type { SampleRef } from "../core/data/loader.ts";
 import { exists, writeFileAtomic, writeJsonAtomic } from "../core/fs.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { MixedBatchSampler } from "../core/selftrain/mixing.ts";
-import { PseudoLabelStore } from "../core/selftrain/pseudo_store.ts";
-import { loadLatestWeights } from "../core/train/trainer.ts";
+import { MixedBatchSampler } from "../selftrain/mixing.ts";
+import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
+import { loadModelWeights } from "../core/train/checkpoint.ts";
 import type { Dataset } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
-import { writeImage } from "../core/image/codec.ts";
+import { writeImage } from "../image/codec.ts";
 import { writeClassNames } from "./detection.ts";
-import { trainDetector } from "./detector_training.ts";
+import { trainPhase } from "./train_phase.ts";
 import { describeInit, type InitRecord, prepareInit } from "./backbone_init.ts";
 import {
   CPU_SEG_TRAIN,
@@ -181,15 +181,15 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     // 1. Teacher.
     const teacher = await build(c.seed);
     const teacherPhase = await runPhase(out, "teacher", events, async (dir) => {
-      await trainDetector(ctx, "teacher", teacher, c.teacher, {
+      await trainPhase(ctx, "teacher", teacher, c.teacher, {
         dir,
         augment: createSegAugmenter(registry, c.teacher.augment, c.data),
         data: splits.train,
       });
       return await evaluateSplits(teacher, splits, samples, "teacher");
-    });
+    }, { total: c.teacher.steps, unit: "steps" });
     if (teacherPhase.skipped) {
-      await loadLatestWeights(teacher, `${out}/teacher/checkpoints`);
+      await loadModelWeights(teacher, `${out}/teacher/checkpoints`);
     }
     if (c.phase === "teacher") {
       teacher.dispose();
@@ -237,7 +237,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     const runStudent = async (name: "student" | "baseline") => {
       const model = await build(c.seed + 1);
       if (c.student.init === "teacher") {
-        await loadLatestWeights(model, `${out}/teacher/checkpoints`);
+        await loadModelWeights(model, `${out}/teacher/checkpoints`);
       }
       const phase = await runPhase(out, name, events, async (dir) => {
         const opts = name === "baseline" ? {} : {
@@ -253,14 +253,14 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
             enabled: c.student.normalize,
           }),
         };
-        await trainDetector(ctx, name, model, c.student, {
+        await trainPhase(ctx, name, model, c.student, {
           dir,
           augment,
           data: splits.train,
           ...opts,
         });
         return await evaluateSplits(model, splits, samples, name);
-      });
+      }, { total: c.student.steps, unit: "steps" });
       model.dispose();
       return phase.metrics;
     };

@@ -9,7 +9,7 @@ import type { Recipe } from "../core/registry.ts";
 import type { SegmentationDataset, SegSplits } from "../plugins/voc/mod.ts";
 import type { TaskModel } from "../core/model.ts";
 import { writeClassNames } from "./detection.ts";
-import { trainDetector } from "./detector_training.ts";
+import { trainPhase } from "./train_phase.ts";
 import { prepareInit } from "./backbone_init.ts";
 import {
   buildSegmenter,
@@ -134,13 +134,13 @@ export const pascalSupervisedRecipe: Recipe<PascalSupervisedConfig> = {
       init.record.overrides,
     ));
     const phase = await runPhase(out, "train", ctx.events, async (dir) => {
-      await trainDetector(ctx, "train", model, c.train, {
+      await trainPhase(ctx, "train", model, c.train, {
         dir,
         augment: createSegAugmenter(registry, c.augment, c.data),
         data: splits.train,
       });
       return await evaluateSplits(model, splits, `${out}/samples`, "train");
-    });
+    }, { total: c.train.steps, unit: "steps" });
     model.dispose();
     return {
       recipe: "pascal-supervised",

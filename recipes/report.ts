@@ -3,9 +3,9 @@
  * pseudo-label counts and score histogram, written as `report.json`,
  * `report.md` and `curves.svg` (loss curves of both phases and AP bars).
  */
-import { COCO_METRIC_NAMES } from "../core/eval/mod.ts";
+import { COCO_METRIC_NAMES } from "../eval/mod.ts";
 import { exists, readJson, writeFileAtomic } from "../core/fs.ts";
-import type { PseudoStats } from "../core/selftrain/pseudo_store.ts";
+import type { PseudoStats } from "../selftrain/pseudo_store.ts";
 import { renderCurvesSvg, type Series } from "./svg_plot.ts";
 import { describeInit, type InitRecord } from "./backbone_init.ts";
 

@@ -7,9 +7,9 @@
  * small to read.
  */
 import { sequentialBatches } from "../core/data/loader.ts";
-import { readImage, writeImage } from "../core/image/codec.ts";
-import { colorFor, drawBox } from "../core/image/draw.ts";
-import { resizeBilinear } from "../core/image/resize.ts";
+import { readImage, writeImage } from "../image/codec.ts";
+import { colorFor, drawBox } from "../image/draw.ts";
+import { resizeBilinear } from "../image/resize.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { Dataset, Detection, RawImage, Sample } from "../core/types.ts";
 

@@ -10,15 +10,15 @@
 import { sequentialBatches } from "../core/data/loader.ts";
 import { imagesToTensor } from "../core/data/loader.ts";
 import { writeFileAtomic } from "../core/fs.ts";
-import { decodeMaskPng, encodeMaskPng } from "../core/image/mask_png.ts";
+import { decodeMaskPng, encodeMaskPng } from "../image/mask_png.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { ConfigObject } from "../core/config.ts";
 import type { RecipeContext } from "../core/registry.ts";
-import { readCoco } from "../core/selftrain/mod.ts";
+import { readCoco } from "../selftrain/mod.ts";
 import {
   PseudoLabelStore,
   type PseudoStats,
-} from "../core/selftrain/pseudo_store.ts";
+} from "../selftrain/pseudo_store.ts";
 import {
   type Dataset,
   IGNORE_LABEL,

@@ -5,8 +5,8 @@
  * a split (with coloured mask overlays of the first images).
  */
 import { sequentialBatches } from "../core/data/loader.ts";
-import { ConfusionMatrix } from "../core/eval/miou.ts";
-import { writeImage } from "../core/image/codec.ts";
+import { ConfusionMatrix } from "../eval/miou.ts";
+import { writeImage } from "../image/codec.ts";
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
 import type { ConfigObject } from "../core/config.ts";

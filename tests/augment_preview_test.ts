@@ -1,8 +1,8 @@
 /** Preview grid rendering and the augment-preview CLI. */
 import assert from "node:assert/strict";
 import { main } from "../cli/augment_preview.ts";
-import { readImage } from "../core/image/codec.ts";
-import { colorFor } from "../core/image/draw.ts";
+import { readImage } from "../image/codec.ts";
+import { colorFor } from "../image/draw.ts";
 import { IGNORE_LABEL, type Sample } from "../core/types.ts";
 import {
   demoSamples,

@@ -6,12 +6,8 @@ import assert from "node:assert/strict";
 import { runEvalCli } from "./eval_helpers.ts";
 import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
-import { ConfusionMatrix } from "../core/eval/miou.ts";
-import {
-  decodeMaskPng,
-  encodeMaskPng,
-  vocPalette,
-} from "../core/image/mask_png.ts";
+import { ConfusionMatrix } from "../eval/miou.ts";
+import { decodeMaskPng, encodeMaskPng, vocPalette } from "../image/mask_png.ts";
 
 Deno.test("confusion matrix: IoU, mIoU and pixel accuracy by hand; 255 ignored", () => {
   const cm = new ConfusionMatrix(3);

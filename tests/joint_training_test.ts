@@ -6,8 +6,11 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { latestCheckpoint } from "../core/train/checkpoint.ts";
-import { loadModelWeights, train } from "../core/train/trainer.ts";
+import {
+  latestCheckpoint,
+  loadModelWeights,
+} from "../core/train/checkpoint.ts";
+import { train } from "../core/train/trainer.ts";
 import { runRecipe } from "../core/runner.ts";
 import { jointLoss, jointPhase } from "../recipes/joint_training.ts";
 import {

@@ -3,7 +3,7 @@
 // errors of bad input.
 import assert from "node:assert/strict";
 import { readJson } from "../core/fs.ts";
-import { readImage, writeImage } from "../core/image/codec.ts";
+import { readImage, writeImage } from "../image/codec.ts";
 import { wasmBackend } from "../plugins/backends/wasm.ts";
 import type { PredictRecord } from "../cli/predict.ts";
 import { resolveCheckpoint } from "../recipes/trained_detector.ts";

@@ -4,12 +4,12 @@
  * detection recipes through the CLI.
  */
 import assert from "node:assert/strict";
-import { COCO_METRIC_NAMES, readCocoDataset } from "../core/eval/mod.ts";
+import { COCO_METRIC_NAMES, readCocoDataset } from "../eval/mod.ts";
 import { runRecipe } from "../core/runner.ts";
 import { loadPlugin } from "../core/registry.ts";
 import { StridedPyramid } from "../examples/custom_detection_backbone.ts";
 import { latestCheckpoint, loadCheckpoint } from "../core/train/checkpoint.ts";
-import { restoreModel } from "../core/train/trainer.ts";
+import { restoreModel } from "../core/train/checkpoint.ts";
 import { EventBus } from "../core/events.ts";
 import {
   buildDetector,

@@ -5,8 +5,8 @@
  * the report has both Δ rows.
  */
 import assert from "node:assert/strict";
-import { decodeMaskPng } from "../core/image/mask_png.ts";
-import { readCoco } from "../core/selftrain/mod.ts";
+import { decodeMaskPng } from "../image/mask_png.ts";
+import { readCoco } from "../selftrain/mod.ts";
 import { ensureSyntheticSeg } from "../plugins/voc/mod.ts";
 
 const CLI = new URL("../cli/recipe.ts", import.meta.url).pathname;

@@ -16,7 +16,7 @@ import {
   PseudoLabelStore,
   type Shard,
   shardIndices,
-} from "../core/selftrain/mod.ts";
+} from "../selftrain/mod.ts";
 import {
   HARD_DETECTION_DEFAULTS,
   selectHardDetections,

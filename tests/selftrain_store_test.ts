@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PseudoLabelStore, readCoco } from "../core/selftrain/mod.ts";
+import { PseudoLabelStore, readCoco } from "../selftrain/mod.ts";
 import { FAKE_CATEGORIES } from "./selftrain_fake_pool.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {

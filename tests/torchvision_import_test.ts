@@ -7,7 +7,7 @@
  * same logits, and `deno task classify` the same top-5.
  */
 import assert from "node:assert/strict";
-import { encodePng } from "../core/image/codec.ts";
+import { encodePng } from "../image/codec.ts";
 import type { RawImage } from "../core/types.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import {

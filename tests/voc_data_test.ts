@@ -6,8 +6,8 @@
  * keeps image and mask aligned.
  */
 import assert from "node:assert/strict";
-import { encodeJpeg } from "../core/image/codec.ts";
-import { encodeMaskPng } from "../core/image/mask_png.ts";
+import { encodeJpeg } from "../image/codec.ts";
+import { encodeMaskPng } from "../image/mask_png.ts";
 import { Rng } from "../core/rng.ts";
 import { IGNORE_LABEL } from "../core/types.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";

@@ -3,7 +3,7 @@
  * the model input size, a mask overlay, a grid of samples with their boxes
  * drawn, and a small scene generator used when no dataset is available.
  */
-import { colorFor, drawBox, fillRect } from "../../core/image/draw.ts";
+import { colorFor, drawBox, fillRect } from "../../image/draw.ts";
 import { Rng } from "../../core/rng.ts";
 import { IGNORE_LABEL, type RawImage, type Sample } from "../../core/types.ts";
 import { DEFAULT_FILTER } from "./boxes.ts";

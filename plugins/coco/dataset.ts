@@ -4,8 +4,8 @@
  * deterministic labelled fraction, and the train / val / unlabelled splits a
  * recipe asks for.
  */
-import { decodeImage } from "../../core/image/codec.ts";
-import { letterbox, scaleBoxes } from "../../core/image/resize.ts";
+import { decodeImage } from "../../image/codec.ts";
+import { letterbox, scaleBoxes } from "../../image/resize.ts";
 import type { DataSplits } from "../../core/registry.ts";
 import { Rng, seedFor } from "../../core/rng.ts";
 import type { Dataset, RawImage, Sample } from "../../core/types.ts";

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ConfigObject } from "../../core/config.ts";
 import { imagesToTensor, type Normalization } from "../../core/data/loader.ts";
-import { resizeBilinear } from "../../core/image/resize.ts";
+import { resizeBilinear } from "../../image/resize.ts";
 import type { Module } from "../../core/nn/module.ts";
 import type { Registry } from "../../core/registry.ts";
 import type { RawImage } from "../../core/types.ts";

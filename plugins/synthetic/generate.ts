@@ -13,8 +13,8 @@ import type {
   CocoAnnotation,
   CocoDataset,
   CocoImage,
-} from "../../core/eval/coco_format.ts";
-import { encodeJpeg } from "../../core/image/codec.ts";
+} from "../../eval/coco_format.ts";
+import { encodeJpeg } from "../../image/codec.ts";
 import { Rng, seedFor } from "../../core/rng.ts";
 import { renderScene, type SceneOptions } from "./scene.ts";
 import { SHAPE_NAMES } from "./shapes.ts";

@@ -7,8 +7,8 @@
  * own seed per split). Generation happens in a temporary folder renamed into
  * place, so a crash never leaves a half-written set.
  */
-import { encodeJpeg } from "../../core/image/codec.ts";
-import { encodeMaskPng } from "../../core/image/mask_png.ts";
+import { encodeJpeg } from "../../image/codec.ts";
+import { encodeMaskPng } from "../../image/mask_png.ts";
 import { exists } from "../../core/fs.ts";
 import { Rng, seedFor } from "../../core/rng.ts";
 import { optionsHash, type SyntheticOptions } from "../synthetic/generate.ts";

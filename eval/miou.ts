@@ -5,7 +5,7 @@
  * or prediction, and pixel accuracy. Ground-truth pixels labelled 255 are
  * ignored.
  */
-import { IGNORE_LABEL } from "../types.ts";
+import { IGNORE_LABEL } from "../core/types.ts";
 
 /** Metrics of a confusion matrix. */
 export interface SegmentationMetrics {

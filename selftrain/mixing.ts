@@ -16,7 +16,7 @@
  * }));
  * ```
  */
-import { Rng, seedFor } from "../rng.ts";
+import { Rng, seedFor } from "../core/rng.ts";
 
 /** Where a batch entry comes from. */
 export type MixSource = "human" | "pseudo";

@@ -5,7 +5,7 @@
  * previews and predictions render anywhere. Coordinates outside the image
  * are clipped, never an error.
  */
-import type { RawImage } from "../types.ts";
+import type { RawImage } from "../core/types.ts";
 
 /** An RGB colour, each channel 0-255. */
 export type Rgb = readonly [number, number, number];

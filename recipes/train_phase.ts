@@ -1,9 +1,11 @@
 /**
- * One detector training phase as the detection recipes run it: batches
- * from a plan (shuffled labelled data by default), the phase's augmentation,
- * checkpoints under `<phase dir>/checkpoints`, resume, and EMA weights
- * (when enabled) written into the model and its final checkpoint, and
- * joint training when the recipe's `joint.weight` is above 0.
+ * One training phase as every recipe runs it (classification, detection,
+ * segmentation, teacher, student, baseline): batches from a plan (shuffled
+ * labelled data by default), the phase's augmentation, the trainer's
+ * standard hooks (schedule, NaN guard, EMA swapped in at the end, events,
+ * checkpoints under `<phase dir>/checkpoints` with resume), plus any extra
+ * hooks, and joint training when the recipe's `joint.weight` is above 0.
+ * Written once; recipes compose it inside `runPhase`.
  */
 import type { Augmenter } from "../core/contracts.ts";
 import {
@@ -14,8 +16,7 @@ import {
 import type { TaskModel } from "../core/model.ts";
 import type { RecipeContext } from "../core/registry.ts";
 import type { ConfigObject } from "../core/config.ts";
-import { saveCheckpoint, stepName } from "../core/train/checkpoint.ts";
-import { train } from "../core/train/trainer.ts";
+import { train, type TrainHook } from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
 import { trainerConfig, type TrainSection } from "./train_config.ts";
 import {
@@ -26,36 +27,31 @@ import {
 
 export type { PhaseLoss } from "./joint_training.ts";
 
-/** Inputs of `trainDetector`. */
-export interface DetectorPhaseInputs {
+/** Inputs of `trainPhase`. */
+export interface TrainPhaseInputs {
   /** The phase folder. */
   dir: string;
-  /** Augmentation. */
-  augment: Augmenter;
+  /** Augmentation; none = images as loaded. */
+  augment?: Augmenter;
   /** Labelled data (used for the default plan). */
   data: Dataset;
   /** Batch plan; default: `data` shuffled per epoch. */
   plan?: BatchPlan;
   /** Loss; default: the model's own. */
   loss?: PhaseLoss;
+  /** Hooks added to the standard ones (e.g. periodic evaluation). */
+  hooks?: readonly TrainHook[];
 }
 
-/** Trains `model` for one phase. */
-export async function trainDetector(
+/** Trains `model` for one phase (call inside `runPhase`). */
+export async function trainPhase(
   ctx: RecipeContext<ConfigObject>,
   phase: string,
   model: TaskModel,
   t: TrainSection,
-  inputs: DetectorPhaseInputs,
+  inputs: TrainPhaseInputs,
 ): Promise<void> {
   const seed = Number(ctx.config.seed);
-  ctx.events.emit({
-    type: "phase-start",
-    phase,
-    total: t.steps,
-    unit: "steps",
-  });
-  const checkpointDir = `${inputs.dir}/checkpoints`;
   // Joint training (joint.weight > 0) adds a classification batch and loss.
   const joint = await jointPhase(
     ctx.registry,
@@ -72,9 +68,8 @@ export async function trainDetector(
       phase,
     },
   );
-  let r;
   try {
-    r = await train({
+    await train({
       phase,
       model: joint.model,
       config: trainerConfig(t, seed),
@@ -82,22 +77,11 @@ export async function trainDetector(
       loss: joint.loss.fn,
       extraState: joint.loss.state,
       events: ctx.events,
-      checkpointDir,
+      checkpointDir: `${inputs.dir}/checkpoints`,
       resume: ctx.resume,
+      hooks: inputs.hooks,
     });
   } finally {
     joint.dispose();
-  }
-  if (r.ema) {
-    // Evaluate and keep the averaged weights, as EMA training does.
-    for (const [name, v] of model.namedVariables()) {
-      v.assign(r.ema.shadow.get(name)!);
-    }
-    r.ema.dispose();
-    await saveCheckpoint(checkpointDir, stepName(t.steps), {
-      weights: new Map(model.namedVariables()),
-      state: new Map(),
-      meta: { step: t.steps, ema: true },
-    });
   }
 }

@@ -28,7 +28,7 @@
  * const cocoPath = await store.finalize();
  * ```
  */
-import type { Detection } from "../types.ts";
+import type { Detection } from "../core/types.ts";
 import {
   canonicalCategories,
   type CocoCategory,

@@ -3,7 +3,7 @@
  * (detections), with validation that turns bad input into one-line errors
  * naming the file and the offending entry instead of a crash later on.
  */
-import { readJson } from "../fs.ts";
+import { readJson } from "../core/fs.ts";
 
 /** One image entry of a COCO instances file. */
 export interface CocoImage {

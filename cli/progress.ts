@@ -2,7 +2,7 @@
  * Console progress for long phases: a bar with ETA on a terminal, plain log
  * lines (about every 5%) otherwise, so CI logs stay readable.
  */
-import type { EventBus, RunEvent } from "./events.ts";
+import type { EventBus, RunEvent } from "../core/events.ts";
 
 /** Formats seconds as `1h02m`, `3m04s` or `12s`. */
 export function formatDuration(sec: number): string {

@@ -5,7 +5,7 @@
  * image fits the target, then pad bottom and right, so box coordinates only
  * need multiplying by `scale`.
  */
-import type { RawImage } from "../types.ts";
+import type { RawImage } from "../core/types.ts";
 
 /** Bilinear resize to `width` × `height` (any channel count). */
 export function resizeBilinear(

@@ -10,3 +10,4 @@ export * from "./pseudo_store.ts";
 export * from "./shard.ts";
 export * from "./normalizer.ts";
 export * from "./mixing.ts";
+export { sliceTree } from "./tensor_tree.ts";

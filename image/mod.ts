@@ -1,0 +1,9 @@
+/**
+ * Images: JPEG/PNG codecs, header sniffing, resizing, drawing, and VOC
+ * palette label masks. Pure JS; depends only on `core/types.ts`.
+ */
+export * from "./codec.ts";
+export * from "./draw.ts";
+export * from "./resize.ts";
+export * from "./header.ts";
+export * from "./mask_png.ts";
