@@ -4,34 +4,28 @@
  * labelled data by default), the phase's augmentation, the trainer's
  * standard hooks (schedule, NaN guard, EMA swapped in at the end, events,
  * checkpoints under `<phase dir>/checkpoints` with resume), plus any extra
- * hooks. Written once; recipes compose it inside `runPhase`.
+ * hooks, and joint training when the recipe's `joint.weight` is above 0.
+ * Written once; recipes compose it inside `runPhase`.
  */
-import type { Augmenter, LossResult } from "../core/contracts.ts";
+import type { Augmenter } from "../core/contracts.ts";
 import {
   BatchLoader,
   type BatchPlan,
-  type SampleBatch,
   shuffledPlan,
 } from "../core/data/loader.ts";
 import type { TaskModel } from "../core/model.ts";
-import type { ForwardContext } from "../core/nn/module.ts";
 import type { RecipeContext } from "../core/registry.ts";
 import type { ConfigObject } from "../core/config.ts";
-import {
-  type ResumableState,
-  train,
-  type TrainHook,
-} from "../core/train/trainer.ts";
+import { train, type TrainHook } from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
 import { trainerConfig, type TrainSection } from "./train_config.ts";
+import {
+  jointPhase,
+  type JointSection,
+  type PhaseLoss,
+} from "./joint_training.ts";
 
-/** A loss over mixed batches with state that survives resume. */
-export interface PhaseLoss {
-  /** Forward + loss of a batch. */
-  fn(batch: SampleBatch, ctx: ForwardContext): LossResult;
-  /** State saved with checkpoints (e.g. loss moving averages). */
-  state?: ResumableState;
-}
+export type { PhaseLoss } from "./joint_training.ts";
 
 /** Inputs of `trainPhase`. */
 export interface TrainPhaseInputs {
@@ -58,19 +52,36 @@ export async function trainPhase(
   inputs: TrainPhaseInputs,
 ): Promise<void> {
   const seed = Number(ctx.config.seed);
-  await train({
-    phase,
-    model,
-    config: trainerConfig(t, seed),
-    data: new BatchLoader({
-      plan: inputs.plan ?? shuffledPlan(inputs.data, t.batchSize, seed),
-      augment: inputs.augment,
-    }),
-    loss: inputs.loss?.fn ?? ((b, c) => model.loss(b, c)),
-    extraState: inputs.loss?.state,
-    events: ctx.events,
-    checkpointDir: `${inputs.dir}/checkpoints`,
-    resume: ctx.resume,
-    hooks: inputs.hooks,
-  });
+  // Joint training (joint.weight > 0) adds a classification batch and loss.
+  const joint = await jointPhase(
+    ctx.registry,
+    ctx.config.joint as JointSection | undefined,
+    {
+      model,
+      data: new BatchLoader({
+        plan: inputs.plan ?? shuffledPlan(inputs.data, t.batchSize, seed),
+        augment: inputs.augment,
+      }),
+      loss: inputs.loss ?? { fn: (b, c) => model.loss(b, c) },
+      seed,
+      events: ctx.events,
+      phase,
+    },
+  );
+  try {
+    await train({
+      phase,
+      model: joint.model,
+      config: trainerConfig(t, seed),
+      data: joint.data,
+      loss: joint.loss.fn,
+      extraState: joint.loss.state,
+      events: ctx.events,
+      checkpointDir: `${inputs.dir}/checkpoints`,
+      resume: ctx.resume,
+      hooks: inputs.hooks,
+    });
+  } finally {
+    joint.dispose();
+  }
 }
