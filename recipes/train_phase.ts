@@ -7,13 +7,15 @@
  * hooks, and joint training when the recipe's `joint.weight` is above 0.
  * Written once; recipes compose it inside `runPhase`.
  */
-import type { Augmenter } from "../core/contracts.ts";
+import type { Augmenter, LossResult } from "../core/contracts.ts";
 import {
   BatchLoader,
   type BatchPlan,
+  type SampleBatch,
   shuffledPlan,
 } from "../core/data/loader.ts";
-import type { TaskModel } from "../core/model.ts";
+import { TaskModel } from "../core/model.ts";
+import type { ForwardContext, Module } from "../core/nn/module.ts";
 import type { RecipeContext } from "../core/registry.ts";
 import type { ConfigObject } from "../core/config.ts";
 import { train, type TrainHook } from "../core/train/trainer.ts";
@@ -26,6 +28,15 @@ import {
 } from "./joint_training.ts";
 
 export type { PhaseLoss } from "./joint_training.ts";
+
+/**
+ * What `trainPhase` trains: a module with a loss on sample batches (a
+ * `TaskModel`, or e.g. SimCLR's backbone + projection).
+ */
+export type TrainableModel = Module & {
+  /** Forward + loss of a batch. */
+  loss(batch: SampleBatch, ctx: ForwardContext): LossResult;
+};
 
 /** Inputs of `trainPhase`. */
 export interface TrainPhaseInputs {
@@ -47,27 +58,25 @@ export interface TrainPhaseInputs {
 export async function trainPhase(
   ctx: RecipeContext<ConfigObject>,
   phase: string,
-  model: TaskModel,
+  model: TrainableModel,
   t: TrainSection,
   inputs: TrainPhaseInputs,
 ): Promise<void> {
   const seed = Number(ctx.config.seed);
-  // Joint training (joint.weight > 0) adds a classification batch and loss.
-  const joint = await jointPhase(
-    ctx.registry,
-    ctx.config.joint as JointSection | undefined,
-    {
-      model,
-      data: new BatchLoader({
-        plan: inputs.plan ?? shuffledPlan(inputs.data, t.batchSize, seed),
-        augment: inputs.augment,
-      }),
-      loss: inputs.loss ?? { fn: (b, c) => model.loss(b, c) },
-      seed,
-      events: ctx.events,
-      phase,
-    },
-  );
+  const data = new BatchLoader({
+    plan: inputs.plan ?? shuffledPlan(inputs.data, t.batchSize, seed),
+    augment: inputs.augment,
+  });
+  const loss = inputs.loss ?? { fn: (b, c) => model.loss(b, c) };
+  // Joint training (joint.weight > 0) adds a classification batch and loss
+  // on a task model's backbone.
+  const joint = model instanceof TaskModel
+    ? await jointPhase(
+      ctx.registry,
+      ctx.config.joint as JointSection | undefined,
+      { model, data, loss, seed, events: ctx.events, phase },
+    )
+    : { model, data, loss, dispose: () => {} };
   try {
     await train({
       phase,
