@@ -35,6 +35,13 @@ export interface TrainerConfig {
   seed: number;
   /** Save a checkpoint every N steps (and at the end); 0 = only at the end. */
   checkpointEvery: number;
+  /**
+   * Micro-batches whose mean gradient makes one step (default 1): a K×
+   * larger batch at the memory of one; what a loss computes across a batch
+   * (batch-norm statistics, a contrastive loss's negatives) stays within
+   * its micro-batch.
+   */
+  accumulate?: number;
 }
 
 /** Where batches come from: batch `step` is fixed by the step number. */

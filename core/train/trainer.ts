@@ -37,42 +37,79 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
   const loop = createLoop(opts.phase, model, config, hooks);
   for (const h of hooks) await h.beforeTrain?.(loop);
 
+  // Forward + backward of one (micro-)batch; adds its gradients into `sum`.
+  const backward = async (batch: B, sum: Map<string, tf.Tensor>) => {
+    const kept: Record<string, tf.Scalar> = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const r = opts.loss(batch, { training: true, rng: loop.rng });
+      for (const [k, v] of Object.entries(r.components)) kept[k] = tf.keep(v);
+      return r.total;
+    }, [...params.values()]);
+    for (const [tfName, g] of Object.entries(grads)) {
+      const name = byTfName.get(tfName)!;
+      const prev = sum.get(name);
+      sum.set(name, prev ? tf.add(prev, g) : g);
+      if (prev) tf.dispose([prev, g]);
+    }
+    try {
+      const losses: Record<string, number> = {};
+      for (const [k, v] of Object.entries(kept)) {
+        losses[k] = (await v.data())[0];
+      }
+      return { loss: (await value.data())[0], losses };
+    } finally {
+      tf.dispose([value, ...Object.values(kept)]);
+    }
+  };
+  const micro = config.accumulate ?? 1;
+  if (!(Number.isInteger(micro) && micro >= 1)) {
+    throw new Error(
+      `${opts.phase}: accumulate must be a whole number >= 1, got ${micro}`,
+    );
+  }
+  const batches = config.steps * micro;
   let finalLoss = NaN;
   const start = loop.startStep;
-  let next = start < config.steps ? data.batchAt(start) : null;
+  let next = start < config.steps ? data.batchAt(start * micro) : null;
   try {
     for (let step = start; step < config.steps; step++) {
-      const batch = await next!;
-      // Load the next batch while this one trains; a failing prefetch
-      // surfaces when awaited, so do not let it go unhandled meanwhile.
-      next = step + 1 < config.steps ? data.batchAt(step + 1) : null;
-      next?.catch(() => {});
       const t0 = performance.now();
       for (const h of hooks) h.beforeStep?.(loop, step);
-      const kept: Record<string, tf.Scalar> = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const r = opts.loss(batch, { training: true, rng: loop.rng });
-        for (const [k, v] of Object.entries(r.components)) kept[k] = tf.keep(v);
-        return r.total;
-      }, [...params.values()]);
+      // Micro-batches `step·K … step·K + K − 1` each run forward and
+      // backward on their own; the step applies the mean of their gradients.
       const named = new Map<string, tf.Tensor>();
-      for (const [tfName, g] of Object.entries(grads)) {
-        named.set(byTfName.get(tfName)!, g);
-      }
       const losses: Record<string, number> = {};
-      const images = data.sizeOf(batch);
-      let gradNorm: number, loss: number;
+      let loss = 0, images = 0, gradNorm: number;
       try {
+        for (let k = 0; k < micro; k++) {
+          const index = step * micro + k;
+          const batch = await next!;
+          // Load the next batch while this one trains; a failing prefetch
+          // surfaces when awaited, so do not let it go unhandled meanwhile.
+          next = index + 1 < batches ? data.batchAt(index + 1) : null;
+          next?.catch(() => {});
+          try {
+            images += data.sizeOf(batch);
+            const part = await backward(batch, named);
+            loss += part.loss / micro;
+            for (const [c, v] of Object.entries(part.losses)) {
+              losses[c] = (losses[c] ?? 0) + v / micro;
+            }
+          } finally {
+            data.dispose(batch);
+          }
+        }
+        if (micro > 1) {
+          for (const [n, g] of named) {
+            named.set(n, tf.mul(g, 1 / micro));
+            g.dispose();
+          }
+        }
         gradNorm = await clipByGlobalNorm(named, config.clipNorm);
-        loss = (await value.data())[0];
         for (const h of hooks) h.afterBackward?.(loop, step, loss);
         loop.optimizer.apply(params, named, loop.lr);
-        for (const [k, v] of Object.entries(kept)) {
-          losses[k] = (await v.data())[0];
-        }
       } finally {
-        tf.dispose([value, ...named.values(), ...Object.values(kept)]);
-        data.dispose(batch);
+        tf.dispose([...named.values()]);
       }
       finalLoss = loss;
       const seconds = (performance.now() - t0) / 1000;
