@@ -53,7 +53,7 @@ import {
   type StudentSection,
   trainMixedPhase,
 } from "./mixed_training.ts";
-import { withPhaseLock } from "./run_lock.ts";
+import { withPhaseLock } from "../core/run_lock.ts";
 import {
   prefixKeys,
   TRAIN_CHOICES,

@@ -4,7 +4,7 @@
  * interleave). The lock holds the owner's pid; a lock whose process is gone
  * (killed with SIGKILL, say) is stale and taken over.
  */
-import { exists } from "../core/fs.ts";
+import { exists } from "./fs.ts";
 
 /** True while a process with `pid` exists. */
 function alive(pid: number): boolean {
@@ -18,7 +18,23 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Runs `fn` holding `<out>/<phase>.lock`; a live holder is a one-line error. */
+/** The lock is held by another live process. */
+export class LockHeldError extends Error {
+  /** Pid of the holder. */
+  readonly holder: number;
+
+  /** A one-line message naming the lock file and the holder. */
+  constructor(message: string, holder: number) {
+    super(message);
+    this.name = "LockHeldError";
+    this.holder = holder;
+  }
+}
+
+/**
+ * Runs `fn` holding `<out>/<phase>.lock`; a live holder is a one-line
+ * `LockHeldError`.
+ */
 export async function withPhaseLock<T>(
   out: string,
   phase: string,
@@ -34,8 +50,9 @@ export async function withPhaseLock<T>(
       if (!(e instanceof Deno.errors.AlreadyExists) || attempt > 0) throw e;
       const holder = Number((await Deno.readTextFile(path)).trim());
       if (alive(holder) && holder !== Deno.pid) {
-        throw new Error(
+        throw new LockHeldError(
           `${path}: process ${holder} is running the ${phase} phase in ${out}; wait for it to finish or use another --out`,
+          holder,
         );
       }
       // Stale: its process died without removing it.
