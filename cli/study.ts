@@ -65,8 +65,12 @@ export function applySets(
   }
 }
 
-/** Runs a job as `deno run cli/recipe.ts` with its output in `<out>/cell.log`. */
-function subprocessRunner(backend: string, jobs: number): JobRunner {
+/**
+ * Runs a job as `deno run cli/recipe.ts NAME --out OUT --resume ...`, its
+ * output appended to `<out>/cell.log`; a failure's error is the recipe's
+ * `error:` line.
+ */
+export function subprocessRunner(backend: string, jobs: number): JobRunner {
   const env: Record<string, string> = {};
   // Side by side, each run gets its share of the cores (and is deterministic
   // for that thread count).
@@ -120,10 +124,14 @@ function subprocessRunner(backend: string, jobs: number): JobRunner {
 }
 
 /** Runs a job in this process (one at a time). */
-function inProcessRunner(registry: Registry, backend: string): JobRunner {
+export function inProcessRunner(
+  registry: Registry,
+  backend: string,
+  progress = true,
+): JobRunner {
   return async (job, out) => {
     const events = new EventBus();
-    const detach = attachProgress(events, stderrSink());
+    const detach = progress ? attachProgress(events, stderrSink()) : () => {};
     try {
       await runRecipe({
         registry,

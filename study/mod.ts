@@ -11,4 +11,5 @@ export * from "./methods.ts";
 export * from "./grid.ts";
 export * from "./runner.ts";
 export * from "./results.ts";
+export * from "./format.ts";
 export * from "./report.ts";

@@ -8,37 +8,16 @@ import {
   type CategorySeries,
   renderCategoryPlotSvg,
 } from "../image/svg_plot.ts";
+import { formatEntry, formatSignedStat } from "./format.ts";
 import { INIT_KINDS, INITS, METHODS } from "./methods.ts";
 import {
   buildResults,
   readCells,
-  type SeedStat,
   type StudyResults,
   type StudyTable,
   type TableEntry,
 } from "./results.ts";
 import { readStudyGrid, sameGrid } from "./runner.ts";
-
-/** `37.1 ± 1.2`, `37.1` (one seed). */
-export function formatStat(s: SeedStat): string {
-  return s.std === null
-    ? s.mean.toFixed(1)
-    : `${s.mean.toFixed(1)} ± ${s.std.toFixed(1)}`;
-}
-
-/** `+2.3`, `−0.4`. */
-export function formatDelta(d: number): string {
-  return `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(1)}`;
-}
-
-/** One table entry: `mean ± std (Δ)`, with `[n/N seeds]` while partial, `–` when empty. */
-export function formatEntry(e: TableEntry): string {
-  if (!e.stat) return "–";
-  const parts = [formatStat(e.stat)];
-  if (e.delta !== null) parts.push(`(${formatDelta(e.delta)})`);
-  if (e.stat.n < e.planned) parts.push(`[${e.stat.n}/${e.planned} seeds]`);
-  return parts.join(" ");
-}
 
 /** A study table as Markdown. */
 export function tableMarkdown(t: StudyTable): string {
@@ -56,17 +35,13 @@ export function baselineMarkdown(t: StudyTable): string {
     METHODS[r.method].tasks[t.task]?.hasBaseline
   );
   if (rows.length === 0) return "";
-  const cell = (s: SeedStat | null) =>
-    s
-      ? `${formatDelta(s.mean)}${
-        s.std === null ? "" : ` ± ${s.std.toFixed(1)}`
-      }`
-      : "–";
   return [
     `| Δ student − compute-matched baseline | ${t.headings.join(" | ")} |`,
     `|---|${t.headings.map(() => "---:").join("|")}|`,
     ...rows.map((r) =>
-      `| ${r.label} | ${r.entries.map((e) => cell(e.vsBaseline)).join(" | ")} |`
+      `| ${r.label} | ${
+        r.entries.map((e) => formatSignedStat(e.vsBaseline)).join(" | ")
+      } |`
     ),
   ].join("\n");
 }
