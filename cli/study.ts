@@ -37,6 +37,7 @@ import { buildPreset, recipeHasKey } from "./study_presets.ts";
 const USAGE = `usage:
   deno task study --preset quick|cpu|paper [--out DIR] [--shard I/N] [--stage all|pretrain|cells]
       [--jobs J] [--backend B] [--in-process] [--set KEY=VALUE ...] [--dry-run]
+      [--budget-hours H   (cpu: size the steps to H hours; default 2.75)]
       [--coco DIR --voc DIR --unlabeled DIR   (paper)]
   deno task study report DIR [DIR ...] [--out DIR]`;
 
@@ -182,6 +183,7 @@ async function run(args: string[]): Promise<number> {
       coco: { type: "string" },
       voc: { type: "string" },
       unlabeled: { type: "string" },
+      "budget-hours": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -194,11 +196,16 @@ async function run(args: string[]): Promise<number> {
   if (!STAGES.includes(stage)) {
     throw new Error(`--stage must be ${STAGES.join(", ")}, got "${stage}"`);
   }
+  const budget = values["budget-hours"];
+  if (budget !== undefined && !(Number(budget) > 0)) {
+    throw new Error(`--budget-hours expects a number > 0, got "${budget}"`);
+  }
   const registry = createBuiltinRegistry();
   const preset = await buildPreset(values.preset, registry, {
     coco: values.coco,
     voc: values.voc,
     unlabeled: values.unlabeled,
+    budgetSeconds: budget === undefined ? undefined : 3600 * Number(budget),
   });
   applySets(registry, preset.grid, values.set ?? []);
   const jobs = values.jobs === undefined

@@ -4,9 +4,11 @@
  * `cpu` preset can size its steps to a budget. The constants are seconds on
  * the 2-core machine the defaults were measured on (`native`, two threads,
  * one run alone): `coco-supervised` at 1600 steps of 8 images about 270 s,
- * `coco-selftrain` at its defaults 555 s (README), `pascal-supervised`
- * about 1.6 s per step of 8 images at 64 px. The runner rescales the
- * remaining estimate by the measured/estimated ratio of the jobs it ran.
+ * `coco-selftrain` at its defaults 555 s alone and 735 s beside another
+ * run (README); `pascal-supervised` 1.3 s of CPU per one-thread step of 8
+ * images at 64 px, scaled as detection's CPU time is to its wall time
+ * beside another run. The runner rescales the remaining estimate by the
+ * measured/estimated ratio of the jobs it has run.
  */
 import type { ConfigObject } from "../core/config.ts";
 import type { Registry } from "../core/registry.ts";
@@ -14,7 +16,7 @@ import { resolveConfig } from "../core/runner.ts";
 import type { StudyJob } from "../study/mod.ts";
 
 /** Seconds per training image of each task at its reference input size. */
-const PER_IMAGE = { detection: 0.02, segmentation: 0.2 } as const;
+const PER_IMAGE = { detection: 0.02, segmentation: 0.17 } as const;
 /** Reference input sizes of `PER_IMAGE`. */
 const REF_SIZE = { detection: 128, segmentation: 64 } as const;
 /** Start-up, data loading and evaluation of one run. */

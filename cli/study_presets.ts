@@ -14,140 +14,30 @@
  * `model.init` and `joint.*` keys); the preset's notes say what was left
  * out and why.
  */
-import { flattenConfig } from "../core/config.ts";
 import type { Registry } from "../core/registry.ts";
-import { resolveConfig } from "../core/runner.ts";
 import { ensureSyntheticData } from "../plugins/synthetic/mod.ts";
 import { ensureSyntheticSeg } from "../plugins/voc/mod.ts";
+import type { InitKind, Method, TaskGrid } from "../study/mod.ts";
+import { cpuPreset } from "./study_cpu.ts";
 import {
-  enumerateStudy,
-  INIT_KEY,
-  type InitKind,
-  INITS,
-  type Method,
-  METHODS,
-  type StudyGrid,
-  type Task,
-  type TaskGrid,
-} from "../study/mod.ts";
-import { estimateJobSeconds, parallelSlowdown } from "./study_cost.ts";
+  availableAxes,
+  prefixed,
+  type PresetOptions,
+  type StudyPreset,
+} from "./study_preset_common.ts";
+
+export { CPU_BUDGET_SECONDS, estimateGridSeconds } from "./study_cpu.ts";
+export {
+  type PresetOptions,
+  recipeHasKey,
+  type StudyPreset,
+} from "./study_preset_common.ts";
 
 /** Preset names. */
 export const PRESET_NAMES = ["quick", "cpu", "paper"] as const;
 
 /** A preset name. */
 export type PresetName = typeof PRESET_NAMES[number];
-
-/** A preset: its grid, how many jobs run at once, and notes to print. */
-export interface StudyPreset {
-  /** The grid. */
-  grid: StudyGrid;
-  /** Jobs at once by default. */
-  jobs: number;
-  /** What the preset left out or chose, one line each. */
-  notes: string[];
-}
-
-/** Options some presets need. */
-export interface PresetOptions {
-  /** Cache folder of the built-in sets. */
-  cacheDir?: string;
-  /** COCO 2017 root (`annotations/`, `train2017/`, `val2017/`) for `paper`. */
-  coco?: string;
-  /** VOC2012 root for `paper`. */
-  voc?: string;
-  /** Folder of unlabelled images for `paper`. */
-  unlabeled?: string;
-}
-
-/** Wall-time budget of the `cpu` preset, with room under its 3 hours. */
-export const CPU_BUDGET_SECONDS = 2.75 * 3600;
-
-/** True when recipe `recipe` is registered and has config key `key`. */
-export function recipeHasKey(
-  registry: Registry,
-  recipe: string,
-  key: string,
-): boolean {
-  if (!registry.has("recipe", recipe)) return false;
-  return flattenConfig(resolveConfig(registry, recipe)).some(([k]) =>
-    k === key
-  );
-}
-
-/** Recipes a task's methods run. */
-function taskRecipes(task: Task, methods: readonly Method[]): string[] {
-  return [...new Set(methods.map((m) => METHODS[m].tasks[task]!.recipe))];
-}
-
-/**
- * Keeps the inits and methods the registry can run for `task`: pre-trained
- * inits need their pre-training recipe and `model.init` on every recipe;
- * joint training needs `joint.weight` on its recipe.
- */
-function available(
-  registry: Registry,
-  task: Task,
-  inits: InitKind[],
-  methods: Method[],
-  notes: string[],
-): { inits: InitKind[]; methods: Method[] } {
-  const keptMethods = methods.filter((m) => {
-    const binding = METHODS[m].tasks[task];
-    if (!binding) return false;
-    if (
-      METHODS[m].joint &&
-      !recipeHasKey(registry, binding.recipe, "joint.weight")
-    ) {
-      notes.push(
-        `${task}: no ${m} (${binding.recipe} has no joint.* keys yet)`,
-      );
-      return false;
-    }
-    return true;
-  });
-  const keptInits = inits.filter((i) => {
-    const pre = INITS[i].pretrainRecipe;
-    if (!pre) return true;
-    const missing = !registry.has("recipe", pre)
-      ? `recipe ${pre} is not registered`
-      : taskRecipes(task, keptMethods).find((r) =>
-        !recipeHasKey(registry, r, INIT_KEY)
-      );
-    if (missing) {
-      notes.push(
-        `${task}: no ${i} init (${
-          missing.startsWith("recipe")
-            ? missing
-            : `${missing} has no ${INIT_KEY}`
-        })`,
-      );
-      return false;
-    }
-    return true;
-  });
-  return {
-    inits: keptInits,
-    methods: keptInits.some((i) => i !== "random")
-      ? keptMethods
-      : keptMethods.filter((m) => m !== "pretrain-self-training"),
-  };
-}
-
-/** `--prefix.steps` etc. for a short training section. */
-function trainKeys(
-  prefix: string,
-  steps: number,
-  batch: number,
-  extra: Record<string, number> = {},
-): Record<string, string> {
-  const out: Record<string, string> = {
-    [`${prefix}.steps`]: String(steps),
-    [`${prefix}.batchSize`]: String(batch),
-  };
-  for (const [k, v] of Object.entries(extra)) out[`${prefix}.${k}`] = String(v);
-  return out;
-}
 
 /** The quick preset: tiny sets, a few steps, 2 methods × 2 fractions per task. */
 async function quickPreset(o: PresetOptions): Promise<StudyPreset> {
@@ -217,13 +107,13 @@ async function quickPreset(o: PresetOptions): Promise<StudyPreset> {
           overrides: {
             "coco-supervised": {
               ...detData,
-              ...trainKeys("train", 2, 4, tiny),
+              ...prefixed("train", { steps: 2, batchSize: 4, ...tiny }),
             },
             "coco-selftrain": {
               ...detData,
-              ...trainKeys("teacher", 2, 4, tiny),
+              ...prefixed("teacher", { steps: 2, batchSize: 4, ...tiny }),
               // 4 human + 4 pseudo: the teacher is the compute-matched baseline.
-              ...trainKeys("student", 2, 8, tiny),
+              ...prefixed("student", { steps: 2, batchSize: 8, ...tiny }),
               "pseudo.threshold": "0.001",
               "pseudo.batchSize": "4",
             },
@@ -234,12 +124,12 @@ async function quickPreset(o: PresetOptions): Promise<StudyPreset> {
           overrides: {
             "pascal-supervised": {
               ...segData,
-              ...trainKeys("train", 2, 2, tiny),
+              ...prefixed("train", { steps: 2, batchSize: 2, ...tiny }),
             },
             "pascal-selftrain": {
               ...segData,
-              ...trainKeys("teacher", 2, 2, tiny),
-              ...trainKeys("student", 2, 2, tiny),
+              ...prefixed("teacher", { steps: 2, batchSize: 2, ...tiny }),
+              ...prefixed("student", { steps: 2, batchSize: 2, ...tiny }),
               "pseudo.batchSize": "2",
             },
           },
@@ -247,117 +137,6 @@ async function quickPreset(o: PresetOptions): Promise<StudyPreset> {
       },
     },
   };
-}
-
-/** Steps of the cpu preset at scale 1: the recipes' defaults. */
-const CPU_FULL_STEPS = {
-  detection: { teacher: 1600, student: 1600 },
-  segmentation: { teacher: 400, student: 300 },
-} as const;
-
-/** The cpu grid with every step count multiplied by `scale`. */
-function cpuGrid(
-  registry: Registry,
-  scale: number,
-  notes: string[],
-): StudyGrid {
-  const steps = (n: number) =>
-    String(Math.max(50, Math.round(n * scale / 50) * 50));
-  const d = CPU_FULL_STEPS.detection, s = CPU_FULL_STEPS.segmentation;
-  const det = available(
-    registry,
-    "detection",
-    ["random", "imagenet", "simclr"],
-    ["supervised", "self-training", "pretrain-self-training", "joint"],
-    notes,
-  );
-  const seg = available(
-    registry,
-    "segmentation",
-    ["random", "imagenet", "simclr"],
-    ["supervised", "self-training", "pretrain-self-training"],
-    notes,
-  );
-  const detTask: TaskGrid = {
-    ...det,
-    augments: ["S1", "S2", "S3", "S4"],
-    fractions: [0.2, 0.5, 1],
-    overrides: {
-      "coco-supervised": { "train.steps": steps(d.teacher) },
-      "coco-selftrain": {
-        "teacher.steps": steps(d.teacher),
-        "student.steps": steps(d.student),
-      },
-    },
-  };
-  if (det.methods.includes("joint")) {
-    // The recipe's own classification set; weight 1 sums the two losses (unconfirmed).
-    const c = resolveConfig(registry, "coco-supervised");
-    const joint = c.joint as Record<string, string>;
-    detTask.joint = { weight: 1, dataset: String(joint.dataset) };
-  }
-  return {
-    name: "cpu",
-    seeds: [0, 1],
-    design: "paper",
-    tasks: {
-      detection: detTask,
-      segmentation: {
-        ...seg,
-        augments: ["S1", "S4"],
-        fractions: [0.5, 1],
-        overrides: {
-          "pascal-supervised": { "train.steps": steps(s.teacher) },
-          "pascal-selftrain": {
-            "teacher.steps": steps(s.teacher),
-            "student.steps": steps(s.student),
-          },
-        },
-      },
-    },
-  };
-}
-
-/** Estimated wall seconds of a whole grid with `jobs` at once on 2 cores. */
-export function estimateGridSeconds(
-  registry: Registry,
-  grid: StudyGrid,
-  jobs: number,
-): number {
-  const plan = enumerateStudy(grid, "study");
-  const total = [...plan.pretrain, ...plan.cells].reduce(
-    (a, j) => a + estimateJobSeconds(registry, j),
-    0,
-  );
-  return total * parallelSlowdown(jobs) / jobs;
-}
-
-/**
- * The cpu preset: the largest step scale (a multiple of 0.05, at most the
- * recipes' defaults, at least a quarter of them) whose estimate fits
- * `CPU_BUDGET_SECONDS` with two jobs at once.
- */
-function cpuPreset(registry: Registry): StudyPreset {
-  const jobs = 2;
-  let scale = 1;
-  let notes: string[] = [];
-  for (; scale > 0.25; scale = Math.round((scale - 0.05) * 100) / 100) {
-    notes = [];
-    const grid = cpuGrid(registry, scale, notes);
-    if (estimateGridSeconds(registry, grid, jobs) <= CPU_BUDGET_SECONDS) break;
-  }
-  notes = [];
-  const grid = cpuGrid(registry, scale, notes);
-  const est = estimateGridSeconds(registry, grid, jobs);
-  notes.push(
-    `steps at ${Math.round(scale * 100)}% of the recipes' defaults to fit ${
-      (CPU_BUDGET_SECONDS / 3600).toFixed(2)
-    } h` +
-      (est > CPU_BUDGET_SECONDS
-        ? ` (does NOT fit: estimate ${(est / 3600).toFixed(1)} h)`
-        : ""),
-  );
-  return { grid, jobs, notes };
 }
 
 /** The paper preset: COCO and PASCAL at the paper's settings. */
@@ -368,7 +147,7 @@ function paperPreset(registry: Registry, o: PresetOptions): StudyPreset {
     );
   }
   const notes: string[] = [];
-  const det = available(
+  const det = availableAxes(
     registry,
     "detection",
     ["random", "imagenet", "simclr"],
@@ -380,7 +159,7 @@ function paperPreset(registry: Registry, o: PresetOptions): StudyPreset {
     ],
     notes,
   );
-  const seg = available(registry, "segmentation", [
+  const seg = availableAxes(registry, "segmentation", [
     "random",
     "imagenet",
     "simclr",
@@ -458,15 +237,6 @@ function paperPreset(registry: Registry, o: PresetOptions): StudyPreset {
   };
 }
 
-function prefixed(
-  prefix: string,
-  values: Record<string, number>,
-): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(values).map(([k, v]) => [`${prefix}.${k}`, String(v)]),
-  );
-}
-
 /** Builds preset `name`. */
 export async function buildPreset(
   name: string,
@@ -477,7 +247,7 @@ export async function buildPreset(
     case "quick":
       return await quickPreset(o);
     case "cpu":
-      return cpuPreset(registry);
+      return cpuPreset(registry, o.budgetSeconds);
     case "paper":
       return paperPreset(registry, o);
     default:

@@ -15,7 +15,6 @@ import {
   readCells,
   type StudyResults,
   type StudyTable,
-  type TableEntry,
 } from "./results.ts";
 import { readStudyGrid, sameGrid } from "./runner.ts";
 

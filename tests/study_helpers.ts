@@ -4,12 +4,12 @@
  * instead of training, recording which jobs it ran.
  */
 import { writeJsonAtomic } from "../core/fs.ts";
-import {
-  type JobRunner,
-  type StudyCell,
-  type StudyGrid,
-  type StudyJob,
-  type TaskGrid,
+import type {
+  JobRunner,
+  StudyCell,
+  StudyGrid,
+  StudyJob,
+  TaskGrid,
 } from "../study/mod.ts";
 
 /** A detection task grid with the given axes and no overrides. */
