@@ -214,7 +214,7 @@ Deno.test("study runner: cells of a failed pre-training fail without running", a
   assert.ok(f.ran.includes("det-imagenet-sup-S1-f100-s0"));
 });
 
-Deno.test("study runner: a cell another live process holds is left to it", async () => {
+Deno.test("study runner: a cell another live process on this host holds is left to it; a lock from another host is stale", async () => {
   const dir = await tempStudyDir();
   const grid = smallGrid([0]);
   const cells = enumerateStudy(grid, dir).cells;
@@ -228,6 +228,15 @@ Deno.test("study runner: a cell another live process holds is left to it", async
     const s = await runStudy({ dir, grid, run: f.run });
     assert.deepEqual(s.busy, [cells[0].id]);
     assert.ok(!f.ran.includes(cells[0].id));
+    // The same pid written on another host (a replaced pod) is stale.
+    await Deno.writeTextFile(
+      `${out}/study_cell.lock`,
+      `${holder.pid} another-host-${crypto.randomUUID()}\n`,
+    );
+    const g = fakeRunner();
+    const again = await runStudy({ dir, grid, run: g.run });
+    assert.deepEqual(again.busy, []);
+    assert.deepEqual(g.ran, [cells[0].id]);
   } finally {
     holder.kill();
     await holder.status;
