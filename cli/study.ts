@@ -12,6 +12,7 @@
  * `study_results.json` and `plots/`. `report` rebuilds those from whatever
  * cells have finished, merging folders of the same grid.
  */
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { EventBus } from "../core/events.ts";
 import type { Registry } from "../core/registry.ts";
@@ -41,7 +42,7 @@ const USAGE = `usage:
       [--coco DIR --voc DIR --unlabeled DIR   (paper)]
   deno task study report DIR [DIR ...] [--out DIR]`;
 
-const RECIPE_CLI = new URL("./recipe.ts", import.meta.url).pathname;
+const RECIPE_CLI = fileURLToPath(new URL("./recipe.ts", import.meta.url));
 const STAGES: readonly StudyStage[] = ["all", "pretrain", "cells"];
 
 /** Applies `--set KEY=VALUE` to every recipe of the grid that has KEY. */
@@ -220,17 +221,22 @@ async function run(args: string[]): Promise<number> {
   const dir = values.out ?? `runs/study-${values.preset}`;
   const shard = values.shard ? parseShard(values.shard) : NO_SHARD;
   for (const n of preset.notes) console.log(`note: ${n}`);
-  const estimate = (j: Parameters<JobRunner>[0]) =>
-    estimateJobSeconds(registry, j) * parallelSlowdown(jobs);
+  const estimate = preset.cpuEstimates
+    ? (j: Parameters<JobRunner>[0]) =>
+      estimateJobSeconds(registry, j) * parallelSlowdown(jobs)
+    : undefined;
   if (values["dry-run"]) {
     const plan = selectJobs(enumerateStudy(preset.grid, dir), stage, shard);
     for (const j of plan) {
-      console.log(
-        `${j.stage}/${j.id}  ${j.recipe}  ~${formatDuration(estimate(j))}`,
-      );
+      const est = estimate ? `  ~${formatDuration(estimate(j))}` : "";
+      console.log(`${j.stage}/${j.id}  ${j.recipe}${est}`);
     }
-    const total = plan.reduce((a, j) => a + estimate(j), 0) / jobs;
-    console.log(`${plan.length} jobs, estimated ${formatDuration(total)}`);
+    const total = estimate
+      ? `, estimated ${
+        formatDuration(plan.reduce((a, j) => a + estimate(j), 0) / jobs)
+      } on 2 CPU cores`
+      : "";
+    console.log(`${plan.length} jobs${total}`);
     return 0;
   }
   const summary = await runStudy({

@@ -208,5 +208,5 @@ export function cpuPreset(
         ? ` — over the ${(budget / 3600).toFixed(2)} h budget`
         : ""),
   );
-  return { grid, jobs, notes };
+  return { grid, jobs, notes, cpuEstimates: true };
 }

@@ -24,6 +24,8 @@ export interface StudyPreset {
   jobs: number;
   /** What the preset left out or chose, one line each. */
   notes: string[];
+  /** True when the 2-core CPU estimates of `study_cost.ts` apply. */
+  cpuEstimates: boolean;
 }
 
 /** Options some presets need. */

@@ -97,6 +97,7 @@ async function quickPreset(o: PresetOptions): Promise<StudyPreset> {
   return {
     jobs: 1,
     notes: [],
+    cpuEstimates: true,
     grid: {
       name: "quick",
       seeds: [0],
@@ -209,9 +210,13 @@ function paperPreset(registry: Registry, o: PresetOptions): StudyPreset {
   if (det.methods.includes("joint")) {
     detTask.joint = { weight: 1, dataset: "imagenet" };
   }
+  notes.push(
+    "steps are the recipes' defaults (the paper's schedules are not in SPEC): set them with --set teacher.steps=... etc.",
+  );
   return {
     jobs: 1,
     notes,
+    cpuEstimates: false,
     grid: {
       name: "paper",
       seeds: [0, 1, 2],
