@@ -30,7 +30,6 @@ export * from "./core/train/ema.ts";
 export * from "./core/train/optimizer.ts";
 export * from "./core/train/schedule.ts";
 export * from "./core/train/trainer.ts";
-export * from "./core/tensor_tree.ts";
 export * from "./eval/mod.ts";
 export * from "./image/mod.ts";
 export * from "./selftrain/mod.ts";

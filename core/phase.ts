@@ -19,15 +19,25 @@ export interface PhaseResult<M extends PhaseMetrics> {
   dir: string;
 }
 
+/** Size of a phase's work, for `phase-start` (progress bars). */
+export interface PhaseWork {
+  /** Units of work (steps, images); 0 when unknown. */
+  total: number;
+  /** Unit name. */
+  unit: string;
+}
+
 /**
- * Runs `fn` in `<out>/<name>/` unless that phase already finished, then
- * records its metrics atomically and emits `phase-end`.
+ * Runs `fn` in `<out>/<name>/` unless that phase already finished, emitting
+ * `phase-start` before and `phase-end` after; records the metrics
+ * atomically, so a finished phase is skipped when the run is repeated.
  */
 export async function runPhase<M extends PhaseMetrics>(
   out: string,
   name: string,
   events: EventBus,
   fn: (dir: string) => Promise<M>,
+  work: PhaseWork = { total: 0, unit: "steps" },
 ): Promise<PhaseResult<M>> {
   const dir = `${out}/${name}`;
   const marker = `${dir}/metrics.json`;
@@ -37,6 +47,7 @@ export async function runPhase<M extends PhaseMetrics>(
     return { metrics, skipped: true, dir };
   }
   await Deno.mkdir(dir, { recursive: true });
+  events.emit({ type: "phase-start", phase: name, ...work });
   const metrics = await fn(dir);
   await writeJsonAtomic(marker, metrics);
   events.emit({ type: "phase-end", phase: name, metrics, skipped: false });

@@ -3,22 +3,17 @@
  * classification dataset plugin). The smallest complete pipeline: registry
  * → data → trainer → checkpoint → evaluation.
  */
-import {
-  BatchLoader,
-  sequentialBatches,
-  shuffledPlan,
-} from "../core/data/loader.ts";
+import { sequentialBatches } from "../core/data/loader.ts";
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { train } from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
+import { trainPhase } from "./train_phase.ts";
 import {
   prefixKeys,
   TRAIN_CHOICES,
   TRAIN_HELP,
-  trainerConfig,
   type TrainSection,
 } from "./train_config.ts";
 
@@ -112,29 +107,12 @@ export const classifyRecipe: Recipe<ClassifyConfig> = {
     });
     const t = config.train;
     const phase = await runPhase(out, "train", events, async (dir) => {
-      events.emit({
-        type: "phase-start",
-        phase: "train",
-        total: t.steps,
-        unit: "steps",
-      });
-      await train({
-        phase: "train",
-        model,
-        config: trainerConfig(t, config.seed),
-        data: new BatchLoader({
-          plan: shuffledPlan(data.train, t.batchSize, config.seed),
-        }),
-        loss: (b, c) => model.loss(b, c),
-        events,
-        checkpointDir: `${dir}/checkpoints`,
-        resume: ctx.resume,
-      });
+      await trainPhase(ctx, "train", model, t, { dir, data: data.train });
       return {
         accuracy: await accuracy(model, data.val),
         params: model.countParameters(),
       };
-    });
+    }, { total: t.steps, unit: "steps" });
     model.dispose();
     return {
       recipe: "classify",

@@ -21,7 +21,7 @@ import { exists } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { loadLatestWeights } from "../core/train/trainer.ts";
+import { loadModelWeights } from "../core/train/checkpoint.ts";
 import { NO_SHARD, parseShard, type ShardMode } from "../selftrain/shard.ts";
 import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
 import {
@@ -46,14 +46,15 @@ import {
 } from "./labeling.ts";
 import { PseudoLabeledDataset } from "./pseudo_dataset.ts";
 import { writeSelfTrainReport } from "./report.ts";
-import { trainDetector } from "./detector_training.ts";
+import { trainPhase } from "./train_phase.ts";
 import {
   type BaselineBatch,
   composition,
   type StudentSection,
   trainMixedPhase,
 } from "./mixed_training.ts";
-import { withPhaseLock } from "../core/run_lock.ts";
+import { withPhaseLock } from "../selftrain/run_lock.ts";
+import { prepareInit } from "./backbone_init.ts";
 import {
   prefixKeys,
   TRAIN_CHOICES,
@@ -172,7 +173,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       "teacher boxes scoring in [ignoreBelow, threshold) become ignore regions, not background (0: off, the paper's rule)",
     ...prefixKeys("student", TRAIN_HELP),
     "student.init":
-      "random (paper) or teacher (start from the teacher's weights)",
+      "random (paper: model.init, i.e. random weights or its pre-trained backbone, with a fresh head) or teacher (start from the teacher's weights)",
     "student.mixRatio": "human:pseudo images per batch (paper: 1:1)",
     "student.normalize":
       "loss normalisation L = (L_h + a*(avgL_h/avgL_p)*L_p)/(1+a); false for the ablation",
@@ -215,17 +216,26 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     }
     const numClasses = splits.train.classNames.length;
     await writeClassNames(out, splits.train.classNames);
+    // Teacher, student and baseline all start from model.init.
+    const init = await prepareInit(registry, c.model, out, events);
     const build = (seed: number) =>
-      buildDetector(registry, c.model, numClasses, c.data.inputSize, seed);
+      init.apply(buildDetector(
+        registry,
+        c.model,
+        numClasses,
+        c.data.inputSize,
+        seed,
+        init.record.overrides,
+      ));
     const studentAugment = () =>
       createAugmenter(registry, c.augment, c.aug, c.data.inputSize);
 
     // 1. Teacher. Training it takes the folder's lock (one process at a
     // time); a finished teacher is only read, so label shards run at once.
-    const teacher = build(c.seed);
+    const teacher = await build(c.seed);
     const runTeacher = () =>
       runPhase(out, "teacher", events, async (dir) => {
-        await trainDetector(ctx, "teacher", teacher, c.teacher, {
+        await trainPhase(ctx, "teacher", teacher, c.teacher, {
           dir,
           augment: createAugmenter(
             registry,
@@ -242,12 +252,12 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
           events,
           "teacher",
         );
-      });
+      }, { total: c.teacher.steps, unit: "steps" });
     const teacherPhase = teacherDone
       ? await runTeacher()
       : await withPhaseLock(out, "teacher", runTeacher);
     if (teacherPhase.skipped) {
-      await loadLatestWeights(teacher, `${out}/teacher/checkpoints`);
+      await loadModelWeights(teacher, `${out}/teacher/checkpoints`);
     }
     if (only === "teacher") {
       teacher.dispose();
@@ -296,9 +306,9 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     // 3. Student, and 4. its compute-matched baseline: the same
     // initialisation, steps, schedule, augmentation and batch order seed.
     const initModel = async (): Promise<TaskModel> => {
-      const model = build(c.seed + 1);
+      const model = await build(c.seed + 1);
       if (c.student.init === "teacher") {
-        await loadLatestWeights(model, `${out}/teacher/checkpoints`);
+        await loadModelWeights(model, `${out}/teacher/checkpoints`);
       }
       return model;
     };
@@ -308,9 +318,9 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
         ? await PseudoLabeledDataset.open(splits.unlabeled!, labelsFile)
         : null;
       const soft = phase === "student" && c.pseudo.labeler === "soft";
-      const softTeacher = soft ? build(c.seed) : null;
+      const softTeacher = soft ? await build(c.seed) : null;
       if (softTeacher) {
-        await loadLatestWeights(softTeacher, `${out}/teacher/checkpoints`);
+        await loadModelWeights(softTeacher, `${out}/teacher/checkpoints`);
       }
       try {
         return await runPhase(out, phase, events, (dir) =>
@@ -328,7 +338,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
             softTeacher: softTeacher
               ? { model: softTeacher, temperature: c.pseudo.temperature }
               : undefined,
-          }));
+          }), { total: c.student.steps, unit: "steps" });
       } finally {
         model.dispose();
         softTeacher?.dispose();
@@ -358,11 +368,16 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       recipe: "coco-selftrain",
       seed: c.seed,
       backend: ctx.backend.name,
+      init: init.record,
       teacher: { metrics: teacherPhase.metrics, steps: c.teacher.steps },
       baseline: {
         metrics: baselinePhase.metrics,
         steps: c.student.steps,
-        init: c.student.init,
+        init: c.student.init === "teacher"
+          ? "teacher"
+          : c.model.init === "random"
+          ? "random"
+          : "pre-trained",
         reusedTeacher: baselineIsTeacher,
         ...composition(c.student, false, c.baselineBatch as BaselineBatch),
       },
@@ -380,12 +395,15 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
 };
 
 /**
- * True when the teacher already is the compute-matched baseline: a
- * randomly initialised student trained exactly as the teacher was (same
- * steps, schedule and augmentation, all-human batches of the same size).
+ * True when the teacher already is the compute-matched baseline: a student
+ * from the teacher's initialisation (`model.init`, not the teacher's
+ * weights) trained exactly as the teacher was (same steps, schedule and
+ * augmentation, all-human batches of the same size).
  */
 export function teacherIsBaseline(c: CocoSelfTrainConfig): boolean {
-  if (c.student.init !== "random" || c.augment !== c.teacher.augment) {
+  const teacherInit = c.model.init;
+  const studentInit = c.student.init === "teacher" ? "teacher" : c.model.init;
+  if (studentInit !== teacherInit || c.augment !== c.teacher.augment) {
     return false;
   }
   const batch = composition(c.student, false, c.baselineBatch as BaselineBatch)

@@ -4,10 +4,10 @@
  * Writes `train/metrics.json` (the 12 COCO numbers), detections in COCO
  * results format, and a checkpoint under `--out`.
  */
-import { BatchLoader, shuffledPlan } from "../core/data/loader.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { train } from "../core/train/trainer.ts";
+import { trainPhase } from "./train_phase.ts";
+import { INIT_DEFAULTS, prepareInit } from "./backbone_init.ts";
 import {
   AUG_DEFAULTS,
   type AugSection,
@@ -25,7 +25,6 @@ import {
   prefixKeys,
   TRAIN_CHOICES,
   TRAIN_HELP,
-  trainerConfig,
   type TrainSection,
 } from "./train_config.ts";
 
@@ -61,6 +60,7 @@ export const CPU_DETECTOR: DetectorSection = {
   softNms: false,
   anchorSize: 2,
   scoreThreshold: 0.05,
+  ...INIT_DEFAULTS,
 };
 
 /** Training defaults of the CPU detector. */
@@ -112,41 +112,29 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
       c.aug,
       c.data.inputSize,
     );
-    const model = buildDetector(
+    const init = await prepareInit(registry, c.model, out, events);
+    const model = await init.apply(buildDetector(
       registry,
       c.model,
       splits.train.classNames.length,
       c.data.inputSize,
       c.seed,
-    );
+      init.record.overrides,
+    ));
     const phase = await runPhase(out, "train", events, async (dir) => {
-      events.emit({
-        type: "phase-start",
-        phase: "train",
-        total: c.train.steps,
-        unit: "steps",
+      await trainPhase(ctx, "train", model, c.train, {
+        dir,
+        augment,
+        data: splits.train,
       });
-      const r = await train({
-        phase: "train",
-        model,
-        config: trainerConfig(c.train, c.seed),
-        data: new BatchLoader({
-          plan: shuffledPlan(splits.train, c.train.batchSize, c.seed),
-          augment,
-        }),
-        loss: (b, fc) => model.loss(b, fc),
-        events,
-        checkpointDir: `${dir}/checkpoints`,
-        resume: ctx.resume,
-      });
-      r.ema?.dispose();
       return { ...await evaluateDetector(model, splits, dir, events, "train") };
-    });
+    }, { total: c.train.steps, unit: "steps" });
     model.dispose();
     return {
       recipe: "coco-supervised",
       seed: c.seed,
       backend: ctx.backend.name,
+      init: init.record,
       metrics: phase.metrics,
     };
   },

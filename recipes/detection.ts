@@ -24,6 +24,7 @@ import { prefixKeys } from "./train_config.ts";
 import type { CocoSplitsConfig } from "../plugins/coco/dataset.ts";
 import { COCO_DATA_DEFAULTS } from "../plugins/coco/mod.ts";
 import { writeSampleImages } from "./samples.ts";
+import { INIT_HELP, type InitKeys } from "./backbone_init.ts";
 
 /** File in a run folder listing the class names (index = label), read by `deno task predict`. */
 export const CLASSES_FILE = "classes.json";
@@ -48,7 +49,7 @@ export interface DetectionDataSection extends Omit<CocoSplitsConfig, "seed"> {
 }
 
 /** `model.*`: the detector. */
-export interface DetectorSection {
+export interface DetectorSection extends InitKeys {
   [key: string]: string | number | boolean;
   /** Backbone plugin (P3–P7 outputs). */
   backbone: string;
@@ -107,6 +108,7 @@ export const DETECTOR_HELP: Readonly<Record<string, string>> = {
     "detections below this score are dropped before NMS (paper: 0.05)",
   anchorSize:
     "anchor size as a multiple of the level's stride (paper: 4; 2 for small objects at small input sizes)",
+  ...INIT_HELP,
 };
 
 /** `aug.*`: settings shared by the augmentation levels. */
@@ -181,22 +183,26 @@ export async function loadDetectionData(
   });
 }
 
-/** Builds a RetinaNet detector with init seed `seed`. */
+/**
+ * Builds a RetinaNet detector with init seed `seed`; `backboneOverrides`
+ * are backbone config keys a pre-trained checkpoint dictates
+ * (`recipes/backbone_init.ts`).
+ */
 export function buildDetector(
   registry: Registry,
   m: DetectorSection,
   numClasses: number,
   inputSize: number,
   seed: number,
+  backboneOverrides: ConfigObject = {},
 ): TaskModel {
   return withInitSeed(seed, () => {
     // A user's backbone need not have a batch-norm momentum setting.
     const declared = registry.get("backbone", m.backbone).defaults;
-    const backbone = registry.create(
-      "backbone",
-      m.backbone,
-      "bnMomentum" in declared ? { bnMomentum: m.bnMomentum } : {},
-    );
+    const backbone = registry.create("backbone", m.backbone, {
+      ...("bnMomentum" in declared ? { bnMomentum: m.bnMomentum } : {}),
+      ...backboneOverrides,
+    });
     const head = registry.create("head", "retinanet", {
       convs: m.headConvs,
       filters: m.headFilters,

@@ -13,7 +13,7 @@ import type { DataSplits, RecipeContext } from "../core/registry.ts";
 import { MixedBatchSampler } from "../selftrain/mixing.ts";
 import type { Augmenter } from "../core/contracts.ts";
 import type { Dataset } from "../core/types.ts";
-import { type PhaseLoss, trainDetector } from "./detector_training.ts";
+import { type PhaseLoss, trainPhase } from "./train_phase.ts";
 import { evaluateDetector } from "./detection.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { type PseudoTargetHook, studentLoss } from "./student_loss.ts";
@@ -195,7 +195,7 @@ export async function trainMixedPhase(
       state: whole.state,
     };
   }
-  await trainDetector(ctx, m.phase, model, s, {
+  await trainPhase(ctx, m.phase, model, s, {
     dir: m.dir,
     augment: m.augment,
     plan,

@@ -17,12 +17,13 @@ import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { MixedBatchSampler } from "../selftrain/mixing.ts";
 import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
-import { loadLatestWeights } from "../core/train/trainer.ts";
+import { loadModelWeights } from "../core/train/checkpoint.ts";
 import type { Dataset } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
 import { writeImage } from "../image/codec.ts";
 import { writeClassNames } from "./detection.ts";
-import { trainDetector } from "./detector_training.ts";
+import { trainPhase } from "./train_phase.ts";
+import { describeInit, type InitRecord, prepareInit } from "./backbone_init.ts";
 import {
   CPU_SEG_TRAIN,
   evaluateSplits,
@@ -139,7 +140,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     "pseudo.batchSize": "images per teacher batch (without TTA)",
     ...prefixKeys("student", TRAIN_HELP),
     "student.init":
-      "teacher (fine-tune the teacher; the baseline continues it too) or random",
+      "teacher (fine-tune the teacher; the baseline continues it too) or random (model.init: random weights or its pre-trained backbone, fresh head)",
     "student.mixRatio": "human:pseudo images per batch (paper: 1:1)",
     "student.normalize":
       "loss normalisation of Appendix B; false for the ablation",
@@ -165,22 +166,30 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     }
     const classes = splits.train.classNames.length;
     await writeClassNames(out, splits.train.classNames);
+    const init = await prepareInit(registry, c.model, out, events);
     const build = (seed: number) =>
-      buildSegmenter(registry, c.model, classes, c.data.inputSize, seed);
+      init.apply(buildSegmenter(
+        registry,
+        c.model,
+        classes,
+        c.data.inputSize,
+        seed,
+        init.record.overrides,
+      ));
     const samples = `${out}/samples`;
 
     // 1. Teacher.
-    const teacher = build(c.seed);
+    const teacher = await build(c.seed);
     const teacherPhase = await runPhase(out, "teacher", events, async (dir) => {
-      await trainDetector(ctx, "teacher", teacher, c.teacher, {
+      await trainPhase(ctx, "teacher", teacher, c.teacher, {
         dir,
         augment: createSegAugmenter(registry, c.teacher.augment, c.data),
         data: splits.train,
       });
       return await evaluateSplits(teacher, splits, samples, "teacher");
-    });
+    }, { total: c.teacher.steps, unit: "steps" });
     if (teacherPhase.skipped) {
-      await loadLatestWeights(teacher, `${out}/teacher/checkpoints`);
+      await loadModelWeights(teacher, `${out}/teacher/checkpoints`);
     }
     if (c.phase === "teacher") {
       teacher.dispose();
@@ -226,9 +235,9 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     };
     const augment = createSegAugmenter(registry, c.student.augment, c.data);
     const runStudent = async (name: "student" | "baseline") => {
-      const model = build(c.seed + 1);
+      const model = await build(c.seed + 1);
       if (c.student.init === "teacher") {
-        await loadLatestWeights(model, `${out}/teacher/checkpoints`);
+        await loadModelWeights(model, `${out}/teacher/checkpoints`);
       }
       const phase = await runPhase(out, name, events, async (dir) => {
         const opts = name === "baseline" ? {} : {
@@ -244,14 +253,14 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
             enabled: c.student.normalize,
           }),
         };
-        await trainDetector(ctx, name, model, c.student, {
+        await trainPhase(ctx, name, model, c.student, {
           dir,
           augment,
           data: splits.train,
           ...opts,
         });
         return await evaluateSplits(model, splits, samples, name);
-      });
+      }, { total: c.student.steps, unit: "steps" });
       model.dispose();
       return phase.metrics;
     };
@@ -261,6 +270,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
       recipe: "pascal-selftrain",
       seed: c.seed,
       backend: ctx.backend.name,
+      init: init.record,
       teacher: teacherPhase.metrics,
       baseline,
       student,
@@ -288,6 +298,7 @@ async function writeSegReport(
     recipe: string;
     seed: number;
     backend: string;
+    init: InitRecord;
     teacher: Record<string, number>;
     baseline: Record<string, number>;
     student: Record<string, number>;
@@ -308,6 +319,8 @@ async function writeSegReport(
     `| ${name} | ${keys.map((k) => pct(m[k])).join(" | ")} |`;
   const md = [
     `# ${r.recipe} (seed ${r.seed}, ${r.backend}, ${r.seconds.toFixed(0)} s)`,
+    "",
+    `Initialisation (teacher, student, baseline): ${describeInit(r.init)}`,
     "",
     `| run | ${keys.join(" | ")} |`,
     `| --- | ${keys.map(() => "---:").join(" | ")} |`,

@@ -9,7 +9,8 @@ import type { Recipe } from "../core/registry.ts";
 import type { SegmentationDataset, SegSplits } from "../plugins/voc/mod.ts";
 import type { TaskModel } from "../core/model.ts";
 import { writeClassNames } from "./detection.ts";
-import { trainDetector } from "./detector_training.ts";
+import { trainPhase } from "./train_phase.ts";
+import { prepareInit } from "./backbone_init.ts";
 import {
   buildSegmenter,
   CPU_SEGMENTER,
@@ -123,26 +124,29 @@ export const pascalSupervisedRecipe: Recipe<PascalSupervisedConfig> = {
     const { config: c, registry, out } = ctx;
     const splits = await loadSegData(registry, c.data, c.seed);
     await writeClassNames(out, splits.train.classNames);
-    const model = buildSegmenter(
+    const init = await prepareInit(registry, c.model, out, ctx.events);
+    const model = await init.apply(buildSegmenter(
       registry,
       c.model,
       splits.train.classNames.length,
       c.data.inputSize,
       c.seed,
-    );
+      init.record.overrides,
+    ));
     const phase = await runPhase(out, "train", ctx.events, async (dir) => {
-      await trainDetector(ctx, "train", model, c.train, {
+      await trainPhase(ctx, "train", model, c.train, {
         dir,
         augment: createSegAugmenter(registry, c.augment, c.data),
         data: splits.train,
       });
       return await evaluateSplits(model, splits, `${out}/samples`, "train");
-    });
+    }, { total: c.train.steps, unit: "steps" });
     model.dispose();
     return {
       recipe: "pascal-supervised",
       seed: c.seed,
       backend: ctx.backend.name,
+      init: init.record,
       metrics: phase.metrics,
     };
   },

@@ -9,6 +9,8 @@ import { ConfusionMatrix } from "../eval/miou.ts";
 import { writeImage } from "../image/codec.ts";
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
+import type { ConfigObject } from "../core/config.ts";
+import { INIT_DEFAULTS, INIT_HELP, type InitKeys } from "./backbone_init.ts";
 import type { Registry } from "../core/registry.ts";
 import type { Augmenter } from "../core/contracts.ts";
 import type { Dataset, Sample } from "../core/types.ts";
@@ -78,8 +80,8 @@ export const SEG_DATA_HELP: Readonly<Record<string, string>> = {
 };
 
 /** `model.*` of the segmentation recipes. */
-export interface SegModelSection {
-  [key: string]: string | number;
+export interface SegModelSection extends InitKeys {
+  [key: string]: string | number | boolean;
   /** Backbone with levels 2 and 4 (or 3). */
   backbone: string;
   /** 16 or 8. */
@@ -99,6 +101,7 @@ export const CPU_SEGMENTER: SegModelSection = {
   filters: 64,
   lowLevelFilters: 48,
   bnMomentum: 0.9,
+  ...INIT_DEFAULTS,
 };
 
 /** Meaning of the `model.*` keys. */
@@ -109,6 +112,7 @@ export const SEG_MODEL_HELP: Readonly<Record<string, string>> = {
   filters: "ASPP and decoder channels (paper: 256)",
   lowLevelFilters: "channels of the stride-4 projection (paper: 48)",
   bnMomentum: "batch-norm momentum (0.9 suits short CPU runs)",
+  ...INIT_HELP,
 };
 
 /** Loads the splits named by `data.*`; `seed` picks the labelled fraction. */
@@ -148,19 +152,25 @@ export async function loadSegData(
   })) as SegSplits;
 }
 
-/** Builds backbone + DeepLabv3+ + seg-ce with init seed `seed`. */
+/**
+ * Builds backbone + DeepLabv3+ + seg-ce with init seed `seed`;
+ * `backboneOverrides` are backbone config keys a pre-trained checkpoint
+ * dictates (`recipes/backbone_init.ts`).
+ */
 export function buildSegmenter(
   registry: Registry,
   m: SegModelSection,
   numClasses: number,
   inputSize: number,
   seed: number,
+  backboneOverrides: ConfigObject = {},
 ): TaskModel {
   return withInitSeed(seed, () => {
     const declared = registry.get("backbone", m.backbone).defaults;
     const backbone = registry.create("backbone", m.backbone, {
       ...("bnMomentum" in declared ? { bnMomentum: m.bnMomentum } : {}),
       ...("outputStride" in declared ? { outputStride: m.outputStride } : {}),
+      ...backboneOverrides,
     });
     const head = registry.create("head", "deeplabv3plus", {
       outputStride: m.outputStride,

@@ -8,10 +8,10 @@ import {
   LossNormalizer,
   type LossNormalizerConfig,
 } from "../selftrain/normalizer.ts";
-import { sliceTree } from "../core/tensor_tree.ts";
+import { sliceTree } from "../selftrain/tensor_tree.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { Loss, TensorTree } from "../core/contracts.ts";
-import type { PhaseLoss } from "./detector_training.ts";
+import type { PhaseLoss } from "./train_phase.ts";
 
 /** The task losses of each half; separate instances may keep separate state. */
 export interface HalfLosses {

@@ -9,8 +9,10 @@ import { exists, readJson } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { Registry } from "../core/registry.ts";
 import { latestCheckpoint } from "../core/train/checkpoint.ts";
-import { loadModelWeights } from "../core/train/trainer.ts";
+import { loadModelWeights } from "../core/train/checkpoint.ts";
 import { CPU_DETECTOR } from "./coco_supervised.ts";
+import { recordedOverrides } from "./backbone_init.ts";
+import type { ConfigObject } from "../core/config.ts";
 import {
   buildDetector,
   CLASSES_FILE,
@@ -73,6 +75,8 @@ export interface RunDetectorSpec {
   inputSize: number;
   /** Class names, index = label. */
   classNames: string[];
+  /** Backbone config keys its pre-trained init dictated (`init.json`). */
+  backboneOverrides?: ConfigObject;
 }
 
 /** Reads the detector description of the run in `runDir`; errors name the file. */
@@ -117,6 +121,7 @@ export async function readRunDetectorSpec(
     model: { ...CPU_DETECTOR, ...(model as DetectorSection) },
     inputSize,
     classNames,
+    backboneOverrides: await recordedOverrides(runDir),
   };
 }
 
@@ -132,6 +137,7 @@ export async function loadTrainedDetector(
     spec.classNames.length,
     spec.inputSize,
     0,
+    spec.backboneOverrides,
   );
   try {
     await loadModelWeights(model, stepDir);

@@ -14,7 +14,7 @@
  */
 import { hostname } from "node:os";
 import { exists, readJson, writeJsonAtomic } from "../core/fs.ts";
-import { LockHeldError, withPhaseLock } from "../core/run_lock.ts";
+import { LockHeldError, withPhaseLock } from "../selftrain/run_lock.ts";
 import { formatShard, NO_SHARD, type Shard } from "../selftrain/shard.ts";
 import {
   enumerateStudy,

@@ -9,7 +9,7 @@ import { runRecipe } from "../core/runner.ts";
 import { loadPlugin } from "../core/registry.ts";
 import { StridedPyramid } from "../examples/custom_detection_backbone.ts";
 import { latestCheckpoint, loadCheckpoint } from "../core/train/checkpoint.ts";
-import { restoreModel } from "../core/train/trainer.ts";
+import { restoreModel } from "../core/train/checkpoint.ts";
 import { EventBus } from "../core/events.ts";
 import {
   buildDetector,

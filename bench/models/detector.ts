@@ -30,6 +30,8 @@ export function benchDetector(
       softNms: false,
       anchorSize: 4,
       scoreThreshold: 0.05,
+      init: "random",
+      freezeAt: -1,
     },
     classes,
     size,

@@ -80,6 +80,27 @@ export interface Conv2dOptions {
   biasInit?: number;
   /** Kernel init std; default He normal over fan-out. */
   std?: number;
+  /**
+   * Pad `dilation·(k−1)/2` on every side (PyTorch's convention) instead of
+   * TensorFlow's `same`, which pads one pixel less at the top / left of a
+   * strided conv on an even-sized input (default false).
+   */
+  symmetricPadding?: boolean;
+}
+
+/**
+ * `x` padded for a PyTorch-style convolution when it differs from `same`
+ * (stride > 1 only: at stride 1 both pad `(k−1)/2` per side), or `null`.
+ */
+function symmetricPad(
+  x: tf.Tensor4D,
+  kernel: number,
+  stride: number,
+  dilation: number,
+): tf.Tensor4D | null {
+  if (stride === 1) return null;
+  const p = (dilation * (kernel - 1)) / 2;
+  return tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]);
 }
 
 /** 2-D convolution, NHWC, `same` padding. */
@@ -90,6 +111,7 @@ export class Conv2d extends Module {
   readonly bias?: tf.Variable;
   readonly #stride: number;
   readonly #dilation: number;
+  readonly #symmetric: boolean;
 
   /** Creates the layer for `inChannels` → `outChannels`. */
   constructor(inChannels: number, outChannels: number, opts: Conv2dOptions) {
@@ -110,12 +132,30 @@ export class Conv2d extends Module {
     }
     this.#stride = opts.stride ?? 1;
     this.#dilation = opts.dilation ?? 1;
+    this.#symmetric = opts.symmetricPadding ?? false;
+  }
+
+  /** `x` padded for symmetric padding, or `null` when `same` is the same thing. */
+  #padded(x: tf.Tensor4D): tf.Tensor4D | null {
+    return this.#symmetric
+      ? symmetricPad(x, this.kernel.shape[0], this.#stride, this.#dilation)
+      : null;
   }
 
   /** Applies the convolution. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
+    const padded = this.#padded(x);
     // tfjs has no gradient for dilation > 1: those run as space-to-batch.
-    const y = this.#dilation > 1 && this.#stride === 1
+    const y = padded
+      ? tf.conv2d(
+        padded,
+        this.kernel as tf.Tensor4D,
+        this.#stride,
+        "valid",
+        "NHWC",
+        this.#dilation,
+      )
+      : this.#dilation > 1 && this.#stride === 1
       ? atrousConv2d(x, this.kernel as tf.Tensor4D, this.#dilation)
       : tf.conv2d(
         x,
@@ -149,11 +189,12 @@ export class Conv2d extends Module {
       });
       return tf.reshape(y, [n, h, w, kernel.shape[3]]);
     }
+    const padded = this.#padded(x);
     return tf.fused.conv2d({
-      x,
+      x: padded ?? x,
       filter: kernel,
       strides: this.#stride,
-      pad: "same",
+      pad: padded ? "valid" : "same",
       dilations: this.#dilation,
       bias,
       activation,
@@ -167,13 +208,15 @@ export class DepthwiseConv2d extends Module {
   readonly kernel: tf.Variable;
   readonly #stride: number;
   readonly #dilation: number;
+  readonly #symmetric: boolean;
 
-  /** Creates the layer. */
+  /** Creates the layer (`symmetricPadding`: as `Conv2dOptions`). */
   constructor(
     channels: number,
     kernel: number,
     stride = 1,
     dilation = 1,
+    symmetricPadding = false,
   ) {
     super();
     this.kernel = this.param(
@@ -182,10 +225,24 @@ export class DepthwiseConv2d extends Module {
     );
     this.#stride = stride;
     this.#dilation = dilation;
+    this.#symmetric = symmetricPadding;
   }
 
   /** Applies the convolution. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
+    const padded = this.#symmetric
+      ? symmetricPad(x, this.kernel.shape[0], this.#stride, this.#dilation)
+      : null;
+    if (padded) {
+      return tf.depthwiseConv2d(
+        padded,
+        this.kernel as tf.Tensor4D,
+        this.#stride,
+        "valid",
+        "NHWC",
+        this.#dilation,
+      );
+    }
     if (this.#dilation > 1 && this.#stride === 1) {
       return atrousDepthwiseConv2d(
         x,
@@ -269,9 +326,12 @@ export class BatchNorm extends Module {
     this.#folds.dispose();
   }
 
-  /** Normalises `x`; updates moving statistics when training. */
+  /**
+   * Normalises `x`; updates moving statistics when training. A frozen
+   * batch norm always uses (and keeps) its moving statistics.
+   */
   apply<T extends tf.Tensor>(x: T, ctx: ForwardContext): T {
-    if (!ctx.training) {
+    if (!ctx.training || this.frozen) {
       return tf.batchNorm(
         x,
         this.movingMean as tf.Tensor1D,

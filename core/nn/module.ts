@@ -19,6 +19,7 @@ export class Module {
   readonly #children = new Map<string, Module>();
   readonly #params = new Map<string, tf.Variable>();
   readonly #buffers = new Map<string, tf.Variable>();
+  #frozen = false;
 
   /** Adds a child module under `name` and returns it. */
   protected child<M extends Module>(name: string, module: M): M {
@@ -65,6 +66,59 @@ export class Module {
     return out;
   }
 
+  /**
+   * Freezes this module and everything under it (detectron2's FrozenBN):
+   * its parameters leave the optimizer's list (`namedTrainableParameters`),
+   * its batch norms use their moving statistics, and modules that check
+   * `frozen` (`inferenceIfFrozen`) run in inference mode. Irreversible.
+   */
+  freeze(): void {
+    this.#frozen = true;
+    for (const [, c] of this.#children) c.freeze();
+  }
+
+  /** True once `freeze` was called on this module or a parent. */
+  get frozen(): boolean {
+    return this.#frozen;
+  }
+
+  /** Parameters of the modules that are not frozen: what an optimizer updates. */
+  namedTrainableParameters(prefix = ""): [string, tf.Variable][] {
+    if (this.#frozen) return [];
+    const out: [string, tf.Variable][] = [];
+    for (const [n, v] of this.#params) out.push([prefix + n, v]);
+    for (const [n, c] of this.#children) {
+      out.push(...c.namedTrainableParameters(`${prefix}${n}.`));
+    }
+    return out;
+  }
+
+  /** Names of every variable of a frozen module (they never change in training). */
+  frozenVariableNames(prefix = ""): Set<string> {
+    if (this.#frozen) {
+      return new Set([
+        ...this.namedParameters(prefix),
+        ...this.namedBuffers(prefix),
+      ].map(([n]) => n));
+    }
+    const out = new Set<string>();
+    for (const [n, c] of this.#children) {
+      for (const name of c.frozenVariableNames(`${prefix}${n}.`)) {
+        out.add(name);
+      }
+    }
+    return out;
+  }
+
+  /** This module (path `""`) and every module under it, with dotted paths. */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix.replace(/\.$/, ""), this]];
+    for (const [n, c] of this.#children) {
+      out.push(...c.namedModules(`${prefix}${n}.`));
+    }
+    return out;
+  }
+
   /** Every variable (parameters then buffers), as saved in checkpoints. */
   namedVariables(): [string, tf.Variable][] {
     return [...this.namedParameters(), ...this.namedBuffers()];
@@ -93,6 +147,17 @@ export class Module {
     this.releaseDerived();
     for (const [, c] of this.#children) c.#releaseTree();
   }
+}
+
+/**
+ * `ctx` in inference mode when `module` is frozen: a frozen block neither
+ * drops its branch (drop-connect) nor uses batch statistics.
+ */
+export function inferenceIfFrozen(
+  module: Module,
+  ctx: ForwardContext,
+): ForwardContext {
+  return module.frozen && ctx.training ? { ...ctx, training: false } : ctx;
 }
 
 /** Copies variable values from `source` into `target` by name (same shapes). */

@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "../fs.ts";
+import type { Module } from "../nn/module.ts";
 
 const MODEL_JSON = "model.json";
 const WEIGHTS_BIN = "weights.bin";
@@ -283,4 +284,46 @@ export async function latestCheckpoint(root: string): Promise<string | null> {
     if (name && await exists(`${dir}/${MODEL_JSON}`)) return dir;
   }
   return null;
+}
+
+/** Assigns checkpoint tensors to a module's variables; names must match. */
+export function restoreModel(
+  model: Module,
+  weights: ReadonlyMap<string, tf.Tensor>,
+  where = "checkpoint",
+): void {
+  for (const [name, v] of model.namedVariables()) {
+    const t = weights.get(name);
+    if (!t) throw new Error(`${where}: missing variable "${name}"`);
+    if (t.shape.join("x") !== v.shape.join("x")) {
+      throw new Error(
+        `${where}: "${name}" has shape [${t.shape}], model expects [${v.shape}]`,
+      );
+    }
+    v.assign(t);
+  }
+}
+
+/**
+ * Loads the weights of checkpoint `dir` into `model`: a `step-*` folder, or
+ * a phase's `checkpoints/` folder (its newest checkpoint).
+ */
+export async function loadModelWeights(
+  model: Module,
+  dir: string,
+): Promise<void> {
+  const path = await exists(`${dir}/${MODEL_JSON}`)
+    ? dir
+    : await latestCheckpoint(dir);
+  if (!path) {
+    throw new Error(
+      `${dir}: no checkpoint to load (delete the phase's metrics.json to retrain it)`,
+    );
+  }
+  const ck = await loadCheckpoint(path);
+  try {
+    restoreModel(model, ck.weights, path);
+  } finally {
+    for (const t of [...ck.weights.values(), ...ck.state.values()]) t.dispose();
+  }
 }

@@ -26,8 +26,11 @@ export class WeightEma {
   /** `shadow = d·shadow + (1-d)·value`, with the TF warm-up `d = min(decay, (1+t)/(10+t))`. */
   update(step: number): void {
     const d = Math.min(this.#decay, (1 + step) / (10 + step));
+    // Frozen variables keep their exact values (d·v + (1−d)·v may round).
+    const frozen = this.#module.frozenVariableNames();
     tf.tidy(() => {
       for (const [name, v] of this.#module.namedVariables()) {
+        if (frozen.has(name)) continue;
         const s = this.shadow.get(name)!;
         s.assign(tf.add(tf.mul(s, d), tf.mul(v, 1 - d)));
       }

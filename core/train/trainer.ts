@@ -1,10 +1,11 @@
 /**
- * The training loop: one plain function a user can read in one sitting.
- * Each step fetches batch `step` (a pure function of the step, so a resumed
- * run sees the same data), computes the loss and its gradients, clips them,
- * applies the optimizer at the scheduled learning rate, updates the EMA, and
- * emits a `step` event. Checkpoints hold everything needed to resume at the
- * saved step with the same schedule and random stream.
+ * The training loop: one plain function a user can read in one sitting, in
+ * the manner of detectron2's `TrainerBase`. Each step fetches batch `step` (a
+ * pure function of the step, so a resumed run sees the same data), computes
+ * the loss and its gradients, clips them and applies the optimizer. What
+ * varies around that — the learning-rate schedule, the NaN guard, EMA,
+ * events, checkpoints and resume, periodic evaluation — is a `TrainHook`
+ * (`hooks.ts`); each hook saves and restores its own state with checkpoints.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "../gradients.ts";
@@ -12,20 +13,16 @@ import type { LossResult } from "../contracts.ts";
 import type { EventBus } from "../events.ts";
 import type { ForwardContext, Module } from "../nn/module.ts";
 import { Rng, type RngState, seedFor } from "../rng.ts";
-import {
-  type CheckpointMeta,
-  latestCheckpoint,
-  loadCheckpoint,
-  saveCheckpoint,
-  stepName,
-} from "./checkpoint.ts";
-import { WeightEma } from "./ema.ts";
+import { type CheckpointData, restoreModel } from "./checkpoint.ts";
 import {
   clipByGlobalNorm,
   Optimizer,
   type OptimizerConfig,
 } from "./optimizer.ts";
-import { learningRate, type ScheduleConfig } from "./schedule.ts";
+import type { ScheduleConfig } from "./schedule.ts";
+import { phaseHooks, type ResumableState } from "./hooks.ts";
+
+export type { ResumableState } from "./hooks.ts";
 
 /** Trainer settings (all part of a recipe's config). */
 export interface TrainerConfig {
@@ -55,12 +52,72 @@ export interface BatchSource<B> {
   dispose(batch: B): void;
 }
 
-/** State outside the model that must survive a resume (e.g. loss EMAs). */
-export interface ResumableState {
-  /** JSON-serialisable snapshot, or a promise of one. */
-  save(): unknown;
-  /** Restores a snapshot from `save`. */
-  load(snapshot: unknown): void;
+/** What a hook sees of the running loop. */
+export interface TrainLoop {
+  /** Phase name used in events and logs. */
+  readonly phase: string;
+  /** The model trained. */
+  readonly model: Module;
+  /** Settings. */
+  readonly config: TrainerConfig;
+  /** Optimizer (its slots are checkpointed by the loop). */
+  readonly optimizer: Optimizer;
+  /** The trainer's random stream (drop-connect). */
+  readonly rng: Rng;
+  /** First step to run; a resuming hook moves it forward in `beforeTrain`. */
+  startStep: number;
+  /** Learning rate of the current step, set by the schedule hook. */
+  lr: number;
+  /** Everything needed to resume exactly: model, optimizer, RNG, hooks. */
+  snapshot(step: number): Promise<CheckpointData>;
+  /** Restores a `snapshot` (the caller disposes the tensors). */
+  restore(data: CheckpointData, where: string): void;
+}
+
+/** Numbers of a step, after the optimizer update. */
+export interface StepResult {
+  /** Steps completed (1-based). */
+  step: number;
+  /** Total loss. */
+  loss: number;
+  /** Named loss components. */
+  losses: Record<string, number>;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Images in the batch. */
+  images: number;
+  /** Wall time of the step. */
+  seconds: number;
+}
+
+/** A hook state saved in checkpoints: tensors and/or JSON. */
+export interface HookState {
+  /** Tensors, saved under `<hook name>/<key>`. */
+  tensors?: ReadonlyMap<string, tf.Tensor>;
+  /** JSON, saved under `meta.hooks[<hook name>]`. */
+  json?: unknown;
+}
+
+/** Code run around the loop's steps (detectron2's `HookBase`). */
+export interface TrainHook {
+  /** Unique name; keys the hook's state in checkpoints. */
+  readonly name: string;
+  /** Before the first step (resume happens here). */
+  beforeTrain?(loop: TrainLoop): void | Promise<void>;
+  /** Before step `step` (0-based). */
+  beforeStep?(loop: TrainLoop, step: number): void;
+  /** After the gradients, before the update; throwing aborts the run. */
+  afterBackward?(loop: TrainLoop, step: number, loss: number): void;
+  /** After the update of each step. */
+  afterStep?(loop: TrainLoop, result: StepResult): void | Promise<void>;
+  /** After the last step (also when every step was done before a resume). */
+  afterTrain?(loop: TrainLoop): void | Promise<void>;
+  /** Frees what the hook holds; runs after the run, succeeded or failed. */
+  dispose?(): void;
+  /** State to checkpoint. */
+  saveState?(): HookState | Promise<HookState>;
+  /** Restores `saveState`'s result. */
+  loadState?(state: HookState): void;
 }
 
 /** One training phase. */
@@ -81,8 +138,10 @@ export interface TrainOptions<B> {
   checkpointDir?: string;
   /** Continue from the newest checkpoint in `checkpointDir`. */
   resume?: boolean;
-  /** Extra state saved with checkpoints. */
+  /** Extra state saved with checkpoints (e.g. a loss's moving averages). */
   extraState?: ResumableState;
+  /** Extra hooks, run after the standard ones and before checkpoints (`phaseHooks`). */
+  hooks?: readonly TrainHook[];
 }
 
 /** What a finished phase returns. */
@@ -93,185 +152,138 @@ export interface TrainResult {
   startStep: number;
   /** Loss of the last step. */
   finalLoss: number;
-  /** Weight EMA when enabled (caller disposes it). */
-  ema: WeightEma | null;
 }
 
-/** Runs a training phase. */
+/**
+ * Runs a training phase. With EMA enabled the averaged weights are in the
+ * model when it returns (and in its final checkpoint).
+ */
 export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
-  const { model, config, data, events, phase } = opts;
-  const params = new Map(model.namedParameters());
+  const { model, config, data } = opts;
+  // Frozen modules' parameters are not differentiated nor updated.
+  const params = new Map(model.namedTrainableParameters());
   const byTfName = new Map([...params].map(([n, v]) => [v.name, n]));
-  const optimizer = new Optimizer(config.optimizer);
-  const ema = config.emaDecay > 0
-    ? new WeightEma(model, config.emaDecay)
-    : null;
-  const rng = new Rng(seedFor(config.seed, 0x7a11));
-  const schedule: ScheduleConfig = {
-    ...config.schedule,
-    totalSteps: config.steps,
-  };
+  const hooks = phaseHooks(opts);
+  const loop = createLoop(opts.phase, model, config, hooks);
+  for (const h of hooks) await h.beforeTrain?.(loop);
 
-  let startStep = 0;
-  if (opts.resume && opts.checkpointDir) {
-    const dir = await latestCheckpoint(opts.checkpointDir);
-    if (dir) {
-      const ck = await loadCheckpoint(dir);
-      restoreModel(model, ck.weights, dir);
-      const slots = new Map<string, tf.Tensor>();
-      for (const [name, t] of ck.state) {
-        if (name.startsWith("ema/") && ema) {
-          ema.shadow.get(name.slice(4))?.assign(t);
-        } else if (name.startsWith("opt/")) slots.set(name.slice(4), t);
-      }
-      optimizer.restore(slots, Number(ck.meta.iterations ?? ck.meta.step));
-      if (ck.meta.rng) rng.setState(ck.meta.rng as RngState);
-      if (opts.extraState && ck.meta.extra !== undefined) {
-        opts.extraState.load(ck.meta.extra);
-      }
-      startStep = ck.meta.step;
-      for (const t of [...ck.weights.values(), ...ck.state.values()]) {
-        t.dispose();
-      }
-      events?.emit({
-        type: "log",
-        message: `${phase}: resumed from ${dir} at step ${startStep}`,
-      });
-    }
-  }
-
-  const save = async (step: number) => {
-    if (!opts.checkpointDir) return;
-    const state = new Map<string, tf.Tensor>();
-    const opt = optimizer.state();
-    for (const [n, v] of opt.slots) state.set(`opt/${n}`, v);
-    if (ema) { for (const [n, v] of ema.shadow) state.set(`ema/${n}`, v); }
-    const meta: CheckpointMeta = {
-      step,
-      iterations: opt.iterations,
-      rng: rng.getState(),
-      extra: await opts.extraState?.save(),
-    };
-    await saveCheckpoint(opts.checkpointDir, stepName(step), {
-      weights: new Map(model.namedVariables()),
-      state,
-      meta,
-    });
-  };
-
-  const started = performance.now();
   let finalLoss = NaN;
-  let next = startStep < config.steps ? data.batchAt(startStep) : null;
-  for (let step = startStep; step < config.steps; step++) {
-    const batch = await next!;
-    // Load the next batch while this one trains.
-    next = step + 1 < config.steps ? data.batchAt(step + 1) : null;
-    // A failing prefetch surfaces when awaited; do not let it go unhandled
-    // if this step fails first.
-    next?.catch(() => {});
-    const t0 = performance.now();
-    const lr = learningRate(schedule, step);
-    const kept: Record<string, tf.Scalar> = {};
-    const { value, grads } = tf.variableGrads(() => {
-      const r = opts.loss(batch, { training: true, rng });
-      for (const [k, v] of Object.entries(r.components)) kept[k] = tf.keep(v);
-      return r.total;
-    }, [...params.values()]);
-    const named = new Map<string, tf.Tensor>();
-    for (const [tfName, g] of Object.entries(grads)) {
-      named.set(byTfName.get(tfName)!, g);
-    }
-    const gradNorm = await clipByGlobalNorm(named, config.clipNorm);
-    const loss = (await value.data())[0];
-    if (!Number.isFinite(loss)) {
-      tf.dispose([value, ...named.values(), ...Object.values(kept)]);
-      data.dispose(batch);
-      throw new Error(
-        `${phase}: loss is ${loss} at step ${
-          step + 1
-        } (lr ${lr}); lower the learning rate or check the data`,
-      );
-    }
-    optimizer.apply(params, named, lr);
-    ema?.update(step);
-    const losses: Record<string, number> = {};
-    for (const [k, v] of Object.entries(kept)) losses[k] = (await v.data())[0];
-    tf.dispose([value, ...named.values(), ...Object.values(kept)]);
-    const images = data.sizeOf(batch);
-    data.dispose(batch);
-    finalLoss = loss;
-
-    const now = performance.now();
-    const elapsedSec = (now - started) / 1000;
-    const done = step + 1 - startStep;
-    events?.emit({
-      type: "step",
-      phase,
-      step: step + 1,
-      totalSteps: config.steps,
-      loss,
-      losses,
-      lr,
-      imagesPerSec: images / Math.max(1e-6, (now - t0) / 1000),
-      elapsedSec,
-      etaSec: (elapsedSec / done) * (config.steps - step - 1),
-      gradNorm,
-    });
-    // Give timers and I/O (status server, signals) a turn: tfjs' awaits on
-    // CPU backends resolve as microtasks and would starve them.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    if (
-      config.checkpointEvery > 0 && (step + 1) % config.checkpointEvery === 0
-    ) {
-      await save(step + 1);
-    }
-  }
-  if (startStep < config.steps || !opts.resume) await save(config.steps);
-  optimizer.dispose();
-  return { steps: config.steps, startStep, finalLoss, ema };
-}
-
-/** Assigns checkpoint tensors to a module's variables; names must match. */
-export function restoreModel(
-  model: Module,
-  weights: ReadonlyMap<string, tf.Tensor>,
-  where = "checkpoint",
-): void {
-  for (const [name, v] of model.namedVariables()) {
-    const t = weights.get(name);
-    if (!t) throw new Error(`${where}: missing variable "${name}"`);
-    if (t.shape.join("x") !== v.shape.join("x")) {
-      throw new Error(
-        `${where}: "${name}" has shape [${t.shape}], model expects [${v.shape}]`,
-      );
-    }
-    v.assign(t);
-  }
-}
-
-/** Loads the weights of checkpoint folder `dir` (a `step-*` folder) into `model`. */
-export async function loadModelWeights(
-  model: Module,
-  dir: string,
-): Promise<void> {
-  const ck = await loadCheckpoint(dir);
+  const start = loop.startStep;
+  let next = start < config.steps ? data.batchAt(start) : null;
   try {
-    restoreModel(model, ck.weights, dir);
+    for (let step = start; step < config.steps; step++) {
+      const batch = await next!;
+      // Load the next batch while this one trains; a failing prefetch
+      // surfaces when awaited, so do not let it go unhandled meanwhile.
+      next = step + 1 < config.steps ? data.batchAt(step + 1) : null;
+      next?.catch(() => {});
+      const t0 = performance.now();
+      for (const h of hooks) h.beforeStep?.(loop, step);
+      const kept: Record<string, tf.Scalar> = {};
+      const { value, grads } = tf.variableGrads(() => {
+        const r = opts.loss(batch, { training: true, rng: loop.rng });
+        for (const [k, v] of Object.entries(r.components)) kept[k] = tf.keep(v);
+        return r.total;
+      }, [...params.values()]);
+      const named = new Map<string, tf.Tensor>();
+      for (const [tfName, g] of Object.entries(grads)) {
+        named.set(byTfName.get(tfName)!, g);
+      }
+      const losses: Record<string, number> = {};
+      const images = data.sizeOf(batch);
+      let gradNorm: number, loss: number;
+      try {
+        gradNorm = await clipByGlobalNorm(named, config.clipNorm);
+        loss = (await value.data())[0];
+        for (const h of hooks) h.afterBackward?.(loop, step, loss);
+        loop.optimizer.apply(params, named, loop.lr);
+        for (const [k, v] of Object.entries(kept)) {
+          losses[k] = (await v.data())[0];
+        }
+      } finally {
+        tf.dispose([value, ...named.values(), ...Object.values(kept)]);
+        data.dispose(batch);
+      }
+      finalLoss = loss;
+      const seconds = (performance.now() - t0) / 1000;
+      const result = {
+        step: step + 1,
+        loss,
+        losses,
+        gradNorm,
+        images,
+        seconds,
+      };
+      for (const h of hooks) await h.afterStep?.(loop, result);
+      // Give timers and I/O (status server, signals) a turn: tfjs' awaits on
+      // CPU backends resolve as microtasks and would starve them.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    for (const h of hooks) await h.afterTrain?.(loop);
   } finally {
-    for (const t of [...ck.weights.values(), ...ck.state.values()]) t.dispose();
+    for (const h of hooks) h.dispose?.();
+    loop.optimizer.dispose();
+    // A failed step leaves the prefetched batch in flight: free it when it lands.
+    next?.then((b) => data.dispose(b), () => {});
   }
+  return { steps: config.steps, startStep: start, finalLoss };
 }
 
-/** Loads the newest checkpoint under `dir` (a phase's `checkpoints/`) into `model`. */
-export async function loadLatestWeights(
+function createLoop(
+  phase: string,
   model: Module,
-  dir: string,
-): Promise<void> {
-  const path = await latestCheckpoint(dir);
-  if (!path) {
-    throw new Error(
-      `${dir}: no checkpoint to load (delete the phase's metrics.json to retrain it)`,
-    );
-  }
-  await loadModelWeights(model, path);
+  config: TrainerConfig,
+  hooks: readonly TrainHook[],
+): TrainLoop {
+  const optimizer = new Optimizer(config.optimizer);
+  const rng = new Rng(seedFor(config.seed, 0x7a11));
+  return {
+    phase,
+    model,
+    config,
+    optimizer,
+    rng,
+    startStep: 0,
+    lr: 0,
+    async snapshot(step) {
+      const state = new Map<string, tf.Tensor>();
+      const opt = optimizer.state();
+      for (const [n, v] of opt.slots) state.set(`opt/${n}`, v);
+      const json: Record<string, unknown> = {};
+      for (const h of hooks) {
+        const s = await h.saveState?.();
+        if (!s) continue;
+        for (const [k, t] of s.tensors ?? []) state.set(`${h.name}/${k}`, t);
+        if (s.json !== undefined) json[h.name] = s.json;
+      }
+      return {
+        weights: new Map(model.namedVariables()),
+        state,
+        meta: {
+          step,
+          iterations: opt.iterations,
+          rng: rng.getState(),
+          hooks: json,
+        },
+      };
+    },
+    restore(data, where) {
+      restoreModel(model, data.weights, where);
+      const slots = new Map<string, tf.Tensor>();
+      for (const [name, t] of data.state) {
+        if (name.startsWith("opt/")) slots.set(name.slice(4), t);
+      }
+      optimizer.restore(slots, Number(data.meta.iterations ?? data.meta.step));
+      if (data.meta.rng) rng.setState(data.meta.rng as RngState);
+      const json = (data.meta.hooks ?? {}) as Record<string, unknown>;
+      for (const h of hooks) {
+        const prefix = `${h.name}/`;
+        const tensors = new Map(
+          [...data.state].filter(([n]) => n.startsWith(prefix))
+            .map(([n, t]) => [n.slice(prefix.length), t]),
+        );
+        h.loadState?.({ tensors, json: json[h.name] });
+      }
+    },
+  };
 }

@@ -4,7 +4,11 @@
  * and an identity shortcut with drop-connect when shapes allow.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type ForwardContext, Module } from "../../core/nn/module.ts";
+import {
+  type ForwardContext,
+  inferenceIfFrozen,
+  Module,
+} from "../../core/nn/module.ts";
 import {
   activate,
   BatchNorm,
@@ -39,6 +43,8 @@ export interface MBConvPlan {
   readonly seChannels: number;
   /** Drop-connect rate of the residual branch. */
   readonly dropRate: number;
+  /** PyTorch-style padding of the strided depthwise conv (torchvision weights). */
+  readonly symmetricPadding?: boolean;
 }
 
 /** Squeeze-excitation: pool → 1×1 reduce + act → 1×1 expand + sigmoid → scale. */
@@ -89,7 +95,13 @@ export class MBConvBlock extends Module {
     }
     this.#depthwise = this.child(
       "depthwise",
-      new DepthwiseConv2d(hidden, plan.kernel, plan.stride, plan.dilation ?? 1),
+      new DepthwiseConv2d(
+        hidden,
+        plan.kernel,
+        plan.stride,
+        plan.dilation ?? 1,
+        plan.symmetricPadding ?? false,
+      ),
     );
     this.#dwBn = this.child(
       "depthwise_bn",
@@ -129,7 +141,9 @@ export class MBConvBlock extends Module {
     if (this.#se) y = this.#se.apply(y, act);
     y = this.#project.apply(y, ctx);
     if (!this.residual) return y;
-    return tf.add(dropConnect(y, this.#plan.dropRate, ctx), x);
+    // A frozen block keeps its branch: it is fixed, not regularised.
+    const dc = inferenceIfFrozen(this, ctx);
+    return tf.add(dropConnect(y, this.#plan.dropRate, dc), x);
   }
 }
 

@@ -42,6 +42,11 @@ export interface EfficientNetConfig {
    * backbone); their output is then the deepest level.
    */
   outputStride: number;
+  /**
+   * `same` (TensorFlow's, the reference) or `symmetric` (PyTorch's: strided
+   * convs pad `(k−1)/2` on every side), which torchvision's weights need.
+   */
+  padding: string;
 }
 
 /** EfficientNet-B0 with the reference defaults. */
@@ -53,6 +58,7 @@ export const EFFICIENTNET_DEFAULTS: Readonly<EfficientNetConfig> = {
   bnMomentum: 0.99,
   bnEpsilon: 1e-3,
   outputStride: 32,
+  padding: "same",
 };
 
 /** An output level: the last block of a resolution. */
@@ -77,6 +83,8 @@ export interface EfficientNetPlan {
   readonly topFilters: number;
   /** Norm / activation settings. */
   readonly norm: NormActConfig;
+  /** PyTorch-style padding of the strided convs (`padding: symmetric`). */
+  readonly symmetricPadding: boolean;
 }
 
 /** Checks a config and derives every block of the scaled network. */
@@ -104,6 +112,12 @@ export function planEfficientNet(
     (n, s) => n + roundRepeats(s.repeats, depth),
     0,
   );
+  if (config.padding !== "same" && config.padding !== "symmetric") {
+    throw new Error(
+      `${where}: padding must be same or symmetric, got "${config.padding}"`,
+    );
+  }
+  const symmetric = config.padding === "symmetric";
   if (![8, 16, 32].includes(config.outputStride)) {
     throw new Error(
       `${where}: outputStride must be 8, 16 or 32, got ${config.outputStride}`,
@@ -136,6 +150,7 @@ export function planEfficientNet(
           ? Math.max(1, Math.trunc(inCh * config.seRatio))
           : 0,
         dropRate: config.dropConnect * blocks.length / total,
+        ...(symmetric ? { symmetricPadding: true } : {}),
       });
       inCh = out;
     }
@@ -150,6 +165,7 @@ export function planEfficientNet(
     blocks,
     endpoints,
     topFilters: roundFilters(1280, width),
+    symmetricPadding: symmetric,
     norm: {
       activation: config.activation as Activation,
       bnMomentum: config.bnMomentum,
@@ -182,7 +198,11 @@ export class EfficientNet extends Module implements Backbone {
     this.plan = plan;
     this.#stem = this.child(
       "stem",
-      new ConvBn(3, plan.stemFilters, { kernel: 3, stride: 2 }, plan.norm),
+      new ConvBn(3, plan.stemFilters, {
+        kernel: 3,
+        stride: 2,
+        symmetricPadding: plan.symmetricPadding,
+      }, plan.norm),
     );
     this.#blocks = plan.blocks.map((b, i) =>
       this.child(`block${i}`, new MBConvBlock(b, plan.norm))

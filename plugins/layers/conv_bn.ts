@@ -43,6 +43,8 @@ export interface ConvBnOptions {
   act?: boolean;
   /** Initial BN gamma (default 1). */
   gammaInit?: number;
+  /** PyTorch-style padding of a strided conv (see `Conv2dOptions`). */
+  symmetricPadding?: boolean;
 }
 
 /** Conv (no bias) + BN + optional activation. */
@@ -68,6 +70,7 @@ export class ConvBn extends Module {
         kernel: opts.kernel,
         stride: opts.stride ?? 1,
         dilation: opts.dilation ?? 1,
+        symmetricPadding: opts.symmetricPadding,
       }),
     );
     this.bn = this.child(

@@ -5,7 +5,11 @@
  * reference) so every block starts as the identity.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type ForwardContext, Module } from "../../core/nn/module.ts";
+import {
+  type ForwardContext,
+  inferenceIfFrozen,
+  Module,
+} from "../../core/nn/module.ts";
 import { activate, dropConnect } from "../../core/nn/layers.ts";
 import { ConvBn, convBnParams, type NormActConfig } from "../layers/conv_bn.ts";
 import type { SpineBlockFn } from "./specs.ts";
@@ -80,7 +84,7 @@ export class SpineBlock extends Module {
     const shortcut = this.#shortcut ? this.#shortcut.apply(x, ctx) : x;
     let y = x;
     for (const layer of this.#layers) y = layer.apply(y, ctx);
-    y = dropConnect(y, this.#dropRate, ctx);
+    y = dropConnect(y, this.#dropRate, inferenceIfFrozen(this, ctx));
     return activate(tf.add(y, shortcut), this.#norm.activation) as tf.Tensor4D;
   }
 }

@@ -7,7 +7,7 @@
  * means nothing here, and a scheduler gives one worker per shard).
  */
 import { hostname } from "node:os";
-import { exists } from "./fs.ts";
+import { exists } from "../core/fs.ts";
 
 /** True while a process with `pid` exists. */
 function alive(pid: number): boolean {

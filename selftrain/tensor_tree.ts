@@ -4,7 +4,7 @@
  * and pseudo halves without knowing the task.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { TensorTree } from "./contracts.ts";
+import type { TensorTree } from "../core/contracts.ts";
 
 /** Rows `[start, start + size)` of every leaf, along the batch axis. */
 export function sliceTree<T extends TensorTree>(

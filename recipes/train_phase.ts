@@ -1,8 +1,10 @@
 /**
- * One detector training phase as the detection recipes run it: batches
- * from a plan (shuffled labelled data by default), the phase's augmentation,
- * checkpoints under `<phase dir>/checkpoints`, resume, and EMA weights
- * (when enabled) written into the model and its final checkpoint.
+ * One training phase as every recipe runs it (classification, detection,
+ * segmentation, teacher, student, baseline): batches from a plan (shuffled
+ * labelled data by default), the phase's augmentation, the trainer's
+ * standard hooks (schedule, NaN guard, EMA swapped in at the end, events,
+ * checkpoints under `<phase dir>/checkpoints` with resume), plus any extra
+ * hooks. Written once; recipes compose it inside `runPhase`.
  */
 import type { Augmenter, LossResult } from "../core/contracts.ts";
 import {
@@ -15,8 +17,11 @@ import type { TaskModel } from "../core/model.ts";
 import type { ForwardContext } from "../core/nn/module.ts";
 import type { RecipeContext } from "../core/registry.ts";
 import type { ConfigObject } from "../core/config.ts";
-import { saveCheckpoint, stepName } from "../core/train/checkpoint.ts";
-import { type ResumableState, train } from "../core/train/trainer.ts";
+import {
+  type ResumableState,
+  train,
+  type TrainHook,
+} from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
 import { trainerConfig, type TrainSection } from "./train_config.ts";
 
@@ -28,37 +33,32 @@ export interface PhaseLoss {
   state?: ResumableState;
 }
 
-/** Inputs of `trainDetector`. */
-export interface DetectorPhaseInputs {
+/** Inputs of `trainPhase`. */
+export interface TrainPhaseInputs {
   /** The phase folder. */
   dir: string;
-  /** Augmentation. */
-  augment: Augmenter;
+  /** Augmentation; none = images as loaded. */
+  augment?: Augmenter;
   /** Labelled data (used for the default plan). */
   data: Dataset;
   /** Batch plan; default: `data` shuffled per epoch. */
   plan?: BatchPlan;
   /** Loss; default: the model's own. */
   loss?: PhaseLoss;
+  /** Hooks added to the standard ones (e.g. periodic evaluation). */
+  hooks?: readonly TrainHook[];
 }
 
-/** Trains `model` for one phase. */
-export async function trainDetector(
+/** Trains `model` for one phase (call inside `runPhase`). */
+export async function trainPhase(
   ctx: RecipeContext<ConfigObject>,
   phase: string,
   model: TaskModel,
   t: TrainSection,
-  inputs: DetectorPhaseInputs,
+  inputs: TrainPhaseInputs,
 ): Promise<void> {
   const seed = Number(ctx.config.seed);
-  ctx.events.emit({
-    type: "phase-start",
-    phase,
-    total: t.steps,
-    unit: "steps",
-  });
-  const checkpointDir = `${inputs.dir}/checkpoints`;
-  const r = await train({
+  await train({
     phase,
     model,
     config: trainerConfig(t, seed),
@@ -69,19 +69,8 @@ export async function trainDetector(
     loss: inputs.loss?.fn ?? ((b, c) => model.loss(b, c)),
     extraState: inputs.loss?.state,
     events: ctx.events,
-    checkpointDir,
+    checkpointDir: `${inputs.dir}/checkpoints`,
     resume: ctx.resume,
+    hooks: inputs.hooks,
   });
-  if (r.ema) {
-    // Evaluate and keep the averaged weights, as EMA training does.
-    for (const [name, v] of model.namedVariables()) {
-      v.assign(r.ema.shadow.get(name)!);
-    }
-    r.ema.dispose();
-    await saveCheckpoint(checkpointDir, stepName(t.steps), {
-      weights: new Map(model.namedVariables()),
-      state: new Map(),
-      meta: { step: t.steps, ema: true },
-    });
-  }
 }
