@@ -53,7 +53,7 @@ import {
   type StudentSection,
   trainMixedPhase,
 } from "./mixed_training.ts";
-import { withPhaseLock } from "./run_lock.ts";
+import { withPhaseLock } from "../selftrain/run_lock.ts";
 import { prepareInit } from "./backbone_init.ts";
 import {
   JOINT_DEFAULTS,
