@@ -1,13 +1,12 @@
 /**
  * `pascal-supervised`: DeepLabv3+ trained on human masks only (the
  * supervised baseline, and the teacher of `pascal-selftrain`). Evaluates
- * mIoU on tune (when the data has it) and val; writes `train/metrics.json`,
+ * mIoU, per-class IoU and pixel accuracy on val and on tune (when the data
+ * has it, keys `tune/...`); writes `train/metrics.json`,
  * checkpoints and mask overlays under `--out`.
  */
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import type { SegmentationDataset, SegSplits } from "../plugins/voc/mod.ts";
-import type { TaskModel } from "../core/model.ts";
 import { writeClassNames } from "./detection.ts";
 import { trainPhase } from "./train_phase.ts";
 import { prepareInit } from "./backbone_init.ts";
@@ -15,7 +14,7 @@ import {
   buildSegmenter,
   CPU_SEGMENTER,
   createSegAugmenter,
-  evaluateSegmenter,
+  evaluateSegSplits,
   loadSegData,
   SEG_DATA_DEFAULTS,
   SEG_DATA_HELP,
@@ -72,32 +71,6 @@ export const SEG_COMMON_HELP: Readonly<Record<string, string>> = {
   ...prefixKeys("model", SEG_MODEL_HELP),
 };
 
-/** mIoU and pixel accuracy on tune (if any) and val, overlays of val. */
-export async function evaluateSplits(
-  model: TaskModel,
-  splits: SegSplits,
-  dir: string,
-  prefix: string,
-): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  if (splits.tune) {
-    const t = await evaluateSegmenter(
-      model,
-      splits.tune as SegmentationDataset,
-    );
-    out.tune_mIoU = t.mIoU;
-    out.tune_pixelAccuracy = t.pixelAccuracy;
-  }
-  const v = await evaluateSegmenter(model, splits.val as SegmentationDataset, {
-    dir,
-    prefix,
-    overlays: 4,
-  });
-  out.val_mIoU = v.mIoU;
-  out.val_pixelAccuracy = v.pixelAccuracy;
-  return out;
-}
-
 /** The recipe. */
 export const pascalSupervisedRecipe: Recipe<PascalSupervisedConfig> = {
   name: "pascal-supervised",
@@ -139,7 +112,13 @@ export const pascalSupervisedRecipe: Recipe<PascalSupervisedConfig> = {
         augment: createSegAugmenter(registry, c.augment, c.data),
         data: splits.train,
       });
-      return await evaluateSplits(model, splits, `${out}/samples`, "train");
+      return await evaluateSegSplits(
+        model,
+        splits,
+        `${out}/samples`,
+        "train",
+        ctx.events,
+      );
     }, { total: c.train.steps, unit: "steps" });
     model.dispose();
     return {

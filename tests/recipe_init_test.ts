@@ -15,9 +15,9 @@ import {
   teacherIsBaseline,
 } from "../recipes/coco_selftrain.ts";
 import {
-  loadTrainedDetector,
-  readRunDetectorSpec,
-} from "../recipes/trained_detector.ts";
+  loadTrainedModel,
+  readRunModelSpec,
+} from "../recipes/trained_model.ts";
 import {
   readJsonFile,
   tempOut,
@@ -94,9 +94,9 @@ Deno.test("coco-selftrain from a backbone checkpoint: teacher, student and basel
       /initialisation \(teacher, student, baseline\): \/.*-ck \(tiny-convnet; source test-fixture, created 2024-01-01, seed 42\); stem \+ 0 stages frozen/,
     );
     // predict rebuilds the width-8 body from init.json (width 16 would not load).
-    const spec = await readRunDetectorSpec(out);
+    const spec = await readRunModelSpec(out);
     const step = await latestCheckpoint(`${out}/student/checkpoints`);
-    const model = await loadTrainedDetector(tinyRegistry(), spec, step!);
+    const model = await loadTrainedModel(tinyRegistry(), spec, step!);
     assert.equal(
       model.namedVariables().find(([n]) =>
         n === "backbone.body.stage1_down.conv.kernel"
