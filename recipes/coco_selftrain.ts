@@ -43,8 +43,8 @@ import {
   labelCounts,
   labelPool,
   type PseudoSection,
-} from "./labeling.ts";
-import { PseudoLabeledDataset } from "./pseudo_dataset.ts";
+} from "../selftrain/label_pool.ts";
+import { PseudoLabeledDataset } from "../selftrain/pseudo_dataset.ts";
 import { writeSelfTrainReport } from "./report.ts";
 import { trainPhase } from "./train_phase.ts";
 import {
@@ -54,8 +54,13 @@ import {
   trainedAsTeacher,
   trainMixedPhase,
 } from "./mixed_training.ts";
-import { withPhaseLock } from "./run_lock.ts";
+import { withPhaseLock } from "../selftrain/run_lock.ts";
 import { prepareInit } from "./backbone_init.ts";
+import {
+  JOINT_DEFAULTS,
+  JOINT_HELP,
+  type JointSection,
+} from "./joint_training.ts";
 import {
   prefixKeys,
   TRAIN_CHOICES,
@@ -80,7 +85,8 @@ export interface CocoSelfTrainConfig {
     | DetectionDataSection
     | DetectorSection
     | TrainSection
-    | PseudoSection;
+    | PseudoSection
+    | JointSection;
   /** Seed of everything. */
   seed: number;
   /** Student augmentation level (the stronger one); the teacher's is `teacher.augment`. */
@@ -105,6 +111,8 @@ export interface CocoSelfTrainConfig {
   pseudo: PseudoSection;
   /** Student training. */
   student: StudentSection;
+  /** Joint classification training of teacher, student and baseline (off at weight 0). */
+  joint: JointSection;
 }
 
 const PHASES = ["all", "teacher", "label", "student", "baseline"] as const;
@@ -147,6 +155,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       normDecay: 0.99,
       positivesMomentum: 0,
     },
+    joint: JOINT_DEFAULTS,
   },
   help: {
     ...DETECTION_COMMON_HELP,
@@ -173,6 +182,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     "pseudo.ignoreBelow":
       "teacher boxes scoring in [ignoreBelow, threshold) become ignore regions, not background (0: off, the paper's rule)",
     ...prefixKeys("student", TRAIN_HELP),
+    ...prefixKeys("joint", JOINT_HELP),
     "student.init":
       "random (paper: model.init, i.e. random weights or its pre-trained backbone, with a fresh head) or teacher (start from the teacher's weights)",
     "student.mixRatio": "human:pseudo images per batch (paper: 1:1)",

@@ -7,6 +7,11 @@
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { trainPhase } from "./train_phase.ts";
+import {
+  JOINT_DEFAULTS,
+  JOINT_HELP,
+  type JointSection,
+} from "./joint_training.ts";
 import { INIT_DEFAULTS, prepareInit } from "./backbone_init.ts";
 import {
   AUG_DEFAULTS,
@@ -36,7 +41,8 @@ export interface CocoSupervisedConfig {
     | AugSection
     | DetectionDataSection
     | DetectorSection
-    | TrainSection;
+    | TrainSection
+    | JointSection;
   /** Seed of data order, fraction, init and augmentation. */
   seed: number;
   /** Augmentation level or augmenter plugin. */
@@ -49,6 +55,8 @@ export interface CocoSupervisedConfig {
   model: DetectorSection;
   /** Training. */
   train: TrainSection;
+  /** Joint classification training (off at weight 0). */
+  joint: JointSection;
 }
 
 /** Detector defaults that train in minutes on 2 CPU cores. */
@@ -91,12 +99,14 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
     data: DETECTION_DATA_DEFAULTS,
     model: CPU_DETECTOR,
     train: CPU_DETECTOR_TRAIN,
+    joint: JOINT_DEFAULTS,
   },
   help: {
     ...DETECTION_COMMON_HELP,
     augment:
       "augmentation: S1, S2, S3, S4 (SPEC levels) or any augmenter plugin",
     ...prefixKeys("train", TRAIN_HELP),
+    ...prefixKeys("joint", JOINT_HELP),
   },
   choices: {
     ...prefixKeys("train", TRAIN_CHOICES),

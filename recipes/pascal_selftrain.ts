@@ -177,7 +177,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const started = performance.now();
-    const splits = await loadSegData(registry, c.data);
+    const splits = await loadSegData(registry, c.data, c.seed);
     if (!splits.unlabeled || splits.unlabeled.size === 0) {
       throw new Error(
         "self-training needs unlabelled images: set data.unlabeledImages",

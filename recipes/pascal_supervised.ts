@@ -70,7 +70,7 @@ export const CPU_SEG_TRAIN: TrainSection = {
 
 /** Help of the keys both segmentation recipes share. */
 export const SEG_COMMON_HELP: Readonly<Record<string, string>> = {
-  seed: "seed of data order, weight init and augmentation",
+  seed: "seed of data order, label fraction, weight init and augmentation",
   ...prefixKeys("data", SEG_DATA_HELP),
   ...prefixKeys("model", SEG_MODEL_HELP),
 };
@@ -99,7 +99,7 @@ export const pascalSupervisedRecipe: Recipe<PascalSupervisedConfig> = {
   },
   async run(ctx) {
     const { config: c, registry, out } = ctx;
-    const splits = await loadSegData(registry, c.data);
+    const splits = await loadSegData(registry, c.data, c.seed);
     await writeClassNames(out, splits.train.classNames);
     const init = await prepareInit(registry, c.model, out, ctx.events);
     const model = await init.apply(buildSegmenter(

@@ -6,7 +6,7 @@
 import { COCO_METRIC_NAMES } from "../eval/mod.ts";
 import { exists, readJson, writeFileAtomic } from "../core/fs.ts";
 import type { PseudoStats } from "../selftrain/pseudo_store.ts";
-import { renderCurvesSvg, type Series } from "./svg_plot.ts";
+import { renderCurvesSvg, type Series } from "../image/svg_plot.ts";
 import { describeInit, type InitRecord } from "./backbone_init.ts";
 
 /** One trained model of the report. */

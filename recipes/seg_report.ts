@@ -28,7 +28,7 @@ import {
   signed,
 } from "./report.ts";
 import { IOU_PREFIX } from "./segmentation.ts";
-import { renderCurvesSvg } from "./svg_plot.ts";
+import { renderCurvesSvg } from "../image/svg_plot.ts";
 import { describeInit, type InitRecord } from "./backbone_init.ts";
 
 /** Pixels per class of a set of masks. */

@@ -38,6 +38,8 @@ export interface SegDataSection {
   valSplit: string;
   /** Folder of unlabelled images. */
   unlabeledImages: string;
+  /** Labelled fraction of the train split kept, in (0, 1] (nested across fractions for one seed). */
+  fraction: number;
   /** Square model input (images letterboxed; training crops of this size). */
   inputSize: number;
   /** Smallest scale-jitter factor (PASCAL: 0.2). */
@@ -56,6 +58,7 @@ export const SEG_DATA_DEFAULTS: SegDataSection = {
   tuneSplit: "",
   valSplit: "val",
   unlabeledImages: "",
+  fraction: 1,
   inputSize: 64,
   jitterMin: 0.2,
   jitterMax: 1.5,
@@ -73,6 +76,8 @@ export const SEG_DATA_HELP: Readonly<Record<string, string>> = {
   tuneSplit: "split list every choice is made on (the built-in set has 'tune')",
   valSplit: "split list that is reported",
   unlabeledImages: "folder of unlabelled JPEG/PNG images (self-training)",
+  fraction:
+    "fraction of the train split's labels used (same images for the same seed; a smaller fraction is a subset of a larger one)",
   inputSize: "square model input; images letterboxed, training crops this size",
   jitterMin: "smallest scale-jitter factor (PASCAL: 0.2)",
   jitterMax: "largest scale-jitter factor (PASCAL: 1.5)",
@@ -116,15 +121,21 @@ export const SEG_MODEL_HELP: Readonly<Record<string, string>> = {
   ...INIT_HELP,
 };
 
-/** Loads the splits named by `data.*`. */
+/** Loads the splits named by `data.*`; `seed` picks the labelled fraction. */
 export async function loadSegData(
   registry: Registry,
   d: SegDataSection,
+  seed: number,
 ): Promise<SegSplits> {
   const source = d.source === "auto"
     ? (d.root ? "voc" : "synthetic")
     : d.source;
-  const common = { inputSize: d.inputSize, onError: d.onError };
+  const common = {
+    inputSize: d.inputSize,
+    onError: d.onError,
+    fraction: d.fraction,
+    fractionSeed: seed,
+  };
   if (source === "synthetic") {
     return (await registry.create(
       "dataset",

@@ -176,6 +176,7 @@ Deno.test("initOverrides takes the checkpoint's architecture keys, not its train
       ...EFFICIENTNET_DEFAULTS,
       variant: "b1",
       bnEpsilon: 1e-5,
+      padding: "symmetric",
       bnMomentum: 0.5,
       dropConnect: 0.3,
       unknownKey: 1,
@@ -190,7 +191,15 @@ Deno.test("initOverrides takes the checkpoint's architecture keys, not its train
       manifest,
       "ck",
     ),
-    { variant: "b1", activation: "swish", seRatio: 0.25, bnEpsilon: 1e-5 },
+    {
+      variant: "b1",
+      activation: "swish",
+      seRatio: 0.25,
+      bnEpsilon: 1e-5,
+      padding: "symmetric",
+      widthScale: 0,
+      depthScale: 0,
+    },
   );
   assert.throws(
     () =>

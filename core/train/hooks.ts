@@ -15,19 +15,12 @@ import { WeightEma } from "./ema.ts";
 import { learningRate } from "./schedule.ts";
 import type {
   HookState,
+  ResumableState,
   StepResult,
   TrainHook,
   TrainLoop,
   TrainOptions,
-} from "./trainer.ts";
-
-/** State outside the model that must survive a resume (e.g. loss EMAs). */
-export interface ResumableState {
-  /** JSON-serialisable snapshot, or a promise of one. */
-  save(): unknown;
-  /** Restores a snapshot from `save`. */
-  load(snapshot: unknown): void;
-}
+} from "./loop.ts";
 
 /** Sets `loop.lr` from the config's schedule before each step. */
 export function lrScheduleHook(): TrainHook {

@@ -9,150 +9,20 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "../gradients.ts";
-import type { LossResult } from "../contracts.ts";
-import type { EventBus } from "../events.ts";
-import type { ForwardContext, Module } from "../nn/module.ts";
+import type { Module } from "../nn/module.ts";
 import { Rng, type RngState, seedFor } from "../rng.ts";
-import { type CheckpointData, restoreModel } from "./checkpoint.ts";
-import {
-  clipByGlobalNorm,
-  Optimizer,
-  type OptimizerConfig,
-} from "./optimizer.ts";
-import type { ScheduleConfig } from "./schedule.ts";
-import { phaseHooks, type ResumableState } from "./hooks.ts";
+import { restoreModel } from "./checkpoint.ts";
+import { phaseHooks } from "./hooks.ts";
+import type {
+  TrainerConfig,
+  TrainHook,
+  TrainLoop,
+  TrainOptions,
+  TrainResult,
+} from "./loop.ts";
+import { clipByGlobalNorm, Optimizer } from "./optimizer.ts";
 
-export type { ResumableState } from "./hooks.ts";
-
-/** Trainer settings (all part of a recipe's config). */
-export interface TrainerConfig {
-  /** Optimisation steps. */
-  steps: number;
-  /** Optimizer. */
-  optimizer: OptimizerConfig;
-  /** Learning-rate schedule (`totalSteps` is taken from `steps`). */
-  schedule: Omit<ScheduleConfig, "totalSteps">;
-  /** Clip gradients to this global norm; 0 disables. */
-  clipNorm: number;
-  /** EMA decay of the weights; 0 disables. */
-  emaDecay: number;
-  /** Seed of the trainer's random stream (drop-connect, etc.). */
-  seed: number;
-  /** Save a checkpoint every N steps (and at the end); 0 = only at the end. */
-  checkpointEvery: number;
-}
-
-/** Where batches come from: batch `step` is fixed by the step number. */
-export interface BatchSource<B> {
-  /** Loads batch number `step`. */
-  batchAt(step: number): Promise<B>;
-  /** Images in a batch, for throughput. */
-  sizeOf(batch: B): number;
-  /** Frees a batch's tensors. */
-  dispose(batch: B): void;
-}
-
-/** What a hook sees of the running loop. */
-export interface TrainLoop {
-  /** Phase name used in events and logs. */
-  readonly phase: string;
-  /** The model trained. */
-  readonly model: Module;
-  /** Settings. */
-  readonly config: TrainerConfig;
-  /** Optimizer (its slots are checkpointed by the loop). */
-  readonly optimizer: Optimizer;
-  /** The trainer's random stream (drop-connect). */
-  readonly rng: Rng;
-  /** First step to run; a resuming hook moves it forward in `beforeTrain`. */
-  startStep: number;
-  /** Learning rate of the current step, set by the schedule hook. */
-  lr: number;
-  /** Everything needed to resume exactly: model, optimizer, RNG, hooks. */
-  snapshot(step: number): Promise<CheckpointData>;
-  /** Restores a `snapshot` (the caller disposes the tensors). */
-  restore(data: CheckpointData, where: string): void;
-}
-
-/** Numbers of a step, after the optimizer update. */
-export interface StepResult {
-  /** Steps completed (1-based). */
-  step: number;
-  /** Total loss. */
-  loss: number;
-  /** Named loss components. */
-  losses: Record<string, number>;
-  /** Global gradient norm before clipping. */
-  gradNorm: number;
-  /** Images in the batch. */
-  images: number;
-  /** Wall time of the step. */
-  seconds: number;
-}
-
-/** A hook state saved in checkpoints: tensors and/or JSON. */
-export interface HookState {
-  /** Tensors, saved under `<hook name>/<key>`. */
-  tensors?: ReadonlyMap<string, tf.Tensor>;
-  /** JSON, saved under `meta.hooks[<hook name>]`. */
-  json?: unknown;
-}
-
-/** Code run around the loop's steps (detectron2's `HookBase`). */
-export interface TrainHook {
-  /** Unique name; keys the hook's state in checkpoints. */
-  readonly name: string;
-  /** Before the first step (resume happens here). */
-  beforeTrain?(loop: TrainLoop): void | Promise<void>;
-  /** Before step `step` (0-based). */
-  beforeStep?(loop: TrainLoop, step: number): void;
-  /** After the gradients, before the update; throwing aborts the run. */
-  afterBackward?(loop: TrainLoop, step: number, loss: number): void;
-  /** After the update of each step. */
-  afterStep?(loop: TrainLoop, result: StepResult): void | Promise<void>;
-  /** After the last step (also when every step was done before a resume). */
-  afterTrain?(loop: TrainLoop): void | Promise<void>;
-  /** Frees what the hook holds; runs after the run, succeeded or failed. */
-  dispose?(): void;
-  /** State to checkpoint. */
-  saveState?(): HookState | Promise<HookState>;
-  /** Restores `saveState`'s result. */
-  loadState?(state: HookState): void;
-}
-
-/** One training phase. */
-export interface TrainOptions<B> {
-  /** Phase name used in events and logs. */
-  phase: string;
-  /** The model trained (all its parameters). */
-  model: Module;
-  /** Settings. */
-  config: TrainerConfig;
-  /** Batches. */
-  data: BatchSource<B>;
-  /** Forward + loss; called under the gradient tape. */
-  loss(batch: B, ctx: ForwardContext): LossResult;
-  /** Event bus for step events. */
-  events?: EventBus;
-  /** Folder for checkpoints; none = no checkpoints. */
-  checkpointDir?: string;
-  /** Continue from the newest checkpoint in `checkpointDir`. */
-  resume?: boolean;
-  /** Extra state saved with checkpoints (e.g. a loss's moving averages). */
-  extraState?: ResumableState;
-  /** Extra hooks, run after the standard ones and before checkpoints (`phaseHooks`). */
-  hooks?: readonly TrainHook[];
-}
-
-/** What a finished phase returns. */
-export interface TrainResult {
-  /** Steps completed (including those before a resume). */
-  steps: number;
-  /** Step the run started at (0 unless resumed). */
-  startStep: number;
-  /** Loss of the last step. */
-  finalLoss: number;
-}
+export type * from "./loop.ts";
 
 /**
  * Runs a training phase. With EMA enabled the averaged weights are in the
@@ -167,42 +37,79 @@ export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
   const loop = createLoop(opts.phase, model, config, hooks);
   for (const h of hooks) await h.beforeTrain?.(loop);
 
+  // Forward + backward of one (micro-)batch; adds its gradients into `sum`.
+  const backward = async (batch: B, sum: Map<string, tf.Tensor>) => {
+    const kept: Record<string, tf.Scalar> = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const r = opts.loss(batch, { training: true, rng: loop.rng });
+      for (const [k, v] of Object.entries(r.components)) kept[k] = tf.keep(v);
+      return r.total;
+    }, [...params.values()]);
+    for (const [tfName, g] of Object.entries(grads)) {
+      const name = byTfName.get(tfName)!;
+      const prev = sum.get(name);
+      sum.set(name, prev ? tf.add(prev, g) : g);
+      if (prev) tf.dispose([prev, g]);
+    }
+    try {
+      const losses: Record<string, number> = {};
+      for (const [k, v] of Object.entries(kept)) {
+        losses[k] = (await v.data())[0];
+      }
+      return { loss: (await value.data())[0], losses };
+    } finally {
+      tf.dispose([value, ...Object.values(kept)]);
+    }
+  };
+  const micro = config.accumulate ?? 1;
+  if (!(Number.isInteger(micro) && micro >= 1)) {
+    throw new Error(
+      `${opts.phase}: accumulate must be a whole number >= 1, got ${micro}`,
+    );
+  }
+  const batches = config.steps * micro;
   let finalLoss = NaN;
   const start = loop.startStep;
-  let next = start < config.steps ? data.batchAt(start) : null;
+  let next = start < config.steps ? data.batchAt(start * micro) : null;
   try {
     for (let step = start; step < config.steps; step++) {
-      const batch = await next!;
-      // Load the next batch while this one trains; a failing prefetch
-      // surfaces when awaited, so do not let it go unhandled meanwhile.
-      next = step + 1 < config.steps ? data.batchAt(step + 1) : null;
-      next?.catch(() => {});
       const t0 = performance.now();
       for (const h of hooks) h.beforeStep?.(loop, step);
-      const kept: Record<string, tf.Scalar> = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const r = opts.loss(batch, { training: true, rng: loop.rng });
-        for (const [k, v] of Object.entries(r.components)) kept[k] = tf.keep(v);
-        return r.total;
-      }, [...params.values()]);
+      // Micro-batches `step·K … step·K + K − 1` each run forward and
+      // backward on their own; the step applies the mean of their gradients.
       const named = new Map<string, tf.Tensor>();
-      for (const [tfName, g] of Object.entries(grads)) {
-        named.set(byTfName.get(tfName)!, g);
-      }
       const losses: Record<string, number> = {};
-      const images = data.sizeOf(batch);
-      let gradNorm: number, loss: number;
+      let loss = 0, images = 0, gradNorm: number;
       try {
+        for (let k = 0; k < micro; k++) {
+          const index = step * micro + k;
+          const batch = await next!;
+          // Load the next batch while this one trains; a failing prefetch
+          // surfaces when awaited, so do not let it go unhandled meanwhile.
+          next = index + 1 < batches ? data.batchAt(index + 1) : null;
+          next?.catch(() => {});
+          try {
+            images += data.sizeOf(batch);
+            const part = await backward(batch, named);
+            loss += part.loss / micro;
+            for (const [c, v] of Object.entries(part.losses)) {
+              losses[c] = (losses[c] ?? 0) + v / micro;
+            }
+          } finally {
+            data.dispose(batch);
+          }
+        }
+        if (micro > 1) {
+          for (const [n, g] of named) {
+            named.set(n, tf.mul(g, 1 / micro));
+            g.dispose();
+          }
+        }
         gradNorm = await clipByGlobalNorm(named, config.clipNorm);
-        loss = (await value.data())[0];
         for (const h of hooks) h.afterBackward?.(loop, step, loss);
         loop.optimizer.apply(params, named, loop.lr);
-        for (const [k, v] of Object.entries(kept)) {
-          losses[k] = (await v.data())[0];
-        }
       } finally {
-        tf.dispose([value, ...named.values(), ...Object.values(kept)]);
-        data.dispose(batch);
+        tf.dispose([...named.values()]);
       }
       finalLoss = loss;
       const seconds = (performance.now() - t0) / 1000;

@@ -47,6 +47,10 @@ export interface EfficientNetConfig {
    * convs pad `(k−1)/2` on every side), which torchvision's weights need.
    */
   padding: string;
+  /** Width coefficient; 0 = the variant's (Keras / torchvision `width_mult`). */
+  widthScale: number;
+  /** Depth coefficient; 0 = the variant's (`depth_mult`). */
+  depthScale: number;
 }
 
 /** EfficientNet-B0 with the reference defaults. */
@@ -59,6 +63,8 @@ export const EFFICIENTNET_DEFAULTS: Readonly<EfficientNetConfig> = {
   bnEpsilon: 1e-3,
   outputStride: 32,
   padding: "same",
+  widthScale: 0,
+  depthScale: 0,
 };
 
 /** An output level: the last block of a resolution. */
@@ -92,7 +98,15 @@ export function planEfficientNet(
   config: Readonly<EfficientNetConfig>,
 ): EfficientNetPlan {
   const where = "plugins/efficientnet";
-  const { width, depth } = efficientNetScaling(config.variant);
+  const scaling = efficientNetScaling(config.variant);
+  for (const k of ["widthScale", "depthScale"] as const) {
+    if (!(config[k] >= 0 && Number.isFinite(config[k]))) {
+      throw new Error(`${where}: ${k} must be >= 0, got ${config[k]}`);
+    }
+  }
+  // Custom coefficients make a scaled variant beside B0-B7 (small fixtures).
+  const width = config.widthScale || scaling.width;
+  const depth = config.depthScale || scaling.depth;
   if (config.activation !== "swish" && config.activation !== "relu") {
     throw new Error(
       `${where}: activation must be swish or relu, got "${config.activation}"`,

@@ -111,6 +111,36 @@ function listed(names: string[], limit = 4): string {
 }
 
 /**
+ * What keeps `source` from loading into `target` by name: the missing,
+ * unexpected and shape-mismatched names (lists cut to a few), or `null`
+ * when every name fits.
+ */
+export function describeMisfit(
+  target: ReadonlyMap<string, { shape: readonly number[] }>,
+  source: ReadonlyMap<string, { shape: readonly number[] }>,
+): string | null {
+  const missing = [...target.keys()].filter((n) => !source.has(n));
+  const unexpected = [...source.keys()].filter((n) => !target.has(n));
+  const shapes: string[] = [];
+  for (const [n, v] of target) {
+    const t = source.get(n);
+    if (t && t.shape.join(",") !== v.shape.join(",")) {
+      shapes.push(`${n} [${t.shape}] vs model [${v.shape}]`);
+    }
+  }
+  const parts = [
+    missing.length ? `${missing.length} missing ${listed(missing)}` : "",
+    unexpected.length
+      ? `${unexpected.length} unexpected ${listed(unexpected)}`
+      : "",
+    shapes.length
+      ? `${shapes.length} shape mismatches ${listed(shapes, 2)}`
+      : "",
+  ].filter(Boolean);
+  return parts.length ? parts.join("; ") : null;
+}
+
+/**
  * Copies a checkpoint's variables into `backbone` (or the part of it the
  * checkpoint's architecture names) by name. Every variable of that part
  * must be in the checkpoint with the same shape and the checkpoint must
@@ -139,30 +169,11 @@ export function initBackbone(
   const source = new Map(
     [...checkpoint.tensors].filter(([n]) => !n.startsWith(HEAD_PREFIX)),
   );
-  const missing = [...target.keys()].filter((n) => !source.has(n));
-  const unexpected = [...source.keys()].filter((n) => !target.has(n));
-  const shapes: string[] = [];
-  for (const [n, v] of target) {
-    const t = source.get(n);
-    if (t && t.shape.join(",") !== v.shape.join(",")) {
-      shapes.push(`${n} [${t.shape}] vs model [${v.shape}]`);
-    }
-  }
-  if (missing.length || unexpected.length || shapes.length) {
+  const misfit = describeMisfit(target, source);
+  if (misfit) {
     const where = path ? ` (its ${path}.*)` : "";
-    const parts = [
-      missing.length ? `${missing.length} missing ${listed(missing)}` : "",
-      unexpected.length
-        ? `${unexpected.length} unexpected ${listed(unexpected)}`
-        : "",
-      shapes.length
-        ? `${shapes.length} shape mismatches ${listed(shapes, 2)}`
-        : "",
-    ].filter(Boolean);
     throw new Error(
-      `${dir}: ${manifest.architecture} checkpoint does not fit backbone "${opts.architecture}"${where}: ${
-        parts.join("; ")
-      }`,
+      `${dir}: ${manifest.architecture} checkpoint does not fit backbone "${opts.architecture}"${where}: ${misfit}`,
     );
   }
   for (const [n, v] of target) v.assign(source.get(n)!);

@@ -13,6 +13,7 @@ import {
   type Plugin,
   type PluginSpec,
 } from "../../core/registry.ts";
+import { selectFraction } from "../../core/data/fraction.ts";
 import type { Dataset } from "../../core/types.ts";
 import {
   folderEntries,
@@ -43,10 +44,16 @@ export const VOC_DATA_DEFAULTS: ConfigObject = {
   valSplit: "val",
   unlabeledImages: "",
   inputSize: 128,
+  fraction: 1,
+  fractionSeed: 0,
   onError: "fail",
 };
 
-/** Opens a VOC-layout root (`root/JPEGImages`, …) as segmentation splits. */
+/**
+ * Opens a VOC-layout root (`root/JPEGImages`, …) as segmentation splits;
+ * train keeps the labelled `fraction` chosen by `fractionSeed` (nested:
+ * the 20% subset lies inside the 50% one for the same seed).
+ */
 export async function loadVocSplits(
   c: ConfigObject,
   classNames: readonly string[] = VOC_CLASSES,
@@ -61,8 +68,14 @@ export async function loadVocSplits(
   };
   const open = async (split: string) =>
     await SegmentationDataset.open(await vocEntries(root, split), o);
+  // The labelled fraction is cut from the listing, before masks are checked.
+  const trainEntries = selectFraction(
+    await vocEntries(root, String(c.trainSplit)),
+    Number(c.fraction ?? 1),
+    Number(c.fractionSeed ?? 0),
+  );
   const splits: SegSplits = {
-    train: await open(String(c.trainSplit)),
+    train: await SegmentationDataset.open(trainEntries, o),
     val: await open(String(c.valSplit)),
   };
   if (c.tuneSplit) splits.tune = await open(String(c.tuneSplit));
@@ -92,6 +105,8 @@ export const vocDataset: PluginSpec<ConfigObject, Promise<DataSplits>> = {
 export const SYNTHETIC_SEG_DATA_DEFAULTS: ConfigObject = {
   ...SYNTHETIC_SEG_DEFAULTS,
   inputSize: SYNTHETIC_SEG_DEFAULTS.imageSize,
+  fraction: 1,
+  fractionSeed: 0,
   cacheDir: ".cache/selftrain",
   onError: "fail",
 };
