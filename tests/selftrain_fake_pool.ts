@@ -13,8 +13,8 @@ import type { Detection } from "../core/types.ts";
 import {
   type CocoCategory,
   parseShard,
-  PseudoLabelStore,
   pseudoLabelsFromDetections,
+  PseudoLabelStore,
   type Shard,
   shardIndices,
 } from "../selftrain/mod.ts";
