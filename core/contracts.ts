@@ -9,6 +9,7 @@
  * split, EMA evaluation) can slice them without knowing the task.
  */
 import type * as tf from "@tensorflow/tfjs-core";
+import type { Activation } from "./nn/layers.ts";
 import type { ForwardContext, Module } from "./nn/module.ts";
 import type { Rng } from "./rng.ts";
 import type { Prediction, Sample } from "./types.ts";
@@ -25,7 +26,34 @@ export type FeaturePyramid = Record<number, tf.Tensor4D>;
 export type TensorTree =
   | tf.Tensor
   | TensorTree[]
-  | { [key: string]: TensorTree };
+  | { [key: string]: TensorTree | undefined };
+
+/**
+ * Settings every part of a model shares (Model Garden's `norm_activation`),
+ * handed to each backbone and head when it is built; a part ignores what it
+ * does not use.
+ */
+export interface SharedSettings {
+  /** Batch-norm moving-average momentum. */
+  bnMomentum: number;
+  /** Batch-norm variance epsilon. */
+  bnEpsilon: number;
+  /** Activation after conv + batch norm; `auto`: each part's own default. */
+  activation: Activation | "auto";
+}
+
+/** Model Garden's values: momentum 0.99, epsilon 1e-3, each part's activation. */
+export const DEFAULT_SHARED: Readonly<SharedSettings> = {
+  bnMomentum: 0.99,
+  bnEpsilon: 1e-3,
+  activation: "auto",
+};
+
+/** What a backbone gets when it is built, besides its own config. */
+export interface BackboneContext {
+  /** The model's shared settings. */
+  readonly shared: Readonly<SharedSettings>;
+}
 
 /** Images → multi-level features. */
 export interface Backbone extends Module {
@@ -43,6 +71,8 @@ export interface HeadInputs {
   numClasses: number;
   /** Model input size `[height, width]`. */
   inputSize: readonly [number, number];
+  /** The model's shared settings (absent: `DEFAULT_SHARED`). */
+  shared?: Readonly<SharedSettings>;
 }
 
 /**

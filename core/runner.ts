@@ -6,8 +6,12 @@
 import { selectBackend } from "./backend.ts";
 import {
   applyOverrides,
+  asTree,
+  cloneConfig,
   type ConfigLeaf,
   type ConfigObject,
+  flattenConfig,
+  setConfigKey,
 } from "./config.ts";
 import { EventBus } from "./events.ts";
 import { writeJsonAtomic } from "./fs.ts";
@@ -20,7 +24,7 @@ export interface RunRecipeOptions {
   /** Recipe name. */
   recipe: string;
   /** Dotted-key overrides (`{"train.steps": "100"}`). */
-  overrides?: Readonly<Record<string, ConfigLeaf | string>>;
+  overrides?: Readonly<Record<string, ConfigLeaf>>;
   /** Output folder; default `runs/<recipe>`. */
   out?: string;
   /** Backend name or `auto`. */
@@ -41,18 +45,64 @@ export interface RunRecipeResult {
   report: Record<string, unknown>;
 }
 
-/** Resolves a recipe's config; errors name the valid keys. */
+/**
+ * Resolves a recipe's config: its defaults plus `overrides`, and for each
+ * key that names a plugin (`Recipe.plugins`), that plugin's own config in
+ * the section beside it (`model.backbone` → `model.backboneConfig`): the
+ * plugin's defaults, then the recipe's section, then `--model.backboneConfig.*`.
+ * An unknown key is a one-line error naming the valid ones.
+ */
 export function resolveConfig(
   registry: Registry,
   recipe: string,
-  overrides: Readonly<Record<string, ConfigLeaf | string>> = {},
+  overrides: Readonly<Record<string, ConfigLeaf>> = {},
 ): ConfigObject {
   const r = registry.get("recipe", recipe);
+  const slots = Object.entries(r.plugins ?? {});
+  const own: Record<string, ConfigLeaf> = {};
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!slots.some(([key]) => k.startsWith(`${key}Config.`))) own[k] = v;
+  }
   try {
-    return applyOverrides(r.defaults, overrides, r.choices);
+    const config = asTree(applyOverrides(r.defaults, own, r.choices));
+    for (const [key, kind] of slots) {
+      const [parent, leaf] = splitKey(config, key);
+      const name = String(parent[leaf]);
+      const spec = registry.get(kind, name);
+      const section = `${key}Config.`;
+      // The recipe's section, then the command line's keys.
+      const given = [
+        ...flattenConfig((parent[`${leaf}Config`] ?? {}) as ConfigObject),
+        ...Object.entries(overrides).filter(([k]) => k.startsWith(section))
+          .map(([k, v]): [string, ConfigLeaf] => [k.slice(section.length), v]),
+      ];
+      const valid = flattenConfig(spec.defaults).map(([k]) => k);
+      const bad = given.find(([k]) => !valid.includes(k));
+      if (bad) {
+        throw new Error(
+          `${kind} "${name}" has no key "${bad[0]}" (--${section}${
+            bad[0]
+          }); valid keys: ${valid.join(", ") || "(none)"}`,
+        );
+      }
+      parent[`${leaf}Config`] = cloneConfig(spec.defaults);
+      const choices = Object.fromEntries(
+        Object.entries(spec.choices ?? {}).map(([k, v]) => [section + k, v]),
+      );
+      for (const [k, v] of given) setConfigKey(config, section + k, v, choices);
+    }
+    return config;
   } catch (e) {
     throw new Error(`recipe ${recipe}: ${(e as Error).message}`);
   }
+}
+
+/** The section holding dotted `key` and the key's last part. */
+function splitKey(config: ConfigObject, key: string): [ConfigObject, string] {
+  const parts = key.split(".");
+  let node = config;
+  for (const p of parts.slice(0, -1)) node = node[p] as ConfigObject;
+  return [node, parts[parts.length - 1]];
 }
 
 /** Runs a recipe end to end. */

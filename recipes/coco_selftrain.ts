@@ -29,8 +29,10 @@ import {
   type AugSection,
   buildDetector,
   createAugmenter,
+  DETECTION_COMMON_CHOICES,
   DETECTION_COMMON_HELP,
   DETECTION_DATA_DEFAULTS,
+  DETECTION_PLUGINS,
   type DetectionDataSection,
   type DetectorSection,
   evaluateDetector,
@@ -186,11 +188,12 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     shardMode: ["range", "hash"],
     baselineBatch: ["human", "full"],
     "pseudo.nms": ["none", "classwise", "agnostic"],
-    "data.onError": ["fail", "skip"],
+    ...DETECTION_COMMON_CHOICES,
     "student.init": ["random", "teacher"],
     ...prefixKeys("teacher", TRAIN_CHOICES),
     ...prefixKeys("student", TRAIN_CHOICES),
   },
+  plugins: DETECTION_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const started = performance.now();

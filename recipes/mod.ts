@@ -23,4 +23,4 @@ export const builtinRecipes: readonly Recipe[] = [
   classifyRecipe,
   pascalSelfTrainRecipe,
   pascalSupervisedRecipe,
-] as unknown as Recipe[];
+];

@@ -33,7 +33,9 @@ import {
   CPU_SEGMENTER,
   createSegAugmenter,
   loadSegData,
+  SEG_COMMON_CHOICES,
   SEG_DATA_DEFAULTS,
+  SEG_PLUGINS,
   type SegDataSection,
   type SegModelSection,
 } from "./segmentation.ts";
@@ -119,7 +121,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
       labeler: "hard-seg",
       threshold: 0.5,
       tta: false,
-      scales: "0.5,0.75,1,1.25,1.5,1.75",
+      scales: [0.5, 0.75, 1, 1.25, 1.5, 1.75],
       batchSize: 16,
     },
     student: STUDENT_DEFAULTS,
@@ -134,8 +136,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     "pseudo.threshold":
       "pixels whose top teacher probability is below this are ignored (paper: 0.5)",
     "pseudo.tta": "multi-scale + flip teacher (pseudo.scales)",
-    "pseudo.scales":
-      "TTA scales, comma-separated (paper: 0.5,0.75,1,1.25,1.5,1.75)",
+    "pseudo.scales": "TTA scales (paper: 0.5,0.75,1,1.25,1.5,1.75)",
     "pseudo.batchSize": "images per teacher batch (without TTA)",
     ...prefixKeys("student", TRAIN_HELP),
     "student.init":
@@ -149,11 +150,12 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
   },
   choices: {
     phase: ["all", "teacher", "label"],
-    "data.onError": ["fail", "skip"],
+    ...SEG_COMMON_CHOICES,
     "student.init": ["random", "teacher"],
     ...prefixKeys("teacher", TRAIN_CHOICES),
     ...prefixKeys("student", TRAIN_CHOICES),
   },
+  plugins: SEG_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const started = performance.now();

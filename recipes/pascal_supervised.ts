@@ -16,9 +16,11 @@ import {
   createSegAugmenter,
   evaluateSegmenter,
   loadSegData,
+  SEG_COMMON_CHOICES,
   SEG_DATA_DEFAULTS,
   SEG_DATA_HELP,
   SEG_MODEL_HELP,
+  SEG_PLUGINS,
   type SegDataSection,
   type SegModelSection,
 } from "./segmentation.ts";
@@ -117,8 +119,9 @@ export const pascalSupervisedRecipe: Recipe<PascalSupervisedConfig> = {
   },
   choices: {
     ...prefixKeys("train", TRAIN_CHOICES),
-    "data.onError": ["fail", "skip"],
+    ...SEG_COMMON_CHOICES,
   },
+  plugins: SEG_PLUGINS,
   async run(ctx) {
     const { config: c, registry, out } = ctx;
     const splits = await loadSegData(registry, c.data);

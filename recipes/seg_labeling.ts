@@ -12,7 +12,6 @@ import { imagesToTensor } from "../core/data/loader.ts";
 import { writeFileAtomic } from "../core/fs.ts";
 import { decodeMaskPng, encodeMaskPng } from "../image/mask_png.ts";
 import type { TaskModel } from "../core/model.ts";
-import type { ConfigObject } from "../core/config.ts";
 import type { RecipeContext } from "../core/registry.ts";
 import { readCoco } from "../selftrain/mod.ts";
 import {
@@ -32,15 +31,14 @@ import { letterboxMask } from "../plugins/voc/dataset.ts";
 
 /** `pseudo.*` of `pascal-selftrain`. */
 export interface SegPseudoSection {
-  [key: string]: string | number | boolean;
   /** Labeler plugin. */
   labeler: string;
   /** Pixels whose top probability is below this are ignored (paper: 0.5). */
   threshold: number;
   /** Multi-scale (`scales`) + flip teacher. */
   tta: boolean;
-  /** TTA scales, comma-separated (paper: 0.5 … 1.75). */
-  scales: string;
+  /** TTA scales (paper: 0.5 … 1.75). */
+  scales: number[];
   /** Images per teacher batch (without TTA). */
   batchSize: number;
 }
@@ -82,7 +80,7 @@ async function ttaPredict(
 
 /** Labels the pool into `<out>/labels`; returns the store's statistics. */
 export async function labelSegPool(
-  ctx: RecipeContext<ConfigObject>,
+  ctx: RecipeContext,
   teacher: TaskModel,
   pool: Dataset,
   pseudo: SegPseudoSection,
@@ -96,7 +94,7 @@ export async function labelSegPool(
   const store = await PseudoLabelStore.open(dir, { categories });
   const all = Array.from({ length: pool.size }, (_, i) => i);
   const todo = all.filter((i) => !store.has(pool.idOf!(i)));
-  const scales = pseudo.scales.split(",").map(Number);
+  const scales = pseudo.scales;
   ctx.events.emit({
     type: "phase-start",
     phase: "label",

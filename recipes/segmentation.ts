@@ -14,6 +14,13 @@ import type { Augmenter } from "../core/contracts.ts";
 import type { Dataset, Sample } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
 import { letterboxMask, type SegSplits } from "../plugins/voc/mod.ts";
+import {
+  ACTIVATION_CHOICES,
+  CPU_SHARED,
+  type ModelBase,
+  SHARED_HELP,
+  sharedSettings,
+} from "./model_config.ts";
 
 /** `data.*` of the segmentation recipes. */
 export interface SegDataSection {
@@ -73,37 +80,44 @@ export const SEG_DATA_HELP: Readonly<Record<string, string>> = {
 };
 
 /** `model.*` of the segmentation recipes. */
-export interface SegModelSection {
-  [key: string]: string | number;
-  /** Backbone with levels 2 and 4 (or 3). */
-  backbone: string;
-  /** 16 or 8. */
+export interface SegModelSection extends ModelBase {
+  /** 16 or 8 (the head's, and the backbone's when it has the key). */
   outputStride: number;
   /** ASPP / decoder channels (paper: 256). */
   filters: number;
   /** Channels of the stride-4 projection (paper: 48). */
   lowLevelFilters: number;
-  /** Batch-norm momentum. */
-  bnMomentum: number;
 }
 
 /** CPU preset: `convnet-seg`, 64 channels (the paper's 256 is a key away). */
 export const CPU_SEGMENTER: SegModelSection = {
   backbone: "convnet-seg",
+  ...CPU_SHARED,
   outputStride: 16,
   filters: 64,
   lowLevelFilters: 48,
-  bnMomentum: 0.9,
 };
 
 /** Meaning of the `model.*` keys. */
 export const SEG_MODEL_HELP: Readonly<Record<string, string>> = {
   backbone:
-    "backbone with stride-4 and output-stride features: convnet-seg, efficientnet-seg, spinenet-seg, or a user plugin with levels 2 and 4",
-  outputStride: "16 (ASPP rates 6/12/18) or 8 (rates doubled)",
+    "backbone with stride-4 and output-stride features: convnet-seg, efficientnet-seg, spinenet-seg, or a user plugin with levels 2 and 4; its own keys are model.backboneConfig.*",
+  ...SHARED_HELP,
+  outputStride:
+    "16 (ASPP rates 6/12/18) or 8 (rates doubled); also sets a backbone's outputStride key",
   filters: "ASPP and decoder channels (paper: 256)",
   lowLevelFilters: "channels of the stride-4 projection (paper: 48)",
-  bnMomentum: "batch-norm momentum (0.9 suits short CPU runs)",
+};
+
+/** Choices of the keys both segmentation recipes share. */
+export const SEG_COMMON_CHOICES: Readonly<Record<string, readonly string[]>> = {
+  "data.onError": ["fail", "skip"],
+  "model.activation": ACTIVATION_CHOICES,
+};
+
+/** The plugin-naming keys of the segmentation recipes. */
+export const SEG_PLUGINS: Readonly<Record<string, "backbone">> = {
+  "model.backbone": "backbone",
 };
 
 /** Loads the splits named by `data.*`. */
@@ -145,21 +159,22 @@ export function buildSegmenter(
   inputSize: number,
   seed: number,
 ): TaskModel {
+  const shared = sharedSettings(m);
   return withInitSeed(seed, () => {
-    const declared = registry.get("backbone", m.backbone).defaults;
-    const backbone = registry.create("backbone", m.backbone, {
-      ...("bnMomentum" in declared ? { bnMomentum: m.bnMomentum } : {}),
-      ...("outputStride" in declared ? { outputStride: m.outputStride } : {}),
-    });
+    // The head's output stride is the backbone's when it has that key.
+    const own = "outputStride" in m.backboneConfig
+      ? { ...m.backboneConfig, outputStride: m.outputStride }
+      : m.backboneConfig;
+    const backbone = registry.create("backbone", m.backbone, own, { shared });
     const head = registry.create("head", "deeplabv3plus", {
       outputStride: m.outputStride,
       filters: m.filters,
       lowLevelFilters: m.lowLevelFilters,
-      bnMomentum: m.bnMomentum,
     }, {
       channels: backbone.outputChannels,
       numClasses,
       inputSize: [inputSize, inputSize],
+      shared,
     });
     return new TaskModel(backbone, head, registry.create("loss", "seg-ce"));
   });

@@ -16,7 +16,6 @@ import {
 import type { TaskModel } from "../core/model.ts";
 import type { ForwardContext } from "../core/nn/module.ts";
 import type { RecipeContext } from "../core/registry.ts";
-import type { ConfigObject } from "../core/config.ts";
 import {
   type ResumableState,
   train,
@@ -51,13 +50,13 @@ export interface TrainPhaseInputs {
 
 /** Trains `model` for one phase (call inside `runPhase`). */
 export async function trainPhase(
-  ctx: RecipeContext<ConfigObject>,
+  ctx: RecipeContext<{ seed: number }>,
   phase: string,
   model: TaskModel,
   t: TrainSection,
   inputs: TrainPhaseInputs,
 ): Promise<void> {
-  const seed = Number(ctx.config.seed);
+  const seed = ctx.config.seed;
   await train({
     phase,
     model,

@@ -10,6 +10,7 @@ import type { TaskModel } from "../core/model.ts";
 import type { Registry } from "../core/registry.ts";
 import { latestCheckpoint } from "../core/train/checkpoint.ts";
 import { loadModelWeights } from "../core/train/checkpoint.ts";
+import type { RetinaNetConfig } from "../plugins/retinanet/config.ts";
 import { CPU_DETECTOR } from "./coco_supervised.ts";
 import {
   buildDetector,
@@ -113,10 +114,40 @@ export async function readRunDetectorSpec(
   return {
     runDir,
     recipe: String(run.recipe),
-    // Keys added to the section after the run was made take their defaults.
-    model: { ...CPU_DETECTOR, ...(model as DetectorSection) },
+    model: detectorSection(model as Record<string, unknown>),
     inputSize,
     classNames,
+  };
+}
+
+/** Head keys of runs made before `model.head.*`, by their new names. */
+const LEGACY_HEAD_KEYS: Readonly<Record<string, string>> = {
+  headConvs: "convs",
+  headFilters: "filters",
+  anchorSize: "anchorSize",
+  softNms: "softNms",
+  scoreThreshold: "scoreThreshold",
+};
+
+/**
+ * A run's `model.*` section as this version reads it: keys added after the
+ * run was made take their defaults, and the flat head keys of older runs
+ * (`model.headConvs`, ...) move to `model.head.*`.
+ */
+function detectorSection(saved: Record<string, unknown>): DetectorSection {
+  const { head, ...rest } = saved;
+  const legacy = Object.entries(LEGACY_HEAD_KEYS)
+    .filter(([old]) => old in rest)
+    .map(([old, key]) => [key, rest[old]]);
+  for (const old of Object.keys(LEGACY_HEAD_KEYS)) delete rest[old];
+  return {
+    ...CPU_DETECTOR,
+    ...rest as Partial<DetectorSection>,
+    head: {
+      ...CPU_DETECTOR.head,
+      ...Object.fromEntries(legacy),
+      ...head as Partial<RetinaNetConfig>,
+    },
   };
 }
 

@@ -4,6 +4,7 @@
  * and parameter-count helpers used by shape-only counting.
  */
 import type * as tf from "@tensorflow/tfjs-core";
+import type { SharedSettings } from "../../core/contracts.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
 import {
   activate,
@@ -22,6 +23,21 @@ export interface NormActConfig {
   bnMomentum: number;
   /** Batch-norm variance epsilon. */
   bnEpsilon: number;
+}
+
+/**
+ * A part's norm settings from the model's shared ones; `auto` becomes the
+ * part's own default `activation`.
+ */
+export function normActFrom(
+  shared: Readonly<SharedSettings>,
+  activation: Activation,
+): NormActConfig {
+  return {
+    activation: shared.activation === "auto" ? activation : shared.activation,
+    bnMomentum: shared.bnMomentum,
+    bnEpsilon: shared.bnEpsilon,
+  };
 }
 
 /** Model Garden defaults: relu, momentum 0.99, epsilon 1e-3. */

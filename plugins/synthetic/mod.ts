@@ -5,12 +5,11 @@
  * the COCO loader. Registered as the `synthetic-shapes` dataset, the default
  * data of the detection recipes, so they run on a fresh machine.
  */
-import type { ConfigObject } from "../../core/config.ts";
 import {
   type DataSplits,
   definePlugin,
   type Plugin,
-  type PluginSpec,
+  type SpecOf,
 } from "../../core/registry.ts";
 import { loadCocoSplits } from "../coco/dataset.ts";
 import {
@@ -31,7 +30,21 @@ export { renderScene, type SceneObject, type SceneOptions } from "./scene.ts";
 export { SHAPE_NAMES } from "./shapes.ts";
 
 /** Config of the `synthetic-shapes` dataset: generator options plus loader options. */
-export const SYNTHETIC_DATA_DEFAULTS: ConfigObject = {
+export interface SyntheticDataConfig extends SyntheticOptions {
+  /** Labelled fraction of train kept. */
+  fraction: number;
+  /** Seed of the fraction. */
+  fractionSeed: number;
+  /** Square model input size. */
+  inputSize: number;
+  /** Cache folder of generated sets. */
+  cacheDir: string;
+  /** "fail" or "skip". */
+  onError: string;
+}
+
+/** Defaults of `synthetic-shapes`. */
+export const SYNTHETIC_DATA_DEFAULTS: Readonly<SyntheticDataConfig> = {
   ...SYNTHETIC_DEFAULTS,
   fraction: 1,
   fractionSeed: 0,
@@ -42,15 +55,15 @@ export const SYNTHETIC_DATA_DEFAULTS: ConfigObject = {
 
 /** Generates (or reuses) the set and loads it as train / val / tune / unlabelled splits. */
 export async function loadSyntheticSplits(
-  config: ConfigObject,
+  config: Readonly<SyntheticDataConfig>,
 ): Promise<DataSplits> {
   const gen: Partial<SyntheticOptions> = {};
   for (
     const key of Object.keys(SYNTHETIC_DEFAULTS) as (keyof SyntheticOptions)[]
   ) {
-    gen[key] = config[key] as number;
+    gen[key] = config[key];
   }
-  const paths = await ensureSyntheticData(gen, String(config.cacheDir));
+  const paths = await ensureSyntheticData(gen, config.cacheDir);
   return loadCocoSplits({
     train: paths.train,
     trainImages: paths.trainImages,
@@ -60,17 +73,17 @@ export async function loadSyntheticSplits(
     unlabeledImages: paths.unlabeledImages,
     tune: paths.tune,
     tuneImages: paths.tuneImages,
-    fraction: Number(config.fraction),
-    seed: Number(config.fractionSeed),
-    inputSize: Number(config.inputSize),
-    onError: String(config.onError),
+    fraction: config.fraction,
+    seed: config.fractionSeed,
+    inputSize: config.inputSize,
+    onError: config.onError,
   });
 }
 
 /** The `synthetic-shapes` dataset spec. */
-export const syntheticShapesDataset: PluginSpec<
-  ConfigObject,
-  Promise<DataSplits>
+export const syntheticShapesDataset: SpecOf<
+  "dataset",
+  Readonly<SyntheticDataConfig>
 > = {
   name: "synthetic-shapes",
   description:

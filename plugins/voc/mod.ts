@@ -6,12 +6,11 @@
  *
  * @module
  */
-import type { ConfigObject } from "../../core/config.ts";
 import {
   type DataSplits,
   definePlugin,
   type Plugin,
-  type PluginSpec,
+  type SpecOf,
 } from "../../core/registry.ts";
 import type { Dataset } from "../../core/types.ts";
 import {
@@ -24,6 +23,7 @@ import {
   ensureSyntheticSeg,
   SYNTHETIC_SEG_DEFAULTS,
   syntheticSegClasses,
+  type SyntheticSegOptions,
 } from "./synthetic.ts";
 
 export * from "./dataset.ts";
@@ -36,7 +36,25 @@ export interface SegSplits extends DataSplits {
 }
 
 /** Config of the `voc` dataset. */
-export const VOC_DATA_DEFAULTS: ConfigObject = {
+export interface VocDataConfig {
+  /** VOC2012 folder (JPEGImages, SegmentationClass, ImageSets/Segmentation). */
+  root: string;
+  /** Split list of the labelled images. */
+  trainSplit: string;
+  /** Split list every choice is made on ("" for none). */
+  tuneSplit: string;
+  /** Split list that is reported. */
+  valSplit: string;
+  /** Folder of unlabelled images ("" for none). */
+  unlabeledImages: string;
+  /** Square model input size. */
+  inputSize: number;
+  /** "fail" or "skip". */
+  onError: string;
+}
+
+/** Defaults of the `voc` dataset. */
+export const VOC_DATA_DEFAULTS: Readonly<VocDataConfig> = {
   root: "",
   trainSplit: "train",
   tuneSplit: "",
@@ -48,25 +66,21 @@ export const VOC_DATA_DEFAULTS: ConfigObject = {
 
 /** Opens a VOC-layout root (`root/JPEGImages`, …) as segmentation splits. */
 export async function loadVocSplits(
-  c: ConfigObject,
+  c: Readonly<VocDataConfig>,
   classNames: readonly string[] = VOC_CLASSES,
   unlabeledSplit = "",
 ): Promise<SegSplits> {
-  const root = String(c.root);
+  const root = c.root;
   if (!root) throw new Error("voc: set data.root to the VOC2012 folder");
-  const o = {
-    inputSize: Number(c.inputSize),
-    onError: String(c.onError),
-    classNames,
-  };
+  const o = { inputSize: c.inputSize, onError: c.onError, classNames };
   const open = async (split: string) =>
     await SegmentationDataset.open(await vocEntries(root, split), o);
   const splits: SegSplits = {
-    train: await open(String(c.trainSplit)),
-    val: await open(String(c.valSplit)),
+    train: await open(c.trainSplit),
+    val: await open(c.valSplit),
   };
-  if (c.tuneSplit) splits.tune = await open(String(c.tuneSplit));
-  const folder = String(c.unlabeledImages ?? "");
+  if (c.tuneSplit) splits.tune = await open(c.tuneSplit);
+  const folder = c.unlabeledImages;
   if (folder || unlabeledSplit) {
     const entries = folder
       ? await folderEntries(folder)
@@ -80,7 +94,7 @@ export async function loadVocSplits(
 }
 
 /** The `voc` dataset spec. */
-export const vocDataset: PluginSpec<ConfigObject, Promise<DataSplits>> = {
+export const vocDataset: SpecOf<"dataset", Readonly<VocDataConfig>> = {
   name: "voc",
   description:
     "PASCAL VOC 2012 layout (JPEGImages, SegmentationClass, ImageSets/Segmentation) + unlabelled image folder",
@@ -89,7 +103,17 @@ export const vocDataset: PluginSpec<ConfigObject, Promise<DataSplits>> = {
 };
 
 /** Config of `synthetic-seg`: generator options plus loader options. */
-export const SYNTHETIC_SEG_DATA_DEFAULTS: ConfigObject = {
+export interface SyntheticSegDataConfig extends SyntheticSegOptions {
+  /** Square model input size. */
+  inputSize: number;
+  /** Cache folder of generated sets. */
+  cacheDir: string;
+  /** "fail" or "skip". */
+  onError: string;
+}
+
+/** Defaults of `synthetic-seg`. */
+export const SYNTHETIC_SEG_DATA_DEFAULTS: Readonly<SyntheticSegDataConfig> = {
   ...SYNTHETIC_SEG_DEFAULTS,
   inputSize: SYNTHETIC_SEG_DEFAULTS.imageSize,
   cacheDir: ".cache/selftrain",
@@ -98,29 +122,34 @@ export const SYNTHETIC_SEG_DATA_DEFAULTS: ConfigObject = {
 
 /** Generates (or reuses) the built-in set and opens its four splits. */
 export async function loadSyntheticSegSplits(
-  c: ConfigObject,
+  c: Readonly<SyntheticSegDataConfig>,
 ): Promise<SegSplits> {
-  const gen: Record<string, number> = {};
-  for (const k of Object.keys(SYNTHETIC_SEG_DEFAULTS)) gen[k] = Number(c[k]);
-  const root = await ensureSyntheticSeg(gen, String(c.cacheDir));
+  const gen: Partial<SyntheticSegOptions> = {};
+  for (
+    const k of Object.keys(
+      SYNTHETIC_SEG_DEFAULTS,
+    ) as (keyof SyntheticSegOptions)[]
+  ) gen[k] = c[k];
+  const root = await ensureSyntheticSeg(gen, c.cacheDir);
   return await loadVocSplits(
     {
-      ...c,
       root,
       trainSplit: "train",
       tuneSplit: "tune",
       valSplit: "val",
       unlabeledImages: "",
+      inputSize: c.inputSize,
+      onError: c.onError,
     },
-    syntheticSegClasses(Number(c.classes)),
+    syntheticSegClasses(c.classes),
     "unlabeled",
   );
 }
 
 /** The `synthetic-seg` dataset spec. */
-export const syntheticSegDataset: PluginSpec<
-  ConfigObject,
-  Promise<DataSplits>
+export const syntheticSegDataset: SpecOf<
+  "dataset",
+  Readonly<SyntheticSegDataConfig>
 > = {
   name: "synthetic-seg",
   description:

@@ -66,9 +66,7 @@ export async function ensureSyntheticSeg(
       throw new Error(`synthetic-seg: ${s} must be a whole number >= 0`);
     }
   }
-  const root = `${cacheDir}/synthetic-seg-${
-    optionsHash(o as unknown as SyntheticOptions)
-  }`;
+  const root = `${cacheDir}/synthetic-seg-${optionsHash(o)}`;
   if (await exists(`${root}/COMPLETE`)) return root;
   await Deno.mkdir(cacheDir, { recursive: true });
   const tmp = `${root}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
