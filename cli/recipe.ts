@@ -8,7 +8,8 @@
  *   --backend NAME         auto (default), tensorflow-gpu, tensorflow, native, wasm, cpu
  *   --resume               continue unfinished phases from their checkpoints
  *   --fresh                delete --out first
- *   --serve[=HOST:PORT]    status server beside the run (default 127.0.0.1:8787)
+ *   --serve[=ADDR]         status server beside the run: HOST:PORT, :PORT, PORT or
+ *                          HOST (default 127.0.0.1:8787; deno task serve takes the same)
  *   --serve-token TOKEN    bearer token (required off loopback; or SELFTRAIN_TOKEN)
  */
 import { parseArgs } from "node:util";
