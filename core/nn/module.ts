@@ -94,13 +94,3 @@ export class Module {
     for (const [, c] of this.#children) c.#releaseTree();
   }
 }
-
-/** Copies variable values from `source` into `target` by name (same shapes). */
-export function copyVariables(target: Module, source: Module): void {
-  const src = new Map(source.namedVariables());
-  for (const [name, v] of target.namedVariables()) {
-    const s = src.get(name);
-    if (!s) throw new Error(`copyVariables: source has no "${name}"`);
-    v.assign(s);
-  }
-}

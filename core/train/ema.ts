@@ -34,24 +34,6 @@ export class WeightEma {
     });
   }
 
-  /** Runs `fn` with the averaged weights swapped in, then restores. */
-  async withAveraged<T>(fn: () => Promise<T>): Promise<T> {
-    const saved = new Map<string, tf.Tensor>();
-    for (const [name, v] of this.#module.namedVariables()) {
-      saved.set(name, v.clone());
-      v.assign(this.shadow.get(name)!);
-    }
-    try {
-      return await fn();
-    } finally {
-      for (const [name, v] of this.#module.namedVariables()) {
-        const t = saved.get(name)!;
-        v.assign(t);
-        t.dispose();
-      }
-    }
-  }
-
   /** Frees the shadow variables. */
   dispose(): void {
     for (const s of this.shadow.values()) s.dispose();

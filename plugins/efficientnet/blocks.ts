@@ -10,7 +10,6 @@ import {
   BatchNorm,
   Conv2d,
   DepthwiseConv2d,
-  dropConnect,
 } from "../../core/nn/layers.ts";
 import {
   bnParams,
@@ -19,7 +18,8 @@ import {
   convParams,
   type NormActConfig,
 } from "../layers/conv_bn.ts";
-import { applyConv } from "../layers/ops.ts";
+import { applyConv, dropConnect } from "../layers/ops.ts";
+import { AtrousDepthwiseConv2d } from "../layers/atrous.ts";
 
 /** Shape of one MBConv block after scaling. */
 export interface MBConvPlan {
@@ -89,7 +89,9 @@ export class MBConvBlock extends Module {
     }
     this.#depthwise = this.child(
       "depthwise",
-      new DepthwiseConv2d(hidden, plan.kernel, plan.stride, plan.dilation ?? 1),
+      (plan.dilation ?? 1) > 1
+        ? new AtrousDepthwiseConv2d(hidden, plan.kernel, plan.dilation!)
+        : new DepthwiseConv2d(hidden, plan.kernel, plan.stride),
     );
     this.#dwBn = this.child(
       "depthwise_bn",

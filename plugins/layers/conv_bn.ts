@@ -11,9 +11,15 @@ import {
   type Activation,
   BatchNorm,
   Conv2d,
-  type FusedActivation,
 } from "../../core/nn/layers.ts";
+import {
+  batchNormParams,
+  FoldCache,
+  type FusedActivation,
+  fusedConv,
+} from "./fold.ts";
 import { applyConv } from "./ops.ts";
+import { AtrousConv2d } from "./atrous.ts";
 
 /** Activation and batch-norm settings shared by a whole network. */
 export interface NormActConfig {
@@ -68,7 +74,8 @@ export class ConvBn extends Module {
   /** The batch norm. */
   readonly bn: BatchNorm;
   readonly #act: Activation;
-  readonly #stride: number;
+  /** Folded kernel and bias, kept while the weights are unchanged. */
+  readonly #folds = new FoldCache();
 
   /** Creates `inChannels` → `outChannels` with the shared norm settings. */
   constructor(
@@ -78,13 +85,13 @@ export class ConvBn extends Module {
     norm: NormActConfig,
   ) {
     super();
+    const conv = { kernel: opts.kernel, stride: opts.stride ?? 1 };
+    const rate = opts.dilation ?? 1;
     this.conv = this.child(
       "conv",
-      new Conv2d(inChannels, outChannels, {
-        kernel: opts.kernel,
-        stride: opts.stride ?? 1,
-        dilation: opts.dilation ?? 1,
-      }),
+      rate > 1
+        ? new AtrousConv2d(inChannels, outChannels, conv, rate)
+        : new Conv2d(inChannels, outChannels, conv),
     );
     this.bn = this.child(
       "bn",
@@ -95,7 +102,11 @@ export class ConvBn extends Module {
       }),
     );
     this.#act = opts.act === false ? "linear" : norm.activation;
-    this.#stride = opts.stride ?? 1;
+  }
+
+  /** Frees the cached folded kernel. */
+  protected override releaseDerived(): void {
+    this.#folds.dispose();
   }
 
   /**
@@ -105,11 +116,13 @@ export class ConvBn extends Module {
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     if (!ctx.training) {
       const fusable = this.#act !== "swish";
-      const y = this.bn.withFolded(
+      const y = this.#folds.use(
         this.conv.kernel as tf.Tensor4D,
         this.conv.bias as tf.Tensor1D | undefined,
+        batchNormParams(this.bn),
         ({ kernel, bias }) =>
-          this.conv.applyFused(
+          fusedConv(
+            this.conv,
             x,
             kernel,
             bias,
@@ -119,7 +132,7 @@ export class ConvBn extends Module {
       return fusable ? y : activate(y, this.#act) as tf.Tensor4D;
     }
     return activate(
-      this.bn.apply(applyConv(this.conv, x, this.#stride), ctx),
+      this.bn.apply(applyConv(this.conv, x, this.conv.stride), ctx),
       this.#act,
     ) as tf.Tensor4D;
   }
