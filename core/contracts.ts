@@ -9,7 +9,6 @@
  * split, EMA evaluation) can slice them without knowing the task.
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import type { Activation } from "./nn/layers.ts";
 import type { ForwardContext, Module } from "./nn/module.ts";
 import type { Rng } from "./rng.ts";
 import type { Prediction, Sample } from "./types.ts";
@@ -27,6 +26,9 @@ export type TensorTree =
   | tf.Tensor
   | TensorTree[]
   | { [key: string]: TensorTree | undefined };
+
+/** Activation names (the building blocks' `activate` applies them). */
+export type Activation = "relu" | "swish" | "sigmoid" | "linear" | "relu6";
 
 /**
  * Settings every part of a model shares (Model Garden's `norm_activation`),

@@ -171,11 +171,7 @@ export class Registry {
     kind: K,
     spec: SpecOf<K, C>,
   ): this;
-  /** Registers a recipe. */
-  register<C extends ConfigShape<C>>(kind: "recipe", recipe: Recipe<C>): this;
-  /** Registers a backend. */
-  register(kind: "backend", provider: BackendProvider): this;
-  /** Registers an entry as `get` returns it (e.g. copied from another registry). */
+  /** Registers a backend, a recipe, or an entry as `get` returns it. */
   register<K extends PluginKind>(kind: K, entry: PluginKinds[K]): this;
   register(kind: PluginKind, entry: { readonly name: string }): this {
     const table = this.#table(kind);

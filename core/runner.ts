@@ -7,11 +7,8 @@ import { selectBackend } from "./backend.ts";
 import {
   applyOverrides,
   asTree,
-  cloneConfig,
   type ConfigLeaf,
   type ConfigObject,
-  flattenConfig,
-  setConfigKey,
 } from "./config.ts";
 import { EventBus } from "./events.ts";
 import { writeJsonAtomic } from "./fs.ts";
@@ -49,7 +46,7 @@ export interface RunRecipeResult {
  * Resolves a recipe's config: its defaults plus `overrides`, and for each
  * key that names a plugin (`Recipe.plugins`), that plugin's own config in
  * the section beside it (`model.backbone` → `model.backboneConfig`): the
- * plugin's defaults, then the recipe's section, then `--model.backboneConfig.*`.
+ * plugin's defaults, the recipe's section, then `--model.backboneConfig.*`.
  * An unknown key is a one-line error naming the valid ones.
  */
 export function resolveConfig(
@@ -59,37 +56,31 @@ export function resolveConfig(
 ): ConfigObject {
   const r = registry.get("recipe", recipe);
   const slots = Object.entries(r.plugins ?? {});
-  const own: Record<string, ConfigLeaf> = {};
-  for (const [k, v] of Object.entries(overrides)) {
-    if (!slots.some(([key]) => k.startsWith(`${key}Config.`))) own[k] = v;
-  }
+  const slotOf = (k: string) =>
+    slots.find(([key]) => k.startsWith(`${key}Config.`))?.[0];
+  const entries = Object.entries(overrides);
   try {
+    const own = Object.fromEntries(entries.filter(([k]) => !slotOf(k)));
     const config = asTree(applyOverrides(r.defaults, own, r.choices));
     for (const [key, kind] of slots) {
       const [parent, leaf] = splitKey(config, key);
       const name = String(parent[leaf]);
       const spec = registry.get(kind, name);
-      const section = `${key}Config.`;
-      // The recipe's section, then the command line's keys.
-      const given = [
-        ...flattenConfig((parent[`${leaf}Config`] ?? {}) as ConfigObject),
-        ...Object.entries(overrides).filter(([k]) => k.startsWith(section))
-          .map(([k, v]): [string, ConfigLeaf] => [k.slice(section.length), v]),
-      ];
-      const valid = flattenConfig(spec.defaults).map(([k]) => k);
-      const bad = given.find(([k]) => !valid.includes(k));
-      if (bad) {
+      const prefix = `${key}Config.`;
+      const given = entries.filter(([k]) => slotOf(k) === key)
+        .map(([k, v]) => [k.slice(prefix.length), v]);
+      try {
+        const section = (parent[`${leaf}Config`] ?? {}) as ConfigObject;
+        parent[`${leaf}Config`] = applyOverrides(
+          applyOverrides(spec.defaults, section, spec.choices),
+          Object.fromEntries(given),
+          spec.choices,
+        );
+      } catch (e) {
         throw new Error(
-          `${kind} "${name}" has no key "${bad[0]}" (--${section}${
-            bad[0]
-          }); valid keys: ${valid.join(", ") || "(none)"}`,
+          `${kind} "${name}" (--${prefix}*): ${(e as Error).message}`,
         );
       }
-      parent[`${leaf}Config`] = cloneConfig(spec.defaults);
-      const choices = Object.fromEntries(
-        Object.entries(spec.choices ?? {}).map(([k, v]) => [section + k, v]),
-      );
-      for (const [k, v] of given) setConfigKey(config, section + k, v, choices);
     }
     return config;
   } catch (e) {
@@ -145,6 +136,7 @@ export async function runRecipe(
     backend: backend.name,
     config,
   });
+  let error: string | undefined;
   try {
     const report = await recipe.run({
       config,
@@ -155,21 +147,13 @@ export async function runRecipe(
       resume: opts.resume ?? false,
     });
     await writeJsonAtomic(`${out}/report.json`, report);
-    events.emit({
-      type: "run-end",
-      recipe: opts.recipe,
-      seconds: (performance.now() - started) / 1000,
-    });
     return { out, report };
   } catch (e) {
-    events.emit({
-      type: "run-end",
-      recipe: opts.recipe,
-      seconds: (performance.now() - started) / 1000,
-      error: (e as Error).message,
-    });
+    error = (e as Error).message;
     throw e;
   } finally {
+    const seconds = (performance.now() - started) / 1000;
+    events.emit({ type: "run-end", recipe: opts.recipe, seconds, error });
     detach();
     log.close();
   }

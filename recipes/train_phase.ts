@@ -4,7 +4,8 @@
  * labelled data by default), the phase's augmentation, the trainer's
  * standard hooks (schedule, NaN guard, EMA swapped in at the end, events,
  * checkpoints under `<phase dir>/checkpoints` with resume), plus any extra
- * hooks. Written once; recipes compose it inside `runPhase`.
+ * hooks (`periodicEvalHook` below). Written once; recipes compose it inside
+ * `runPhase`.
  */
 import type { Augmenter, LossResult } from "../core/contracts.ts";
 import {
@@ -16,10 +17,12 @@ import {
 import type { TaskModel } from "../core/model.ts";
 import type { ForwardContext } from "../core/nn/module.ts";
 import type { RecipeContext } from "../core/registry.ts";
+import type { EventBus } from "../core/events.ts";
 import {
   type ResumableState,
   train,
   type TrainHook,
+  type TrainLoop,
 } from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
 import { trainerConfig, type TrainSection } from "./train_config.ts";
@@ -72,4 +75,23 @@ export async function trainPhase(
     resume: ctx.resume,
     hooks: inputs.hooks,
   });
+}
+
+/**
+ * Runs `evaluate` every `every` steps and emits its metrics as an `eval`
+ * event (the dashboard plots them): a hook to pass in `hooks`.
+ */
+export function periodicEvalHook(
+  every: number,
+  evaluate: (loop: TrainLoop, step: number) => Promise<Record<string, number>>,
+  events?: EventBus,
+): TrainHook {
+  return {
+    name: "eval",
+    async afterStep(loop, r) {
+      if (every <= 0 || r.step % every !== 0) return;
+      const metrics = await evaluate(loop, r.step);
+      events?.emit({ type: "eval", phase: loop.phase, step: r.step, metrics });
+    },
+  };
 }

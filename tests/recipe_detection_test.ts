@@ -261,7 +261,7 @@ Deno.test("a user's detection backbone from examples/ takes its own keys from th
     assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
     assert.match(
       bad.stderr,
-      /backbone "strided-pyramid" has no key "widht" \(--model\.backboneConfig\.widht\); valid keys: base, width/,
+      /backbone "strided-pyramid" \(--model\.backboneConfig\.\*\): unknown key "widht"; valid keys: base, width$/m,
     );
     assert.ok(!(await exists(`${out}/bad`)), "nothing written");
 

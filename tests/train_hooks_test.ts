@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { EventBus, type RunEvent } from "../core/events.ts";
 import { runPhase } from "../core/phase.ts";
-import { periodicEvalHook } from "../core/train/hooks.ts";
+import { periodicEvalHook } from "../recipes/train_phase.ts";
 import { train, type TrainHook } from "../core/train/trainer.ts";
 import {
   snapshot,

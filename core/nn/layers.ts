@@ -1,12 +1,11 @@
 /**
- * Basic layers over `Module`: convolutions, batch norm, dense, activations.
+ * Basic layers over `Module`: convolution, batch norm, dense.
  * Initialisation is seeded through `withInitSeed` so building the same
  * model with the same seed gives identical weights.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { batchNormTraining } from "./batch_norm.ts";
 import { type ForwardContext, Module } from "./module.ts";
-import { swish } from "./swish.ts";
 import { seedFor } from "../rng.ts";
 
 let initSeed = 0;
@@ -41,25 +40,6 @@ export function normalInit(shape: number[], std: number): tf.Tensor {
 /** Uniform init in [-limit, limit]. */
 export function uniformInit(shape: number[], limit: number): tf.Tensor {
   return tf.randomUniform(shape, -limit, limit, "float32", nextSeed());
-}
-
-/** Activation names understood by `activate`. */
-export type Activation = "relu" | "swish" | "sigmoid" | "linear" | "relu6";
-
-/** Applies a named activation. */
-export function activate(x: tf.Tensor, fn: Activation): tf.Tensor {
-  switch (fn) {
-    case "relu":
-      return tf.relu(x);
-    case "relu6":
-      return tf.relu6(x);
-    case "swish":
-      return swish(x);
-    case "sigmoid":
-      return tf.sigmoid(x);
-    case "linear":
-      return x;
-  }
 }
 
 /** Options of `Conv2d`. */
@@ -112,30 +92,6 @@ export class Conv2d extends Module {
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const y = tf.conv2d(x, this.kernel as tf.Tensor4D, this.stride, "same");
     return this.bias ? tf.add(y, this.bias) : y;
-  }
-}
-
-/** Depthwise 2-D convolution (channel multiplier 1), NHWC, `same` padding. */
-export class DepthwiseConv2d extends Module {
-  /** Kernel `[k, k, channels, 1]`. */
-  readonly kernel: tf.Variable;
-  /** Stride. */
-  readonly stride: number;
-
-  /** Creates the layer. */
-  constructor(channels: number, kernel: number, stride = 1) {
-    super();
-    this.kernel = this.param(
-      "kernel",
-      heNormal([kernel, kernel, channels, 1], kernel * kernel),
-    );
-    this.stride = stride;
-  }
-
-  /** Applies the convolution. */
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    const k = this.kernel as tf.Tensor4D;
-    return tf.depthwiseConv2d(x, k, this.stride, "same");
   }
 }
 

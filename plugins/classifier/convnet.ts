@@ -5,12 +5,9 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { Backbone, FeaturePyramid } from "../../core/contracts.ts";
-import {
-  activate,
-  type Activation,
-  BatchNorm,
-  Conv2d,
-} from "../../core/nn/layers.ts";
+import { BatchNorm, Conv2d } from "../../core/nn/layers.ts";
+import { activate } from "../layers/activations.ts";
+import type { Activation } from "../../core/contracts.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
 
 /** What `TinyConvNet` is built from: the plugin's keys plus norm settings. */

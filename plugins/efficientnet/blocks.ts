@@ -5,12 +5,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
-import {
-  activate,
-  BatchNorm,
-  Conv2d,
-  DepthwiseConv2d,
-} from "../../core/nn/layers.ts";
+import { BatchNorm, Conv2d } from "../../core/nn/layers.ts";
+import { activate } from "../layers/activations.ts";
+import { AtrousDepthwiseConv2d, DepthwiseConv2d } from "../layers/depthwise.ts";
 import {
   bnParams,
   ConvBn,
@@ -19,7 +16,6 @@ import {
   type NormActConfig,
 } from "../layers/conv_bn.ts";
 import { applyConv, dropConnect } from "../layers/ops.ts";
-import { AtrousDepthwiseConv2d } from "../layers/atrous.ts";
 
 /** Shape of one MBConv block after scaling. */
 export interface MBConvPlan {

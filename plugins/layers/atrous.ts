@@ -5,16 +5,12 @@
  * TensorFlow's `atrous_conv2d` uses: pad, `spaceToBatchND` with block
  * `rate × rate`, an undilated `valid` convolution, `batchToSpaceND` and a
  * crop. Every op of it has a gradient, and the work equals one undilated
- * convolution of the same kernel. `AtrousConv2d` and `AtrousDepthwiseConv2d`
- * are the dilated layers (segmentation backbones and heads): the core
- * layers with the same weights, run this way.
+ * convolution of the same kernel. `AtrousConv2d` (and `AtrousDepthwiseConv2d`
+ * in `depthwise.ts`) are the dilated layers of segmentation backbones and
+ * heads: the plain layers with the same weights, run this way.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  Conv2d,
-  type Conv2dOptions,
-  DepthwiseConv2d,
-} from "../../core/nn/layers.ts";
+import { Conv2d, type Conv2dOptions } from "../../core/nn/layers.ts";
 
 /**
  * Runs `convValid` (an undilated, stride-1, `valid` convolution with a
@@ -92,7 +88,8 @@ export function atrousDepthwiseConv2d(
   );
 }
 
-function checkRate(rate: number, stride: number): void {
+/** Checks a dilation rate and the stride it runs at. */
+export function checkRate(rate: number, stride: number): void {
   if (!Number.isInteger(rate) || rate < 1 || stride !== 1) {
     throw new Error(
       `plugins/layers/atrous.ts: a dilated conv needs an integer rate >= 1 and stride 1, got rate ${rate}, stride ${stride}`,
@@ -121,23 +118,5 @@ export class AtrousConv2d extends Conv2d {
   override apply(x: tf.Tensor4D): tf.Tensor4D {
     const y = atrousConv2d(x, this.kernel as tf.Tensor4D, this.rate);
     return this.bias ? tf.add(y, this.bias) : y;
-  }
-}
-
-/** A `DepthwiseConv2d` of dilation `rate` (stride 1), `same` padding. */
-export class AtrousDepthwiseConv2d extends DepthwiseConv2d {
-  /** Dilation rate. */
-  readonly rate: number;
-
-  /** Creates the layer (weights drawn as `DepthwiseConv2d`'s). */
-  constructor(channels: number, kernel: number, rate: number) {
-    super(channels, kernel, 1);
-    checkRate(rate, 1);
-    this.rate = rate;
-  }
-
-  /** Applies the dilated depthwise convolution. */
-  override apply(x: tf.Tensor4D): tf.Tensor4D {
-    return atrousDepthwiseConv2d(x, this.kernel as tf.Tensor4D, this.rate);
   }
 }

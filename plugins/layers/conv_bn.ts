@@ -6,12 +6,9 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { SharedSettings } from "../../core/contracts.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
-import {
-  activate,
-  type Activation,
-  BatchNorm,
-  Conv2d,
-} from "../../core/nn/layers.ts";
+import { BatchNorm, Conv2d } from "../../core/nn/layers.ts";
+import { activate } from "./activations.ts";
+import type { Activation } from "../../core/contracts.ts";
 import {
   batchNormParams,
   FoldCache,

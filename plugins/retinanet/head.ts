@@ -14,7 +14,7 @@ import {
 } from "../../core/contracts.ts";
 import type { ForwardContext } from "../../core/nn/module.ts";
 import { Module } from "../../core/nn/module.ts";
-import type { Activation } from "../../core/nn/layers.ts";
+import type { Activation } from "../../core/contracts.ts";
 import type { Prediction, Sample } from "../../core/types.ts";
 import { AnchorCache, type AnchorOptions, type AnchorSet } from "./anchors.ts";
 import { type BoxScales, toBoxScales } from "./box_coder.ts";

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
-import { activate } from "../../core/nn/layers.ts";
+import { activate } from "../layers/activations.ts";
 import { dropConnect } from "../layers/ops.ts";
 import { ConvBn, convBnParams, type NormActConfig } from "../layers/conv_bn.ts";
 import type { SpineBlockFn } from "./specs.ts";

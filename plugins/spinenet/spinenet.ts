@@ -7,7 +7,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Backbone, FeaturePyramid } from "../../core/contracts.ts";
 import type { ForwardContext } from "../../core/nn/module.ts";
 import { Module } from "../../core/nn/module.ts";
-import { activate, type Activation } from "../../core/nn/layers.ts";
+import { activate } from "../layers/activations.ts";
+import type { Activation } from "../../core/contracts.ts";
 import {
   ConvBn,
   DEFAULT_NORM_ACT,
