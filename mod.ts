@@ -30,6 +30,7 @@ export * from "./core/data/loader.ts";
 export * from "./core/train/checkpoint.ts";
 export * from "./core/train/optimizer.ts";
 export * from "./core/train/schedule.ts";
+export * from "./core/train/loop.ts";
 export * from "./core/train/trainer.ts";
 export * from "./eval/mod.ts";
 export * from "./image/mod.ts";

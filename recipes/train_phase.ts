@@ -18,12 +18,12 @@ import type { TaskModel } from "../core/model.ts";
 import type { ForwardContext } from "../core/nn/module.ts";
 import type { RecipeContext } from "../core/registry.ts";
 import type { EventBus } from "../core/events.ts";
-import {
-  type ResumableState,
-  train,
-  type TrainHook,
-  type TrainLoop,
-} from "../core/train/trainer.ts";
+import type {
+  ResumableState,
+  TrainHook,
+  TrainLoop,
+} from "../core/train/loop.ts";
+import { train } from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
 import { trainerConfig, type TrainSection } from "./train_config.ts";
 

@@ -3,7 +3,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { EventBus, type RunEvent } from "../core/events.ts";
 import { runPhase } from "../core/phase.ts";
 import { periodicEvalHook } from "../recipes/train_phase.ts";
-import { train, type TrainHook } from "../core/train/trainer.ts";
+import type { TrainHook } from "../core/train/loop.ts";
+import { train } from "../core/train/trainer.ts";
 import {
   snapshot,
   tinyLoader,

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Augmenter } from "../contracts.ts";
 import { Rng, seedFor } from "../rng.ts";
-import type { BatchSource } from "../train/trainer.ts";
+import type { BatchSource } from "../train/loop.ts";
 import type { Dataset, RawImage, Sample } from "../types.ts";
 
 /** One sample to load: which dataset, which index, which augmentation seed. */
@@ -138,13 +138,7 @@ export class BatchLoader implements BatchSource<SampleBatch> {
     for (const s of [...this.#pending.keys()]) {
       if (s <= step) this.#pending.delete(s);
     }
-    return {
-      images: imagesToTensor(
-        samples.map((s) => s.image),
-        this.#opts.normalization,
-      ),
-      samples,
-    };
+    return toBatch(samples, this.#opts.normalization);
   }
 
   async #load(step: number): Promise<Sample[]> {
@@ -178,9 +172,10 @@ export async function* sequentialBatches(
     const samples = await next;
     const upcoming = all.slice(start + batchSize, start + 2 * batchSize);
     next = Promise.all(upcoming.map((i) => dataset.get(i)));
-    yield {
-      images: imagesToTensor(samples.map((s) => s.image), normalization),
-      samples,
-    };
+    yield toBatch(samples, normalization);
   }
+}
+
+function toBatch(samples: Sample[], norm?: Normalization): SampleBatch {
+  return { images: imagesToTensor(samples.map((s) => s.image), norm), samples };
 }

@@ -137,22 +137,28 @@ async function prune(
   current: string,
   keep: number,
 ): Promise<void> {
+  for await (const e of Deno.readDir(root)) {
+    // Leftover of a killed save by another process id.
+    if (
+      e.isDirectory && e.name.startsWith(".tmp-") &&
+      !e.name.includes(`-${Deno.pid}-`)
+    ) {
+      await Deno.remove(`${root}/${e.name}`, { recursive: true });
+    }
+  }
+  const names = await stepFolders(root);
+  const old = names.filter((n) => n !== current)
+    .slice(0, Math.max(0, names.length - keep));
+  for (const n of old) await Deno.remove(`${root}/${n}`, { recursive: true });
+}
+
+/** The `step-*` folders under `root`, oldest first. */
+async function stepFolders(root: string): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(root)) {
     if (e.isDirectory && e.name.startsWith("step-")) names.push(e.name);
-    else if (e.isDirectory && e.name.startsWith(".tmp-")) {
-      // Leftover of a killed save by another process id.
-      if (!e.name.includes(`-${Deno.pid}-`)) {
-        await Deno.remove(`${root}/${e.name}`, { recursive: true });
-      }
-    }
   }
-  names.sort();
-  const old = names.filter((n) => n !== current).slice(
-    0,
-    Math.max(0, names.length - keep),
-  );
-  for (const n of old) await Deno.remove(`${root}/${n}`, { recursive: true });
+  return names.sort();
 }
 
 /** Checkpoint folder name for a step, sortable as text. */
@@ -185,11 +191,7 @@ export async function latestCheckpoint(root: string): Promise<string | null> {
   if (await exists(`${root}/${LATEST}`)) {
     candidates.push((await Deno.readTextFile(`${root}/${LATEST}`)).trim());
   }
-  const names: string[] = [];
-  for await (const e of Deno.readDir(root)) {
-    if (e.isDirectory && e.name.startsWith("step-")) names.push(e.name);
-  }
-  candidates.push(...names.sort().reverse());
+  candidates.push(...(await stepFolders(root)).reverse());
   for (const name of candidates) {
     const dir = `${root}/${name}`;
     if (name && await exists(`${dir}/${FILES.model[0]}`)) return dir;
@@ -235,6 +237,11 @@ export async function loadModelWeights(
   try {
     restoreModel(model, ck.weights, path);
   } finally {
-    for (const t of [...ck.weights.values(), ...ck.state.values()]) t.dispose();
+    disposeCheckpoint(ck);
   }
+}
+
+/** Frees the tensors of a loaded checkpoint. */
+export function disposeCheckpoint(ck: CheckpointData): void {
+  for (const t of [...ck.weights.values(), ...ck.state.values()]) t.dispose();
 }

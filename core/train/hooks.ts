@@ -1,12 +1,13 @@
 /**
  * The standard hooks of the training loop (`trainer.ts`): the learning-rate
  * schedule, the NaN guard, EMA, step events, checkpoints with resume, and a
- * loss's resumable state. `phaseHooks` builds them from a phase's options,
- * in the order they must run.
+ * loss's resumable state. `phaseHooks` (`trainer.ts`) builds them from a
+ * phase's options, in the order they must run.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { EventBus } from "../events.ts";
 import {
+  disposeCheckpoint,
   latestCheckpoint,
   loadCheckpoint,
   saveCheckpoint,
@@ -15,19 +16,11 @@ import {
 import { learningRate } from "./schedule.ts";
 import type {
   HookState,
+  ResumableState,
   StepResult,
   TrainHook,
   TrainLoop,
-  TrainOptions,
-} from "./trainer.ts";
-
-/** State outside the model that must survive a resume (e.g. loss EMAs). */
-export interface ResumableState {
-  /** JSON-serialisable snapshot, or a promise of one. */
-  save(): unknown;
-  /** Restores a snapshot from `save`. */
-  load(snapshot: unknown): void;
-}
+} from "./loop.ts";
 
 /** Sets `loop.lr` from the config's schedule before each step. */
 export function lrScheduleHook(): TrainHook {
@@ -151,9 +144,7 @@ export function checkpointHook(
       try {
         loop.restore(ck, path);
       } finally {
-        for (const t of [...ck.weights.values(), ...ck.state.values()]) {
-          t.dispose();
-        }
+        disposeCheckpoint(ck);
       }
       loop.startStep = ck.meta.step;
       events?.emit({
@@ -184,26 +175,4 @@ export function resumableStateHook(
       if (s.json !== undefined) state.load(s.json);
     },
   };
-}
-
-/**
- * The hooks a phase runs, in order: schedule, NaN guard, loss state, EMA
- * (when `emaDecay` > 0), events, the caller's hooks, and checkpoints last,
- * so every other hook has started before a resume restores its state and
- * the final save holds the EMA weights swapped in.
- */
-export function phaseHooks<B>(opts: TrainOptions<B>): TrainHook[] {
-  const hooks = [lrScheduleHook(), nanGuardHook()];
-  if (opts.extraState) {
-    hooks.push(resumableStateHook("extra", opts.extraState));
-  }
-  if (opts.config.emaDecay > 0) hooks.push(emaHook(opts.config.emaDecay));
-  if (opts.events) hooks.push(stepEventsHook(opts.events));
-  hooks.push(...opts.hooks ?? []);
-  if (opts.checkpointDir) {
-    hooks.push(
-      checkpointHook(opts.checkpointDir, opts.resume ?? false, opts.events),
-    );
-  }
-  return hooks;
 }
