@@ -130,12 +130,36 @@ export interface Augmenter {
 }
 
 /**
- * Teacher prediction → pseudo-labelled sample (targets replaced by the
- * teacher's), or `null` when nothing should be kept.
+ * Pseudo-labels of one image in SOURCE-image pixels: what a labeler returns,
+ * the pseudo-label store persists and the pseudo-labelled dataset serves.
+ * They are converted to a sample's pixels once, when the sample is loaded.
+ */
+export interface PseudoLabels {
+  /** Image id. */
+  id: number | string;
+  /** Source image width in pixels. */
+  width: number;
+  /** Source image height in pixels. */
+  height: number;
+  /** Boxes `[x1, y1, x2, y2]` flattened (detection; empty otherwise). */
+  boxes: Float32Array;
+  /** Teacher score of each box. */
+  scores: Float32Array;
+  /** Class of each box (contiguous label). */
+  classes: Int32Array;
+  /** 1 where a box is an ignore region (neither object nor background). */
+  ignore: Uint8Array;
+  /** Class per pixel, `width × height`, 255 = ignored (segmentation). */
+  mask?: Uint8Array;
+}
+
+/**
+ * Teacher prediction → pseudo-labels for `sample` (in source pixels), or
+ * `null` when nothing should be kept.
  */
 export interface Labeler {
   /** Registered name. */
   readonly name: string;
-  /** Turns a teacher prediction on `sample` into pseudo targets. */
-  label(prediction: Prediction, sample: Sample): Sample | null;
+  /** Turns a teacher prediction on `sample` into pseudo-labels. */
+  label(prediction: Prediction, sample: Sample): PseudoLabels | null;
 }

@@ -46,7 +46,8 @@ export interface RunRecipeResult {
  * Resolves a recipe's config: its defaults plus `overrides`, and for each
  * key that names a plugin (`Recipe.plugins`), that plugin's own config in
  * the section beside it (`model.backbone` → `model.backboneConfig`): the
- * plugin's defaults, the recipe's section, then `--model.backboneConfig.*`.
+ * plugin's defaults, the recipe's section (when the plugin is the recipe's
+ * default one), then `--model.backboneConfig.*`.
  * An unknown key is a one-line error naming the valid ones.
  */
 export function resolveConfig(
@@ -70,7 +71,11 @@ export function resolveConfig(
       const given = entries.filter(([k]) => slotOf(k) === key)
         .map(([k, v]) => [k.slice(prefix.length), v]);
       try {
-        const section = (parent[`${leaf}Config`] ?? {}) as ConfigObject;
+        // The recipe's own section holds keys of its default plugin only.
+        const [d, dLeaf] = splitKey(asTree(r.defaults), key);
+        const section = name === d[dLeaf]
+          ? (parent[`${leaf}Config`] ?? {}) as ConfigObject
+          : {};
         parent[`${leaf}Config`] = applyOverrides(
           applyOverrides(spec.defaults, section, spec.choices),
           Object.fromEntries(given),

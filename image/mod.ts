@@ -7,3 +7,4 @@ export * from "./draw.ts";
 export * from "./resize.ts";
 export * from "./header.ts";
 export * from "./mask_png.ts";
+export * from "./source_image.ts";

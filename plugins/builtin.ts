@@ -12,8 +12,10 @@ import deeplabPlugin from "./deeplab/mod.ts";
 import syntheticPlugin from "./synthetic/mod.ts";
 import vocPlugin from "./voc/mod.ts";
 import efficientnetPlugin from "./efficientnet/mod.ts";
+import imageFolderPlugin from "./image_folder/mod.ts";
 import labelersPlugin from "./labelers/mod.ts";
 import retinanetPlugin from "./retinanet/mod.ts";
+import simclrPlugin from "./simclr/mod.ts";
 import spinenetPlugin from "./spinenet/mod.ts";
 import { builtinRecipes } from "../recipes/mod.ts";
 
@@ -40,6 +42,8 @@ export const builtinPlugins: readonly Plugin[] = [
   cocoPlugin,
   syntheticPlugin,
   vocPlugin,
+  imageFolderPlugin,
+  simclrPlugin,
 ];
 
 /** A fresh registry with all built-in plugins. */

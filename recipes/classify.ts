@@ -3,13 +3,13 @@
  * classification dataset plugin). The smallest complete pipeline: registry
  * → data → trainer → checkpoint → evaluation.
  */
-import { sequentialBatches } from "../core/data/loader.ts";
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
 import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import type { Dataset } from "../core/types.ts";
 import { trainPhase } from "./train_phase.ts";
+import { topKAccuracy } from "./classification_eval.ts";
 import {
   prefixKeys,
   TRAIN_CHOICES,
@@ -40,20 +40,7 @@ export async function accuracy(
   data: Dataset,
   batchSize = 64,
 ): Promise<number> {
-  let right = 0;
-  for await (const batch of sequentialBatches(data, batchSize)) {
-    const preds = await model.predict(batch.images, batch.samples);
-    batch.images.dispose();
-    preds.forEach((p, i) => {
-      const probs = p.probs!;
-      let best = 0;
-      for (let c = 1; c < probs.length; c++) {
-        if (probs[c] > probs[best]) best = c;
-      }
-      if (best === batch.samples[i].label) right++;
-    });
-  }
-  return right / data.size;
+  return (await topKAccuracy(model, data, [1], batchSize))[0];
 }
 
 /** The recipe. */

@@ -45,8 +45,8 @@ import {
   labelCounts,
   labelPool,
   type PseudoSection,
-} from "./labeling.ts";
-import { PseudoLabeledDataset } from "./pseudo_dataset.ts";
+} from "../selftrain/label_pool.ts";
+import { PseudoLabeledDataset } from "../selftrain/pseudo_dataset.ts";
 import { writeSelfTrainReport } from "./report.ts";
 import { trainPhase } from "./train_phase.ts";
 import {
@@ -56,6 +56,12 @@ import {
   trainMixedPhase,
 } from "./mixed_training.ts";
 import { withPhaseLock } from "./run_lock.ts";
+import { prepareInit } from "./backbone_init.ts";
+import {
+  JOINT_DEFAULTS,
+  JOINT_HELP,
+  type JointSection,
+} from "./joint_training.ts";
 import {
   prefixKeys,
   TRAIN_CHOICES,
@@ -80,7 +86,8 @@ export interface CocoSelfTrainConfig {
     | DetectionDataSection
     | DetectorSection
     | TrainSection
-    | PseudoSection;
+    | PseudoSection
+    | JointSection;
   /** Seed of everything. */
   seed: number;
   /** Student augmentation level (the stronger one); the teacher's is `teacher.augment`. */
@@ -105,6 +112,8 @@ export interface CocoSelfTrainConfig {
   pseudo: PseudoSection;
   /** Student training. */
   student: StudentSection;
+  /** Joint classification training of teacher, student and baseline (off at weight 0). */
+  joint: JointSection;
 }
 
 const PHASES = ["all", "teacher", "label", "student", "baseline"] as const;
@@ -147,6 +156,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       normDecay: 0.99,
       positivesMomentum: 0,
     },
+    joint: JOINT_DEFAULTS,
   },
   help: {
     ...DETECTION_COMMON_HELP,
@@ -173,8 +183,9 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     "pseudo.ignoreBelow":
       "teacher boxes scoring in [ignoreBelow, threshold) become ignore regions, not background (0: off, the paper's rule)",
     ...prefixKeys("student", TRAIN_HELP),
+    ...prefixKeys("joint", JOINT_HELP),
     "student.init":
-      "random (paper) or teacher (start from the teacher's weights)",
+      "random (paper: model.init, i.e. random weights or its pre-trained backbone, with a fresh head) or teacher (start from the teacher's weights)",
     "student.mixRatio": "human:pseudo images per batch (paper: 1:1)",
     "student.normalize":
       "loss normalisation L = (L_h + a*(avgL_h/avgL_p)*L_p)/(1+a); false for the ablation",
@@ -218,14 +229,23 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     }
     const numClasses = splits.train.classNames.length;
     await writeClassNames(out, splits.train.classNames);
+    // Teacher, student and baseline all start from model.init.
+    const init = await prepareInit(registry, c.model, out, events);
     const build = (seed: number) =>
-      buildDetector(registry, c.model, numClasses, c.data.inputSize, seed);
+      init.apply(buildDetector(
+        registry,
+        c.model,
+        numClasses,
+        c.data.inputSize,
+        seed,
+        init.record.overrides,
+      ));
     const studentAugment = () =>
       createAugmenter(registry, c.augment, c.aug, c.data.inputSize);
 
     // 1. Teacher. Training it takes the folder's lock (one process at a
     // time); a finished teacher is only read, so label shards run at once.
-    const teacher = build(c.seed);
+    const teacher = await build(c.seed);
     const runTeacher = () =>
       runPhase(out, "teacher", events, async (dir) => {
         await trainPhase(ctx, "teacher", teacher, c.teacher, {
@@ -299,7 +319,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     // 3. Student, and 4. its compute-matched baseline: the same
     // initialisation, steps, schedule, augmentation and batch order seed.
     const initModel = async (): Promise<TaskModel> => {
-      const model = build(c.seed + 1);
+      const model = await build(c.seed + 1);
       if (c.student.init === "teacher") {
         await loadModelWeights(model, `${out}/teacher/checkpoints`);
       }
@@ -311,7 +331,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
         ? await PseudoLabeledDataset.open(splits.unlabeled!, labelsFile)
         : null;
       const soft = phase === "student" && c.pseudo.labeler === "soft";
-      const softTeacher = soft ? build(c.seed) : null;
+      const softTeacher = soft ? await build(c.seed) : null;
       if (softTeacher) {
         await loadModelWeights(softTeacher, `${out}/teacher/checkpoints`);
       }
@@ -361,11 +381,16 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       recipe: "coco-selftrain",
       seed: c.seed,
       backend: ctx.backend.name,
+      init: init.record,
       teacher: { metrics: teacherPhase.metrics, steps: c.teacher.steps },
       baseline: {
         metrics: baselinePhase.metrics,
         steps: c.student.steps,
-        init: c.student.init,
+        init: c.student.init === "teacher"
+          ? "teacher"
+          : c.model.init === "random"
+          ? "random"
+          : "pre-trained",
         reusedTeacher: baselineIsTeacher,
         ...composition(c.student, false, c.baselineBatch as BaselineBatch),
       },
@@ -383,12 +408,15 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
 };
 
 /**
- * True when the teacher already is the compute-matched baseline: a
- * randomly initialised student trained exactly as the teacher was (same
- * steps, schedule and augmentation, all-human batches of the same size).
+ * True when the teacher already is the compute-matched baseline: a student
+ * from the teacher's initialisation (`model.init`, not the teacher's
+ * weights) trained exactly as the teacher was (same steps, schedule and
+ * augmentation, all-human batches of the same size).
  */
 export function teacherIsBaseline(c: CocoSelfTrainConfig): boolean {
-  if (c.student.init !== "random" || c.augment !== c.teacher.augment) {
+  const teacherInit = c.model.init;
+  const studentInit = c.student.init === "teacher" ? "teacher" : c.model.init;
+  if (studentInit !== teacherInit || c.augment !== c.teacher.augment) {
     return false;
   }
   const batch = composition(c.student, false, c.baselineBatch as BaselineBatch)

@@ -8,6 +8,12 @@ import { runPhase } from "../core/phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { trainPhase } from "./train_phase.ts";
 import {
+  JOINT_DEFAULTS,
+  JOINT_HELP,
+  type JointSection,
+} from "./joint_training.ts";
+import { INIT_DEFAULTS, prepareInit } from "./backbone_init.ts";
+import {
   AUG_DEFAULTS,
   type AugSection,
   buildDetector,
@@ -39,7 +45,8 @@ export interface CocoSupervisedConfig {
     | AugSection
     | DetectionDataSection
     | DetectorSection
-    | TrainSection;
+    | TrainSection
+    | JointSection;
   /** Seed of data order, fraction, init and augmentation. */
   seed: number;
   /** Augmentation level or augmenter plugin. */
@@ -52,12 +59,15 @@ export interface CocoSupervisedConfig {
   model: DetectorSection;
   /** Training. */
   train: TrainSection;
+  /** Joint classification training (off at weight 0). */
+  joint: JointSection;
 }
 
 /** Detector defaults that train in minutes on 2 CPU cores. */
 export const CPU_DETECTOR: DetectorSection = {
   backbone: "convnet-fpn",
   ...CPU_SHARED,
+  ...INIT_DEFAULTS,
   // A 2×64 head, anchors of 2 strides: the objects are small.
   head: { ...RETINANET_DEFAULTS, convs: 2, filters: 64, anchorSize: 2 },
 };
@@ -90,12 +100,14 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
     data: DETECTION_DATA_DEFAULTS,
     model: CPU_DETECTOR,
     train: CPU_DETECTOR_TRAIN,
+    joint: JOINT_DEFAULTS,
   },
   help: {
     ...DETECTION_COMMON_HELP,
     augment:
       "augmentation: S1, S2, S3, S4 (SPEC levels) or any augmenter plugin",
     ...prefixKeys("train", TRAIN_HELP),
+    ...prefixKeys("joint", JOINT_HELP),
   },
   choices: {
     ...prefixKeys("train", TRAIN_CHOICES),
@@ -112,13 +124,15 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
       c.aug,
       c.data.inputSize,
     );
-    const model = buildDetector(
+    const init = await prepareInit(registry, c.model, out, events);
+    const model = await init.apply(buildDetector(
       registry,
       c.model,
       splits.train.classNames.length,
       c.data.inputSize,
       c.seed,
-    );
+      init.record.overrides,
+    ));
     const phase = await runPhase(out, "train", events, async (dir) => {
       await trainPhase(ctx, "train", model, c.train, {
         dir,
@@ -132,6 +146,7 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
       recipe: "coco-supervised",
       seed: c.seed,
       backend: ctx.backend.name,
+      init: init.record,
       metrics: phase.metrics,
     };
   },

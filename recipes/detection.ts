@@ -11,6 +11,7 @@ import {
 } from "../plugins/retinanet/config.ts";
 import {
   ACTIVATION_CHOICES,
+  backboneArgs,
   type ModelBase,
   SHARED_HELP,
   sharedSettings,
@@ -34,6 +35,7 @@ import { prefixKeys } from "./train_config.ts";
 import type { CocoSplitsConfig } from "../plugins/coco/dataset.ts";
 import { COCO_DATA_DEFAULTS } from "../plugins/coco/mod.ts";
 import { writeSampleImages } from "./samples.ts";
+import { INIT_HELP, type InitKeys } from "./backbone_init.ts";
 
 /** File in a run folder listing the class names (index = label), read by `deno task predict`. */
 export const CLASSES_FILE = "classes.json";
@@ -59,9 +61,12 @@ export interface DetectionDataSection extends Omit<CocoSplitsConfig, "seed"> {
 
 /**
  * `model.*`: the detector: a backbone plugin with P3–P7 outputs and its
- * own config, the shared settings, and the RetinaNet head's config.
+ * own config, the shared settings, the initialisation, and the RetinaNet
+ * head's config.
  */
-export interface DetectorSection extends ModelBase {
+export interface DetectorSection extends ModelBase, InitKeys {
+  /** Backbone plugin (P3–P7 outputs). */
+  backbone: string;
   /** The `retinanet` head's config (`model.head.*`). */
   head: RetinaNetConfig;
 }
@@ -100,6 +105,7 @@ export const DETECTOR_HELP: Readonly<Record<string, string>> = {
     "backbone plugin with P3-P7 outputs (convnet-fpn, spinenet-*, efficientnet-fpn, or a user plugin); its own keys are model.backboneConfig.*",
   ...SHARED_HELP,
   ...prefixKeys("head", RETINANET_HELP),
+  ...INIT_HELP,
 };
 
 /** `aug.*`: settings shared by the augmentation levels. */
@@ -187,22 +193,23 @@ export async function loadDetectionData(
   });
 }
 
-/** Builds a RetinaNet detector with init seed `seed`. */
+/**
+ * Builds a RetinaNet detector with init seed `seed`; `backboneOverrides`
+ * are backbone config keys a pre-trained checkpoint dictates
+ * (`recipes/backbone_init.ts`).
+ */
 export function buildDetector(
   registry: Registry,
   m: DetectorSection,
   numClasses: number,
   inputSize: number,
   seed: number,
+  backboneOverrides: ConfigObject = {},
 ): TaskModel {
   const shared = sharedSettings(m);
   return withInitSeed(seed, () => {
-    const backbone = registry.create(
-      "backbone",
-      m.backbone,
-      m.backboneConfig,
-      { shared },
-    );
+    const bb = backboneArgs(m, backboneOverrides);
+    const backbone = registry.create("backbone", m.backbone, bb.config, bb.ctx);
     const head = registry.create("head", "retinanet", m.head, {
       channels: backbone.outputChannels,
       numClasses,

@@ -9,12 +9,16 @@ import { cocoSelfTrainRecipe } from "./coco_selftrain.ts";
 import { cocoSupervisedRecipe } from "./coco_supervised.ts";
 import { pascalSelfTrainRecipe } from "./pascal_selftrain.ts";
 import { pascalSupervisedRecipe } from "./pascal_supervised.ts";
+import { pretrainSimClrRecipe } from "./pretrain_simclr.ts";
+import { pretrainSupervisedRecipe } from "./pretrain_supervised.ts";
 
 export { classifyRecipe } from "./classify.ts";
 export { cocoSelfTrainRecipe } from "./coco_selftrain.ts";
 export { cocoSupervisedRecipe } from "./coco_supervised.ts";
 export { pascalSelfTrainRecipe } from "./pascal_selftrain.ts";
 export { pascalSupervisedRecipe } from "./pascal_supervised.ts";
+export { pretrainSimClrRecipe } from "./pretrain_simclr.ts";
+export { pretrainSupervisedRecipe } from "./pretrain_supervised.ts";
 
 /** Every built-in recipe. */
 export const builtinRecipes: readonly Recipe[] = [
@@ -23,4 +27,6 @@ export const builtinRecipes: readonly Recipe[] = [
   classifyRecipe,
   pascalSelfTrainRecipe,
   pascalSupervisedRecipe,
+  pretrainSupervisedRecipe,
+  pretrainSimClrRecipe,
 ];

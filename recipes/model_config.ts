@@ -4,7 +4,7 @@
  * `--model.backboneConfig.*`), and the settings handed to every part of the
  * model (batch-norm momentum and epsilon, activation).
  */
-import type { SharedSettings } from "../core/contracts.ts";
+import type { BackboneContext, SharedSettings } from "../core/contracts.ts";
 import type { ConfigObject } from "../core/config.ts";
 
 /** Backbone choice and the model's shared settings. */
@@ -60,4 +60,26 @@ export function sharedSettings(m: ModelBase): SharedSettings {
     bnEpsilon: m.bnEpsilon,
     activation: m.activation as SharedSettings["activation"],
   };
+}
+
+/**
+ * The backbone's own config and context for `registry.create`: the
+ * section's `backboneConfig` and shared settings, with the architecture
+ * keys a checkpoint dictates (`model.init`) over both (its `activation` and
+ * `bnEpsilon` go to the backbone's shared settings, not the head's).
+ */
+export function backboneArgs(
+  m: ModelBase,
+  fromCheckpoint: ConfigObject = {},
+): { config: ConfigObject; ctx: BackboneContext } {
+  const config: ConfigObject = { ...m.backboneConfig };
+  const shared = sharedSettings(m);
+  for (const [k, v] of Object.entries(fromCheckpoint)) {
+    if (k === "activation" && typeof v === "string") {
+      shared.activation = v as SharedSettings["activation"];
+    } else if (k === "bnEpsilon" && typeof v === "number") {
+      shared.bnEpsilon = v;
+    } else config[k] = v;
+  }
+  return { config, ctx: { shared } };
 }

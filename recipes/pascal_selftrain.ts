@@ -23,6 +23,7 @@ import { overlayMask } from "../plugins/augment/preview.ts";
 import { writeImage } from "../image/codec.ts";
 import { writeClassNames } from "./detection.ts";
 import { trainPhase } from "./train_phase.ts";
+import { describeInit, type InitRecord, prepareInit } from "./backbone_init.ts";
 import {
   CPU_SEG_TRAIN,
   evaluateSplits,
@@ -140,7 +141,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     "pseudo.batchSize": "images per teacher batch (without TTA)",
     ...prefixKeys("student", TRAIN_HELP),
     "student.init":
-      "teacher (fine-tune the teacher; the baseline continues it too) or random",
+      "teacher (fine-tune the teacher; the baseline continues it too) or random (model.init: random weights or its pre-trained backbone, fresh head)",
     "student.mixRatio": "human:pseudo images per batch (paper: 1:1)",
     "student.normalize":
       "loss normalisation of Appendix B; false for the ablation",
@@ -167,12 +168,20 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     }
     const classes = splits.train.classNames.length;
     await writeClassNames(out, splits.train.classNames);
+    const init = await prepareInit(registry, c.model, out, events);
     const build = (seed: number) =>
-      buildSegmenter(registry, c.model, classes, c.data.inputSize, seed);
+      init.apply(buildSegmenter(
+        registry,
+        c.model,
+        classes,
+        c.data.inputSize,
+        seed,
+        init.record.overrides,
+      ));
     const samples = `${out}/samples`;
 
     // 1. Teacher.
-    const teacher = build(c.seed);
+    const teacher = await build(c.seed);
     const teacherPhase = await runPhase(out, "teacher", events, async (dir) => {
       await trainPhase(ctx, "teacher", teacher, c.teacher, {
         dir,
@@ -228,7 +237,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     };
     const augment = createSegAugmenter(registry, c.student.augment, c.data);
     const runStudent = async (name: "student" | "baseline") => {
-      const model = build(c.seed + 1);
+      const model = await build(c.seed + 1);
       if (c.student.init === "teacher") {
         await loadModelWeights(model, `${out}/teacher/checkpoints`);
       }
@@ -263,6 +272,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
       recipe: "pascal-selftrain",
       seed: c.seed,
       backend: ctx.backend.name,
+      init: init.record,
       teacher: teacherPhase.metrics,
       baseline,
       student,
@@ -290,6 +300,7 @@ async function writeSegReport(
     recipe: string;
     seed: number;
     backend: string;
+    init: InitRecord;
     teacher: Record<string, number>;
     baseline: Record<string, number>;
     student: Record<string, number>;
@@ -310,6 +321,8 @@ async function writeSegReport(
     `| ${name} | ${keys.map((k) => pct(m[k])).join(" | ")} |`;
   const md = [
     `# ${r.recipe} (seed ${r.seed}, ${r.backend}, ${r.seconds.toFixed(0)} s)`,
+    "",
+    `Initialisation (teacher, student, baseline): ${describeInit(r.init)}`,
     "",
     `| run | ${keys.join(" | ")} |`,
     `| --- | ${keys.map(() => "---:").join(" | ")} |`,

@@ -10,6 +10,7 @@ import type { SegmentationDataset, SegSplits } from "../plugins/voc/mod.ts";
 import type { TaskModel } from "../core/model.ts";
 import { writeClassNames } from "./detection.ts";
 import { trainPhase } from "./train_phase.ts";
+import { prepareInit } from "./backbone_init.ts";
 import {
   buildSegmenter,
   CPU_SEGMENTER,
@@ -126,13 +127,15 @@ export const pascalSupervisedRecipe: Recipe<PascalSupervisedConfig> = {
     const { config: c, registry, out } = ctx;
     const splits = await loadSegData(registry, c.data);
     await writeClassNames(out, splits.train.classNames);
-    const model = buildSegmenter(
+    const init = await prepareInit(registry, c.model, out, ctx.events);
+    const model = await init.apply(buildSegmenter(
       registry,
       c.model,
       splits.train.classNames.length,
       c.data.inputSize,
       c.seed,
-    );
+      init.record.overrides,
+    ));
     const phase = await runPhase(out, "train", ctx.events, async (dir) => {
       await trainPhase(ctx, "train", model, c.train, {
         dir,
@@ -146,6 +149,7 @@ export const pascalSupervisedRecipe: Recipe<PascalSupervisedConfig> = {
       recipe: "pascal-supervised",
       seed: c.seed,
       backend: ctx.backend.name,
+      init: init.record,
       metrics: phase.metrics,
     };
   },

@@ -7,6 +7,7 @@ import { COCO_METRIC_NAMES } from "../eval/mod.ts";
 import { exists, readJson, writeFileAtomic } from "../core/fs.ts";
 import type { PseudoStats } from "../selftrain/pseudo_store.ts";
 import { renderCurvesSvg, type Series } from "./svg_plot.ts";
+import { describeInit, type InitRecord } from "./backbone_init.ts";
 
 /** One trained model of the report. */
 export interface PhaseOutcome {
@@ -24,6 +25,8 @@ export interface SelfTrainOutcome {
   seed: number;
   /** Backend used. */
   backend: string;
+  /** Initialisation of teacher, student and baseline (`model.init`). */
+  init: InitRecord;
   /** The teacher. */
   teacher: PhaseOutcome;
   /** The compute-matched supervised baseline. */
@@ -210,6 +213,7 @@ export async function writeSelfTrainReport(
   const b = o.baseline, st = o.student;
   const summary = [
     `${o.recipe} (seed ${o.seed}, backend ${o.backend}; numbers on val)`,
+    `initialisation (teacher, student, baseline): ${describeInit(o.init)}`,
     `student ${st.steps} steps of ${st.humanPerStep} human + ${st.pseudoPerStep} pseudo images; ` +
     `baseline ${b.steps} steps of ${b.humanPerStep} human images from the same ${b.init} init` +
     (b.reusedTeacher ? " (the teacher itself)" : "") +
@@ -248,6 +252,7 @@ export async function writeSelfTrainReport(
     recipe: o.recipe,
     seed: o.seed,
     backend: o.backend,
+    init: o.init,
     teacher: { metrics: o.teacher.metrics, steps: o.teacher.steps },
     baseline: {
       metrics: b.metrics,

@@ -9,6 +9,8 @@ import { ConfusionMatrix } from "../eval/miou.ts";
 import { writeImage } from "../image/codec.ts";
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
+import type { ConfigObject } from "../core/config.ts";
+import { INIT_DEFAULTS, INIT_HELP, type InitKeys } from "./backbone_init.ts";
 import type { Registry } from "../core/registry.ts";
 import type { Augmenter } from "../core/contracts.ts";
 import type { Dataset, Sample } from "../core/types.ts";
@@ -16,6 +18,7 @@ import { overlayMask } from "../plugins/augment/preview.ts";
 import { letterboxMask, type SegSplits } from "../plugins/voc/mod.ts";
 import {
   ACTIVATION_CHOICES,
+  backboneArgs,
   CPU_SHARED,
   type ModelBase,
   SHARED_HELP,
@@ -80,7 +83,9 @@ export const SEG_DATA_HELP: Readonly<Record<string, string>> = {
 };
 
 /** `model.*` of the segmentation recipes. */
-export interface SegModelSection extends ModelBase {
+export interface SegModelSection extends ModelBase, InitKeys {
+  /** Backbone with levels 2 and 4 (or 3). */
+  backbone: string;
   /** 16 or 8 (the head's, and the backbone's when it has the key). */
   outputStride: number;
   /** ASPP / decoder channels (paper: 256). */
@@ -96,6 +101,7 @@ export const CPU_SEGMENTER: SegModelSection = {
   outputStride: 16,
   filters: 64,
   lowLevelFilters: 48,
+  ...INIT_DEFAULTS,
 };
 
 /** Meaning of the `model.*` keys. */
@@ -107,6 +113,7 @@ export const SEG_MODEL_HELP: Readonly<Record<string, string>> = {
     "16 (ASPP rates 6/12/18) or 8 (rates doubled); also sets a backbone's outputStride key",
   filters: "ASPP and decoder channels (paper: 256)",
   lowLevelFilters: "channels of the stride-4 projection (paper: 48)",
+  ...INIT_HELP,
 };
 
 /** Choices of the keys both segmentation recipes share. */
@@ -151,21 +158,25 @@ export async function loadSegData(
   })) as SegSplits;
 }
 
-/** Builds backbone + DeepLabv3+ + seg-ce with init seed `seed`. */
+/**
+ * Builds backbone + DeepLabv3+ + seg-ce with init seed `seed`;
+ * `backboneOverrides` are backbone config keys a pre-trained checkpoint
+ * dictates (`recipes/backbone_init.ts`).
+ */
 export function buildSegmenter(
   registry: Registry,
   m: SegModelSection,
   numClasses: number,
   inputSize: number,
   seed: number,
+  backboneOverrides: ConfigObject = {},
 ): TaskModel {
   const shared = sharedSettings(m);
   return withInitSeed(seed, () => {
     // The head's output stride is the backbone's when it has that key.
-    const own = "outputStride" in m.backboneConfig
-      ? { ...m.backboneConfig, outputStride: m.outputStride }
-      : m.backboneConfig;
-    const backbone = registry.create("backbone", m.backbone, own, { shared });
+    const bb = backboneArgs(m, backboneOverrides);
+    if ("outputStride" in bb.config) bb.config.outputStride = m.outputStride;
+    const backbone = registry.create("backbone", m.backbone, bb.config, bb.ctx);
     const head = registry.create("head", "deeplabv3plus", {
       outputStride: m.outputStride,
       filters: m.filters,

@@ -31,6 +31,21 @@ export interface TrainSection {
   checkpointEvery: number;
 }
 
+/**
+ * A train section with gradient accumulation: `accumulate` micro-batches of
+ * `batchSize` images make one optimisation step.
+ */
+export interface AccumulatingTrainSection extends TrainSection {
+  /** Micro-batches per step (effective batch = accumulate × batchSize). */
+  accumulate: number;
+}
+
+/** Meaning of `train.accumulate`, for recipes whose train section has it. */
+export const ACCUMULATE_HELP: Readonly<Record<string, string>> = {
+  accumulate:
+    "micro-batches of batchSize images whose mean gradient makes one step (effective batch = accumulate x batchSize; batch statistics stay per micro-batch)",
+};
+
 /** Meaning of each `train.*` key, for `--help`. */
 export const TRAIN_HELP: Readonly<Record<string, string>> = {
   steps: "optimisation steps",
@@ -89,5 +104,6 @@ export function trainerConfig(t: TrainSection, seed: number): TrainerConfig {
     emaDecay: t.emaDecay,
     seed,
     checkpointEvery: t.checkpointEvery,
+    accumulate: typeof t.accumulate === "number" ? t.accumulate : 1,
   };
 }

@@ -4,7 +4,8 @@
  * labelled data by default), the phase's augmentation, the trainer's
  * standard hooks (schedule, NaN guard, EMA swapped in at the end, events,
  * checkpoints under `<phase dir>/checkpoints` with resume), plus any extra
- * hooks (`periodicEvalHook` below). Written once; recipes compose it inside
+ * hooks (`periodicEvalHook` below), and joint training when the recipe's
+ * `joint.weight` is above 0. Written once; recipes compose it inside
  * `runPhase`.
  */
 import type { Augmenter, LossResult } from "../core/contracts.ts";
@@ -14,26 +15,30 @@ import {
   type SampleBatch,
   shuffledPlan,
 } from "../core/data/loader.ts";
-import type { TaskModel } from "../core/model.ts";
-import type { ForwardContext } from "../core/nn/module.ts";
+import { TaskModel } from "../core/model.ts";
+import type { ForwardContext, Module } from "../core/nn/module.ts";
 import type { RecipeContext } from "../core/registry.ts";
 import type { EventBus } from "../core/events.ts";
-import type {
-  ResumableState,
-  TrainHook,
-  TrainLoop,
-} from "../core/train/loop.ts";
+import type { TrainHook, TrainLoop } from "../core/train/loop.ts";
 import { train } from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
 import { trainerConfig, type TrainSection } from "./train_config.ts";
+import {
+  jointPhase,
+  type JointSection,
+  type PhaseLoss,
+} from "./joint_training.ts";
 
-/** A loss over mixed batches with state that survives resume. */
-export interface PhaseLoss {
+export type { PhaseLoss } from "./joint_training.ts";
+
+/**
+ * What `trainPhase` trains: a module with a loss on sample batches (a
+ * `TaskModel`, or e.g. SimCLR's backbone + projection).
+ */
+export type TrainableModel = Module & {
   /** Forward + loss of a batch. */
-  fn(batch: SampleBatch, ctx: ForwardContext): LossResult;
-  /** State saved with checkpoints (e.g. loss moving averages). */
-  state?: ResumableState;
-}
+  loss(batch: SampleBatch, ctx: ForwardContext): LossResult;
+};
 
 /** Inputs of `trainPhase`. */
 export interface TrainPhaseInputs {
@@ -53,28 +58,43 @@ export interface TrainPhaseInputs {
 
 /** Trains `model` for one phase (call inside `runPhase`). */
 export async function trainPhase(
-  ctx: RecipeContext<{ seed: number }>,
+  ctx: RecipeContext<{ seed: number; joint?: JointSection }>,
   phase: string,
-  model: TaskModel,
+  model: TrainableModel,
   t: TrainSection,
   inputs: TrainPhaseInputs,
 ): Promise<void> {
   const seed = ctx.config.seed;
-  await train({
-    phase,
-    model,
-    config: trainerConfig(t, seed),
-    data: new BatchLoader({
-      plan: inputs.plan ?? shuffledPlan(inputs.data, t.batchSize, seed),
-      augment: inputs.augment,
-    }),
-    loss: inputs.loss?.fn ?? ((b, c) => model.loss(b, c)),
-    extraState: inputs.loss?.state,
-    events: ctx.events,
-    checkpointDir: `${inputs.dir}/checkpoints`,
-    resume: ctx.resume,
-    hooks: inputs.hooks,
+  const data = new BatchLoader({
+    plan: inputs.plan ?? shuffledPlan(inputs.data, t.batchSize, seed),
+    augment: inputs.augment,
   });
+  const loss = inputs.loss ?? { fn: (b, c) => model.loss(b, c) };
+  // Joint training (joint.weight > 0) adds a classification batch and loss
+  // on a task model's backbone.
+  const joint = model instanceof TaskModel
+    ? await jointPhase(
+      ctx.registry,
+      ctx.config.joint,
+      { model, data, loss, seed, events: ctx.events, phase },
+    )
+    : { model, data, loss, dispose: () => {} };
+  try {
+    await train({
+      phase,
+      model: joint.model,
+      config: trainerConfig(t, seed),
+      data: joint.data,
+      loss: joint.loss.fn,
+      extraState: joint.loss.state,
+      events: ctx.events,
+      checkpointDir: `${inputs.dir}/checkpoints`,
+      resume: ctx.resume,
+      hooks: inputs.hooks,
+    });
+  } finally {
+    joint.dispose();
+  }
 }
 
 /**

@@ -12,6 +12,8 @@ import { latestCheckpoint } from "../core/train/checkpoint.ts";
 import { loadModelWeights } from "../core/train/checkpoint.ts";
 import type { RetinaNetConfig } from "../plugins/retinanet/config.ts";
 import { CPU_DETECTOR } from "./coco_supervised.ts";
+import { recordedOverrides } from "./backbone_init.ts";
+import type { ConfigObject } from "../core/config.ts";
 import {
   buildDetector,
   CLASSES_FILE,
@@ -74,6 +76,8 @@ export interface RunDetectorSpec {
   inputSize: number;
   /** Class names, index = label. */
   classNames: string[];
+  /** Backbone config keys its pre-trained init dictated (`init.json`). */
+  backboneOverrides?: ConfigObject;
 }
 
 /** Reads the detector description of the run in `runDir`; errors name the file. */
@@ -117,6 +121,7 @@ export async function readRunDetectorSpec(
     model: detectorSection(model as Record<string, unknown>),
     inputSize,
     classNames,
+    backboneOverrides: await recordedOverrides(runDir),
   };
 }
 
@@ -163,6 +168,7 @@ export async function loadTrainedDetector(
     spec.classNames.length,
     spec.inputSize,
     0,
+    spec.backboneOverrides,
   );
   try {
     await loadModelWeights(model, stepDir);

@@ -11,3 +11,13 @@ export * from "./shard.ts";
 export * from "./normalizer.ts";
 export * from "./mixing.ts";
 export { sliceTree } from "./tensor_tree.ts";
+export * from "./pseudo_labels.ts";
+export {
+  type BoxFate,
+  datasetCategories,
+  labelCounts,
+  labelPool,
+  type LabelPoolInputs,
+  type PseudoSection,
+} from "./label_pool.ts";
+export { PseudoLabeledDataset } from "./pseudo_dataset.ts";

@@ -22,13 +22,13 @@
  *   const sample = await pool.get(i);
  *   if (store.has(sample.id)) continue;       // resumed: already labelled
  *   const [pred] = await teacher(sample);     // detections in source pixels
- *   await store.addDetections(imageInfo(sample),
- *     selectHardDetections(pred.detections!, HARD_DETECTION_DEFAULTS));
+ *   const labels = labeler.label(pred, sample); // PseudoLabels, source pixels
+ *   if (labels) await store.addPseudoLabels(labels);
  * }
  * const cocoPath = await store.finalize();
  * ```
  */
-import type { Detection } from "../core/types.ts";
+import type { PseudoLabels } from "../core/contracts.ts";
 import {
   canonicalCategories,
   type CocoCategory,
@@ -48,18 +48,6 @@ export interface PseudoStoreOptions {
   shard?: Shard;
   /** fsync the journal every this many records (default 100). */
   syncEvery?: number;
-}
-
-/** Image geometry and file for `addDetections`. */
-export interface PseudoImageInfo {
-  /** Image id. */
-  id: number | string;
-  /** File name (default: `String(id)`). */
-  fileName?: string;
-  /** Source width in pixels. */
-  width: number;
-  /** Source height in pixels. */
-  height: number;
 }
 
 /** Counts of a store, for reports. */
@@ -203,39 +191,34 @@ export class PseudoLabelStore {
   }
 
   /**
-   * Records an image's hard pseudo boxes: detections in source pixels
-   * (`[x1, y1, x2, y2]`, contiguous `label`), already thresholded (see
-   * `selectHardDetections`). Stored as COCO `[x, y, w, h]` with `score`;
-   * boxes flagged in `ignore` are stored with `iscrowd: 1` (ignore regions).
+   * Records an image's pseudo-labels (source pixels, as labelers return
+   * them). Boxes are stored as COCO `[x, y, w, h]` with `score`; ignore
+   * regions with `iscrowd: 1`.
    */
-  addDetections(
-    image: PseudoImageInfo,
-    detections: readonly Detection[],
-    ignore?: readonly boolean[],
-  ): Promise<void> {
-    const annotations = detections.map((d, i) => {
-      const category = this.#categories[d.label];
+  addPseudoLabels(labels: PseudoLabels, fileName?: string): Promise<void> {
+    const annotations = Array.from(labels.classes, (label, i) => {
+      const category = this.#categories[label];
       if (!category) {
         throw new Error(
-          `${this.journalPath}: label ${d.label} has no category (${this.#categories.length} categories)`,
+          `${this.journalPath}: label ${label} has no category (${this.#categories.length} categories)`,
         );
       }
-      const [x1, y1, x2, y2] = d.box;
+      const [x1, y1, x2, y2] = labels.boxes.subarray(4 * i, 4 * i + 4);
       const w = x2 - x1;
       const h = y2 - y1;
       return {
         category_id: category.id,
         bbox: [x1, y1, w, h] as [number, number, number, number],
         area: w * h,
-        score: d.score,
-        ...(ignore?.[i] ? { iscrowd: 1 as const } : {}),
+        score: labels.scores[i],
+        ...(labels.ignore[i] ? { iscrowd: 1 as const } : {}),
       };
     });
     const cocoImage: PseudoImageEntry = {
-      id: image.id,
-      file_name: image.fileName ?? String(image.id),
-      width: image.width,
-      height: image.height,
+      id: labels.id,
+      file_name: fileName ?? String(labels.id),
+      width: labels.width,
+      height: labels.height,
     };
     return this.add({ image: cocoImage, annotations });
   }

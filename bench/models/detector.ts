@@ -30,6 +30,8 @@ export function benchDetector(
       bnEpsilon: 1e-3,
       activation: "auto",
       head: RETINANET_DEFAULTS,
+      init: "random",
+      freezeAt: -1,
     },
     classes,
     size,

@@ -54,6 +54,28 @@ export interface Conv2dOptions {
   biasInit?: number;
   /** Kernel init std; default He normal over fan-out. */
   std?: number;
+  /**
+   * Pad `(k−1)/2` on every side (PyTorch's convention) instead of
+   * TensorFlow's `same`, which pads one pixel less at the top / left of a
+   * strided conv on an even-sized input (default false).
+   */
+  symmetricPadding?: boolean;
+}
+
+/**
+ * `x` as a `k`×`k` conv at `stride` pads it, with the tfjs pad mode: `same`,
+ * or with `symmetric` (and stride > 1, where the two differ) `(k−1)/2` per
+ * side and `valid`.
+ */
+export function padInput(
+  x: tf.Tensor4D,
+  k: number,
+  stride: number,
+  symmetric: boolean,
+): [tf.Tensor4D, "same" | "valid"] {
+  if (!symmetric || stride === 1) return [x, "same"];
+  const p = (k - 1) / 2;
+  return [tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]), "valid"];
 }
 
 /**
@@ -67,6 +89,8 @@ export class Conv2d extends Module {
   readonly bias?: tf.Variable;
   /** Stride. */
   readonly stride: number;
+  /** PyTorch-style padding (see `Conv2dOptions`). */
+  readonly symmetricPadding: boolean;
 
   /** Creates the layer for `inChannels` → `outChannels`. */
   constructor(inChannels: number, outChannels: number, opts: Conv2dOptions) {
@@ -86,11 +110,19 @@ export class Conv2d extends Module {
       );
     }
     this.stride = opts.stride ?? 1;
+    this.symmetricPadding = opts.symmetricPadding ?? false;
+  }
+
+  /** `x` padded as this conv needs it, and the tfjs pad mode. */
+  padded(x: tf.Tensor4D): [tf.Tensor4D, "same" | "valid"] {
+    const k = this.kernel.shape[0]!;
+    return padInput(x, k, this.stride, this.symmetricPadding);
   }
 
   /** Applies the convolution. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const y = tf.conv2d(x, this.kernel as tf.Tensor4D, this.stride, "same");
+    const [input, pad] = this.padded(x);
+    const y = tf.conv2d(input, this.kernel as tf.Tensor4D, this.stride, pad);
     return this.bias ? tf.add(y, this.bias) : y;
   }
 }
@@ -135,9 +167,12 @@ export class BatchNorm extends Module {
     this.epsilon = opts.epsilon ?? 1e-3;
   }
 
-  /** Normalises `x`; updates moving statistics when training. */
+  /**
+   * Normalises `x`; updates moving statistics when training. A frozen
+   * batch norm always uses (and keeps) its moving statistics.
+   */
   apply<T extends tf.Tensor>(x: T, ctx: ForwardContext): T {
-    if (!ctx.training) {
+    if (!ctx.training || this.frozen) {
       return tf.batchNorm(
         x,
         this.movingMean as tf.Tensor1D,

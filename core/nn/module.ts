@@ -19,6 +19,7 @@ export class Module {
   readonly #children = new Map<string, Module>();
   readonly #params = new Map<string, tf.Variable>();
   readonly #buffers = new Map<string, tf.Variable>();
+  #frozen = false;
 
   /** Adds a child module under `name` and returns it. */
   protected child<M extends Module>(name: string, module: M): M {
@@ -45,24 +46,63 @@ export class Module {
     return v;
   }
 
-  /** Trainable parameters with their dotted names. */
-  namedParameters(prefix = ""): [string, tf.Variable][] {
-    const out: [string, tf.Variable][] = [];
-    for (const [n, v] of this.#params) out.push([prefix + n, v]);
+  /** This module (path `""`) and every module under it, with dotted paths. */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix.replace(/\.$/, ""), this]];
     for (const [n, c] of this.#children) {
-      out.push(...c.namedParameters(`${prefix}${n}.`));
+      out.push(...c.namedModules(`${prefix}${n}.`));
     }
     return out;
   }
 
+  /** Variables `pick` chooses of every module under this one, depth first. */
+  #named(
+    pick: (m: Module) => Map<string, tf.Variable>,
+  ): [string, tf.Variable][] {
+    return this.namedModules().flatMap(([path, m]) =>
+      [...pick(m)].map(([n, v]): [string, tf.Variable] => [
+        path ? `${path}.${n}` : n,
+        v,
+      ])
+    );
+  }
+
+  /** Trainable parameters with their dotted names. */
+  namedParameters(): [string, tf.Variable][] {
+    return this.#named((m) => m.#params);
+  }
+
   /** Non-trainable state with dotted names. */
-  namedBuffers(prefix = ""): [string, tf.Variable][] {
-    const out: [string, tf.Variable][] = [];
-    for (const [n, v] of this.#buffers) out.push([prefix + n, v]);
-    for (const [n, c] of this.#children) {
-      out.push(...c.namedBuffers(`${prefix}${n}.`));
-    }
-    return out;
+  namedBuffers(): [string, tf.Variable][] {
+    return this.#named((m) => m.#buffers);
+  }
+
+  /**
+   * Freezes this module and everything under it (detectron2's FrozenBN):
+   * its parameters leave the optimizer's list (`namedTrainableParameters`),
+   * its batch norms use their moving statistics, and modules that check
+   * `frozen` (`inferenceIfFrozen`) run in inference mode. Irreversible.
+   */
+  freeze(): void {
+    for (const [, m] of this.namedModules()) m.#frozen = true;
+  }
+
+  /** True once `freeze` was called on this module or a parent. */
+  get frozen(): boolean {
+    return this.#frozen;
+  }
+
+  /** Parameters of the modules that are not frozen: what an optimizer updates. */
+  namedTrainableParameters(): [string, tf.Variable][] {
+    return this.#named((m) => m.#frozen ? new Map() : m.#params);
+  }
+
+  /** Names of every variable of a frozen module (they never change in training). */
+  frozenVariableNames(): Set<string> {
+    const frozen = this.#named((m) =>
+      m.#frozen ? new Map([...m.#params, ...m.#buffers]) : new Map()
+    );
+    return new Set(frozen.map(([n]) => n));
   }
 
   /** Every variable (parameters then buffers), as saved in checkpoints. */

@@ -20,18 +20,25 @@ const FILES = {
 } as const;
 
 /** A JSON file with a tfjs weights manifest. */
-interface ManifestFile {
+export interface ManifestFile {
+  /** The weights manifest. */
   weightsManifest?: tf.io.WeightsManifestConfig;
   [key: string]: unknown;
 }
 
-async function writeTensors(
+/**
+ * Writes `tensors` into folder `dir` as a tfjs weights file pair: `model`
+ * (`model.json` + `weights.bin`) or `state` (`training_state.*`), with
+ * `json`'s keys beside the weights manifest.
+ */
+export async function writeTensors(
   dir: string,
   part: keyof typeof FILES,
   tensors: ReadonlyMap<string, tf.Tensor>,
   json: Record<string, unknown>,
 ): Promise<void> {
   const [jsonName, binName] = FILES[part];
+  await Deno.mkdir(dir, { recursive: true });
   const { data, specs } = await tf.io.encodeWeights(
     Object.fromEntries(tensors),
   );
@@ -46,7 +53,8 @@ async function writeTensors(
   });
 }
 
-async function readTensors(
+/** Reads a pair written by `writeTensors`; errors name the file. */
+export async function readTensors(
   dir: string,
   part: keyof typeof FILES,
 ): Promise<{ tensors: Map<string, tf.Tensor>; json: ManifestFile }> {
@@ -117,7 +125,6 @@ export async function saveCheckpoint(
   const tmp = `${root}/.tmp-${name}-${Deno.pid}-${
     crypto.randomUUID().slice(0, 8)
   }`;
-  await Deno.mkdir(tmp, { recursive: true });
   await writeTensors(tmp, "model", data.weights, {
     format: "selftrain-checkpoint",
     generatedBy: "selftrain",

@@ -1,8 +1,8 @@
 /**
  * The standard hooks of the training loop (`trainer.ts`): the learning-rate
  * schedule, the NaN guard, EMA, step events, checkpoints with resume, and a
- * loss's resumable state. `phaseHooks` (`trainer.ts`) builds them from a
- * phase's options, in the order they must run.
+ * loss's resumable state. `phaseHooks` builds them from a phase's options,
+ * in the order they must run.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { EventBus } from "../events.ts";
@@ -20,6 +20,7 @@ import type {
   StepResult,
   TrainHook,
   TrainLoop,
+  TrainOptions,
 } from "./loop.ts";
 
 /** Sets `loop.lr` from the config's schedule before each step. */
@@ -56,6 +57,7 @@ export function nanGuardHook(): TrainHook {
  * statistics), `shadow = d·shadow + (1−d)·value` with the TF warm-up
  * `d = min(decay, (1+t)/(10+t))`, and swaps it into the model when training
  * ends, so every recipe evaluates and saves the averaged weights alike.
+ * Frozen variables keep their exact values (d·v + (1−d)·v may round).
  */
 export function emaHook(decay: number): TrainHook {
   const shadow = new Map<string, tf.Variable>();
@@ -71,8 +73,10 @@ export function emaHook(decay: number): TrainHook {
     },
     afterStep(loop, r) {
       const d = Math.min(decay, r.step / (9 + r.step));
+      const frozen = loop.model.frozenVariableNames();
       tf.tidy(() => {
         for (const [name, v] of loop.model.namedVariables()) {
+          if (frozen.has(name)) continue;
           const s = shadow.get(name)!;
           s.assign(tf.add(tf.mul(s, d), tf.mul(v, 1 - d)));
         }
@@ -175,4 +179,26 @@ export function resumableStateHook(
       if (s.json !== undefined) state.load(s.json);
     },
   };
+}
+
+/**
+ * The hooks a phase runs, in order: schedule, NaN guard, loss state, EMA
+ * (when `emaDecay` > 0), events, the caller's hooks, and checkpoints last,
+ * so every other hook has started before a resume restores its state and
+ * the final save holds the EMA weights swapped in.
+ */
+export function phaseHooks<B>(opts: TrainOptions<B>): TrainHook[] {
+  const hooks = [lrScheduleHook(), nanGuardHook()];
+  if (opts.extraState) {
+    hooks.push(resumableStateHook("extra", opts.extraState));
+  }
+  if (opts.config.emaDecay > 0) hooks.push(emaHook(opts.config.emaDecay));
+  if (opts.events) hooks.push(stepEventsHook(opts.events));
+  hooks.push(...opts.hooks ?? []);
+  if (opts.checkpointDir) {
+    hooks.push(
+      checkpointHook(opts.checkpointDir, opts.resume ?? false, opts.events),
+    );
+  }
+  return hooks;
 }

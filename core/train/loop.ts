@@ -1,14 +1,23 @@
 /**
- * The contract between the training loop (`trainer.ts`) and its hooks
- * (`hooks.ts`, and any a caller adds): the trainer's settings, what a hook
- * sees of the running loop, and what it may checkpoint.
+ * The types of the training loop and its hooks (`trainer.ts`, `hooks.ts`),
+ * in a file of their own so that neither imports the other's values.
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import type { Module } from "../nn/module.ts";
+import type { LossResult } from "../contracts.ts";
+import type { EventBus } from "../events.ts";
+import type { ForwardContext, Module } from "../nn/module.ts";
 import type { Rng } from "../rng.ts";
 import type { CheckpointData } from "./checkpoint.ts";
 import type { Optimizer, OptimizerConfig } from "./optimizer.ts";
 import type { ScheduleConfig } from "./schedule.ts";
+
+/** State outside the model that must survive a resume (e.g. loss EMAs). */
+export interface ResumableState {
+  /** JSON-serialisable snapshot, or a promise of one. */
+  save(): unknown;
+  /** Restores a snapshot from `save`. */
+  load(snapshot: unknown): void;
+}
 
 /** Trainer settings (all part of a recipe's config). */
 export interface TrainerConfig {
@@ -26,6 +35,13 @@ export interface TrainerConfig {
   seed: number;
   /** Save a checkpoint every N steps (and at the end); 0 = only at the end. */
   checkpointEvery: number;
+  /**
+   * Micro-batches whose mean gradient makes one step (default 1): a K×
+   * larger batch at the memory of one; what a loss computes across a batch
+   * (batch-norm statistics, a contrastive loss's negatives) stays within
+   * its micro-batch.
+   */
+  accumulate?: number;
 }
 
 /** Where batches come from: batch `step` is fixed by the step number. */
@@ -106,10 +122,36 @@ export interface TrainHook {
   loadState?(state: HookState): void;
 }
 
-/** State outside the model that must survive a resume (e.g. loss EMAs). */
-export interface ResumableState {
-  /** JSON-serialisable snapshot, or a promise of one. */
-  save(): unknown;
-  /** Restores a snapshot from `save`. */
-  load(snapshot: unknown): void;
+/** One training phase. */
+export interface TrainOptions<B> {
+  /** Phase name used in events and logs. */
+  phase: string;
+  /** The model trained (all its parameters). */
+  model: Module;
+  /** Settings. */
+  config: TrainerConfig;
+  /** Batches. */
+  data: BatchSource<B>;
+  /** Forward + loss; called under the gradient tape. */
+  loss(batch: B, ctx: ForwardContext): LossResult;
+  /** Event bus for step events. */
+  events?: EventBus;
+  /** Folder for checkpoints; none = no checkpoints. */
+  checkpointDir?: string;
+  /** Continue from the newest checkpoint in `checkpointDir`. */
+  resume?: boolean;
+  /** Extra state saved with checkpoints (e.g. a loss's moving averages). */
+  extraState?: ResumableState;
+  /** Extra hooks, run after the standard ones and before checkpoints (`phaseHooks`). */
+  hooks?: readonly TrainHook[];
+}
+
+/** What a finished phase returns. */
+export interface TrainResult {
+  /** Steps completed (including those before a resume). */
+  steps: number;
+  /** Step the run started at (0 unless resumed). */
+  startStep: number;
+  /** Loss of the last step. */
+  finalLoss: number;
 }

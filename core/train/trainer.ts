@@ -9,61 +9,20 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "../gradients.ts";
-import type { LossResult } from "../contracts.ts";
-import type { EventBus } from "../events.ts";
-import type { ForwardContext, Module } from "../nn/module.ts";
+import type { Module } from "../nn/module.ts";
 import { Rng, type RngState, seedFor } from "../rng.ts";
 import { restoreModel } from "./checkpoint.ts";
-import {
-  checkpointHook,
-  emaHook,
-  lrScheduleHook,
-  nanGuardHook,
-  resumableStateHook,
-  stepEventsHook,
-} from "./hooks.ts";
+import { phaseHooks } from "./hooks.ts";
 import type {
-  BatchSource,
-  ResumableState,
   TrainerConfig,
   TrainHook,
   TrainLoop,
+  TrainOptions,
+  TrainResult,
 } from "./loop.ts";
 import { clipByGlobalNorm, Optimizer } from "./optimizer.ts";
 
-/** One training phase. */
-export interface TrainOptions<B> {
-  /** Phase name used in events and logs. */
-  phase: string;
-  /** The model trained (all its parameters). */
-  model: Module;
-  /** Settings. */
-  config: TrainerConfig;
-  /** Batches. */
-  data: BatchSource<B>;
-  /** Forward + loss; called under the gradient tape. */
-  loss(batch: B, ctx: ForwardContext): LossResult;
-  /** Event bus for step events. */
-  events?: EventBus;
-  /** Folder for checkpoints; none = no checkpoints. */
-  checkpointDir?: string;
-  /** Continue from the newest checkpoint in `checkpointDir`. */
-  resume?: boolean;
-  /** Extra state saved with checkpoints (e.g. a loss's moving averages). */
-  extraState?: ResumableState;
-  /** Extra hooks, run after the standard ones and before checkpoints (`phaseHooks`). */
-  hooks?: readonly TrainHook[];
-}
-
-/** What a finished phase returns. */
-export interface TrainResult {
-  /** Steps completed (including those before a resume). */
-  steps: number;
-  /** Step the run started at (0 unless resumed). */
-  startStep: number;
-  /** Loss of the last step. */
-  finalLoss: number;
-}
+export type * from "./loop.ts";
 
 /**
  * Runs a training phase. With EMA enabled the averaged weights are in the
@@ -71,48 +30,86 @@ export interface TrainResult {
  */
 export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
   const { model, config, data } = opts;
-  const params = new Map(model.namedParameters());
+  // Frozen modules' parameters are not differentiated nor updated.
+  const params = new Map(model.namedTrainableParameters());
   const byTfName = new Map([...params].map(([n, v]) => [v.name, n]));
   const hooks = phaseHooks(opts);
   const loop = createLoop(opts.phase, model, config, hooks);
   for (const h of hooks) await h.beforeTrain?.(loop);
 
+  // Forward + backward of one (micro-)batch; adds its gradients into `sum`.
+  const backward = async (batch: B, sum: Map<string, tf.Tensor>) => {
+    const kept: Record<string, tf.Scalar> = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const r = opts.loss(batch, { training: true, rng: loop.rng });
+      for (const [k, v] of Object.entries(r.components)) kept[k] = tf.keep(v);
+      return r.total;
+    }, [...params.values()]);
+    for (const [tfName, g] of Object.entries(grads)) {
+      const name = byTfName.get(tfName)!;
+      const prev = sum.get(name);
+      sum.set(name, prev ? tf.add(prev, g) : g);
+      if (prev) tf.dispose([prev, g]);
+    }
+    try {
+      const losses: Record<string, number> = {};
+      for (const [k, v] of Object.entries(kept)) {
+        losses[k] = (await v.data())[0];
+      }
+      return { loss: (await value.data())[0], losses };
+    } finally {
+      tf.dispose([value, ...Object.values(kept)]);
+    }
+  };
+  const micro = config.accumulate ?? 1;
+  if (!(Number.isInteger(micro) && micro >= 1)) {
+    throw new Error(
+      `${opts.phase}: accumulate must be a whole number >= 1, got ${micro}`,
+    );
+  }
+  const batches = config.steps * micro;
   let finalLoss = NaN;
   const start = loop.startStep;
-  let next = start < config.steps ? data.batchAt(start) : null;
+  let next = start < config.steps ? data.batchAt(start * micro) : null;
   try {
     for (let step = start; step < config.steps; step++) {
-      const batch = await next!;
-      // Load the next batch while this one trains; a failing prefetch
-      // surfaces when awaited, so do not let it go unhandled meanwhile.
-      next = step + 1 < config.steps ? data.batchAt(step + 1) : null;
-      next?.catch(() => {});
       const t0 = performance.now();
       for (const h of hooks) h.beforeStep?.(loop, step);
-      const kept: Record<string, tf.Scalar> = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const r = opts.loss(batch, { training: true, rng: loop.rng });
-        for (const [k, v] of Object.entries(r.components)) kept[k] = tf.keep(v);
-        return r.total;
-      }, [...params.values()]);
+      // Micro-batches `step·K … step·K + K − 1` each run forward and
+      // backward on their own; the step applies the mean of their gradients.
       const named = new Map<string, tf.Tensor>();
-      for (const [tfName, g] of Object.entries(grads)) {
-        named.set(byTfName.get(tfName)!, g);
-      }
       const losses: Record<string, number> = {};
-      const images = data.sizeOf(batch);
-      let gradNorm: number, loss: number;
+      let loss = 0, images = 0, gradNorm: number;
       try {
+        for (let k = 0; k < micro; k++) {
+          const index = step * micro + k;
+          const batch = await next!;
+          // Load the next batch while this one trains; a failing prefetch
+          // surfaces when awaited, so do not let it go unhandled meanwhile.
+          next = index + 1 < batches ? data.batchAt(index + 1) : null;
+          next?.catch(() => {});
+          try {
+            images += data.sizeOf(batch);
+            const part = await backward(batch, named);
+            loss += part.loss / micro;
+            for (const [c, v] of Object.entries(part.losses)) {
+              losses[c] = (losses[c] ?? 0) + v / micro;
+            }
+          } finally {
+            data.dispose(batch);
+          }
+        }
+        if (micro > 1) {
+          for (const [n, g] of named) {
+            named.set(n, tf.mul(g, 1 / micro));
+            g.dispose();
+          }
+        }
         gradNorm = await clipByGlobalNorm(named, config.clipNorm);
-        loss = (await value.data())[0];
         for (const h of hooks) h.afterBackward?.(loop, step, loss);
         loop.optimizer.apply(params, named, loop.lr);
-        for (const [k, v] of Object.entries(kept)) {
-          losses[k] = (await v.data())[0];
-        }
       } finally {
-        tf.dispose([value, ...named.values(), ...Object.values(kept)]);
-        data.dispose(batch);
+        tf.dispose([...named.values()]);
       }
       finalLoss = loss;
       const seconds = (performance.now() - t0) / 1000;
@@ -196,26 +193,4 @@ function createLoop(
       }
     },
   };
-}
-
-/**
- * The hooks a phase runs, in order: schedule, NaN guard, loss state, EMA
- * (when `emaDecay` > 0), events, the caller's hooks, and checkpoints last,
- * so every other hook has started before a resume restores its state and
- * the final save holds the EMA weights swapped in.
- */
-export function phaseHooks<B>(opts: TrainOptions<B>): TrainHook[] {
-  const hooks = [lrScheduleHook(), nanGuardHook()];
-  if (opts.extraState) {
-    hooks.push(resumableStateHook("extra", opts.extraState));
-  }
-  if (opts.config.emaDecay > 0) hooks.push(emaHook(opts.config.emaDecay));
-  if (opts.events) hooks.push(stepEventsHook(opts.events));
-  hooks.push(...opts.hooks ?? []);
-  if (opts.checkpointDir) {
-    hooks.push(
-      checkpointHook(opts.checkpointDir, opts.resume ?? false, opts.events),
-    );
-  }
-  return hooks;
 }

@@ -1,6 +1,7 @@
 /**
  * Augmentation plugin: registers the augmenters `flip`, `scale-jitter`,
- * `autoaugment`, `randaugment` and the levels `S1`–`S4` (SPEC §3), and
+ * `autoaugment`, `randaugment`, the levels `S1`–`S4` (SPEC §3) and, for
+ * classification, `random-resized-crop`, and
  * re-exports the ops for direct use.
  *
  * ```ts
@@ -28,6 +29,11 @@ import {
 } from "./levels.ts";
 import { AA_CONSTANTS, RA_CONSTANTS } from "./ops.ts";
 import { RandAugment } from "./randaugment.ts";
+import {
+  RandomResizedCrop,
+  resizedCropDefaults,
+  type ResizedCropOptions,
+} from "./resized_crop.ts";
 import { ScaleJitter } from "./scale_jitter.ts";
 
 export * from "./affine.ts";
@@ -40,6 +46,7 @@ export * from "./geometric.ts";
 export * from "./levels.ts";
 export * from "./ops.ts";
 export * from "./randaugment.ts";
+export * from "./resized_crop.ts";
 export * from "./scale_jitter.ts";
 
 /** `flip`: horizontal flip with probability `prob`. */
@@ -133,6 +140,15 @@ export const randAugmentSpec: PluginSpec<
     ),
 };
 
+/** `random-resized-crop`: torchvision's crop (scale, ratio) + flip, classification only. */
+export const resizedCropSpec: PluginSpec<ResizedCropOptions, Augmenter> = {
+  name: "random-resized-crop",
+  description:
+    "random resized crop (area scaleMin-scaleMax, aspect ratioMin-ratioMax) + flip, for classification",
+  defaults: resizedCropDefaults(224),
+  create: (c) => new RandomResizedCrop(c),
+};
+
 const LEVEL_TEXT: Record<LevelName, string> = {
   S1: "flip + scale jitter 0.8–1.2 + crop",
   S2: "AutoAugment v0 + flip + scale jitter 0.8–1.2 + crop",
@@ -160,6 +176,7 @@ const plugin: Plugin = definePlugin({
     registry.register("augmenter", scaleJitterSpec);
     registry.register("augmenter", autoAugmentSpec);
     registry.register("augmenter", randAugmentSpec);
+    registry.register("augmenter", resizedCropSpec);
     for (const level of ["S1", "S2", "S3", "S4"] as const) {
       registry.register("augmenter", levelSpec(level));
     }

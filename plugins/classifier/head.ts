@@ -1,8 +1,9 @@
 /**
  * Classification head and loss: global average pooling of the deepest
- * level, dropout-free dense layer, softmax cross-entropy with label
- * smoothing. Soft (pseudo) targets in `sample.soft` are used as is, which
- * is how soft self-training and distillation plug in.
+ * level (or of every level, concatenated: a backbone with an FPN then
+ * trains all its levels), dropout-free dense layer, softmax cross-entropy
+ * with label smoothing. Soft (pseudo) targets in `sample.soft` are used as
+ * is, which is how soft self-training and distillation plug in.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type {
@@ -16,28 +17,62 @@ import { Dense } from "../../core/nn/layers.ts";
 import { Module } from "../../core/nn/module.ts";
 import type { Prediction, Sample } from "../../core/types.ts";
 
-/** Global-pool + dense head over the deepest feature level. */
+/** Which feature levels are pooled: the deepest, or all (concatenated, finest first). */
+export type PoolMode = "deepest" | "all";
+
+/** The levels `mode` pools, from a backbone's channels per level. */
+export function pooledLevels(
+  channels: Readonly<Record<number, number>>,
+  mode: PoolMode,
+): number[] {
+  const levels = Object.keys(channels).map(Number).sort((a, b) => a - b);
+  if (mode === "all") return levels;
+  if (mode === "deepest") return [levels[levels.length - 1]];
+  throw new Error(`pool must be "deepest" or "all", got "${mode}"`);
+}
+
+/** Width of the pooled feature vector. */
+export function pooledWidth(
+  channels: Readonly<Record<number, number>>,
+  mode: PoolMode,
+): number {
+  return pooledLevels(channels, mode).reduce((n, l) => n + channels[l], 0);
+}
+
+/** Global average pool of `levels`, concatenated: `[N, Σ channels]`. */
+export function poolFeatures(
+  features: FeaturePyramid,
+  levels: readonly number[],
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const pooled = levels.map((l) => tf.mean(features[l], [1, 2]));
+    return (pooled.length === 1
+      ? pooled[0]
+      : tf.concat(pooled, 1)) as tf.Tensor2D;
+  });
+}
+
+/** Global-pool + dense head. */
 export class ClassificationHead extends Module
   implements Head<tf.Tensor2D, tf.Tensor2D> {
-  readonly #level: number;
+  readonly #levels: number[];
   readonly #classes: number;
   readonly dense: Dense;
 
-  /** Builds the head for the backbone's deepest level. */
-  constructor(inputs: HeadInputs) {
+  /** Builds the head over the backbone's deepest level, or all levels. */
+  constructor(inputs: HeadInputs, pool: PoolMode = "deepest") {
     super();
-    this.#level = Math.max(...Object.keys(inputs.channels).map(Number));
+    this.#levels = pooledLevels(inputs.channels, pool);
     this.#classes = inputs.numClasses;
     this.dense = this.child(
       "dense",
-      new Dense(inputs.channels[this.#level], inputs.numClasses),
+      new Dense(pooledWidth(inputs.channels, pool), inputs.numClasses),
     );
   }
 
   /** Logits `[N, classes]`. */
   apply(features: FeaturePyramid): tf.Tensor2D {
-    const x = features[this.#level];
-    return this.dense.apply(tf.mean(x, [1, 2]) as tf.Tensor2D);
+    return this.dense.apply(poolFeatures(features, this.#levels));
   }
 
   /** One-hot (or soft) targets `[N, classes]`. */

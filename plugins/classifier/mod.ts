@@ -9,11 +9,22 @@
 import { definePlugin, type Plugin } from "../../core/registry.ts";
 import { normActFrom } from "../layers/conv_bn.ts";
 import { TinyConvNet } from "./convnet.ts";
-import { ClassificationHead, SoftmaxCrossEntropy } from "./head.ts";
+import {
+  ClassificationHead,
+  type PoolMode,
+  SoftmaxCrossEntropy,
+} from "./head.ts";
 import { ShapeDataset } from "./shapes.ts";
 
 export { TinyConvNet, type TinyConvNetConfig } from "./convnet.ts";
-export { ClassificationHead, SoftmaxCrossEntropy } from "./head.ts";
+export {
+  ClassificationHead,
+  pooledLevels,
+  pooledWidth,
+  poolFeatures,
+  type PoolMode,
+  SoftmaxCrossEntropy,
+} from "./head.ts";
 export { renderShape, SHAPE_CLASSES, ShapeDataset } from "./shapes.ts";
 
 /** Registers the classifier pieces. */
@@ -34,9 +45,10 @@ const classifierPlugin: Plugin = definePlugin({
     });
     registry.register("head", {
       name: "classification",
-      description: "global average pool + dense over the deepest level",
-      defaults: {},
-      create: (_c, inputs) => new ClassificationHead(inputs),
+      description:
+        "global average pool (pool: deepest level or all, concatenated) + dense",
+      defaults: { pool: "deepest" },
+      create: (c, inputs) => new ClassificationHead(inputs, c.pool as PoolMode),
     });
     registry.register("loss", {
       name: "softmax-ce",

@@ -13,7 +13,11 @@ import { type ForwardContext, Module } from "../../core/nn/module.ts";
 import { definePlugin, type Plugin } from "../../core/registry.ts";
 import { TinyConvNet } from "../classifier/convnet.ts";
 import { FPN } from "../efficientnet/fpn.ts";
-import { type NormActConfig, normActFrom } from "../layers/conv_bn.ts";
+import {
+  DEFAULT_NORM_ACT,
+  type NormActConfig,
+  normActFrom,
+} from "../layers/conv_bn.ts";
 
 /** Config of `convnet-fpn` (norm settings are the model's shared ones). */
 export interface ConvNetFpnConfig {
@@ -36,8 +40,11 @@ export class ConvNetFpn extends Module implements Backbone {
   readonly #body: TinyConvNet;
   readonly #fpn: FPN;
 
-  /** Builds the backbone. */
-  constructor(c: Readonly<ConvNetFpnConfig>, norm: Readonly<NormActConfig>) {
+  /** Builds the backbone (norm: relu, momentum 0.9 unless given). */
+  constructor(
+    c: Readonly<ConvNetFpnConfig> = CONVNET_FPN_DEFAULTS,
+    norm: Readonly<NormActConfig> = { ...DEFAULT_NORM_ACT, bnMomentum: 0.9 },
+  ) {
     super();
     this.#body = this.child(
       "body",

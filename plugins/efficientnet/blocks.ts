@@ -15,7 +15,7 @@ import {
   convParams,
   type NormActConfig,
 } from "../layers/conv_bn.ts";
-import { applyConv, dropConnect } from "../layers/ops.ts";
+import { applyConv, dropConnect, inferenceIfFrozen } from "../layers/ops.ts";
 
 /** Shape of one MBConv block after scaling. */
 export interface MBConvPlan {
@@ -35,6 +35,8 @@ export interface MBConvPlan {
   readonly seChannels: number;
   /** Drop-connect rate of the residual branch. */
   readonly dropRate: number;
+  /** PyTorch-style padding of the strided depthwise conv (torchvision weights). */
+  readonly symmetricPadding?: boolean;
 }
 
 /** Squeeze-excitation: pool → 1×1 reduce + act → 1×1 expand + sigmoid → scale. */
@@ -87,7 +89,12 @@ export class MBConvBlock extends Module {
       "depthwise",
       (plan.dilation ?? 1) > 1
         ? new AtrousDepthwiseConv2d(hidden, plan.kernel, plan.dilation!)
-        : new DepthwiseConv2d(hidden, plan.kernel, plan.stride),
+        : new DepthwiseConv2d(
+          hidden,
+          plan.kernel,
+          plan.stride,
+          plan.symmetricPadding ?? false,
+        ),
     );
     this.#dwBn = this.child(
       "depthwise_bn",
@@ -127,7 +134,9 @@ export class MBConvBlock extends Module {
     if (this.#se) y = this.#se.apply(y, act);
     y = this.#project.apply(y, ctx);
     if (!this.residual) return y;
-    return tf.add(dropConnect(y, this.#plan.dropRate, ctx), x);
+    // A frozen block keeps its branch: it is fixed, not regularised.
+    const dc = inferenceIfFrozen(this, ctx);
+    return tf.add(dropConnect(y, this.#plan.dropRate, dc), x);
   }
 }
 

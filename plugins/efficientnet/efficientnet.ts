@@ -36,6 +36,15 @@ export interface EfficientNetConfig {
    * backbone); their output is then the deepest level.
    */
   outputStride: number;
+  /**
+   * `same` (TensorFlow's, the reference) or `symmetric` (PyTorch's: strided
+   * convs pad `(k−1)/2` on every side), which torchvision's weights need.
+   */
+  padding: string;
+  /** Width coefficient; 0 = the variant's (Keras / torchvision `width_mult`). */
+  widthScale: number;
+  /** Depth coefficient; 0 = the variant's (`depth_mult`). */
+  depthScale: number;
 }
 
 /** EfficientNet-B0 with the reference defaults. */
@@ -44,6 +53,9 @@ export const EFFICIENTNET_DEFAULTS: Readonly<EfficientNetConfig> = {
   dropConnect: 0.2,
   seRatio: 0.25,
   outputStride: 32,
+  padding: "same",
+  widthScale: 0,
+  depthScale: 0,
 };
 
 /** Meaning of each config key, for `--help`. */
@@ -55,6 +67,10 @@ export const EFFICIENTNET_HELP: Readonly<
   seRatio: "squeeze-excitation ratio of the block input channels (0 = off)",
   outputStride:
     "32, or 16 / 8: later stages run at stride 1 with dilation instead",
+  padding:
+    "same (TensorFlow's) or symmetric (PyTorch's, for torchvision weights)",
+  widthScale: "width coefficient (0 = the variant's)",
+  depthScale: "depth coefficient (0 = the variant's)",
 };
 
 /** The reference norm settings: swish, momentum 0.99, epsilon 1e-3. */
@@ -86,6 +102,8 @@ export interface EfficientNetPlan {
   readonly topFilters: number;
   /** Norm / activation settings. */
   readonly norm: NormActConfig;
+  /** PyTorch-style padding of the strided convs (`padding: symmetric`). */
+  readonly symmetricPadding: boolean;
 }
 
 /** Checks a config and derives every block of the scaled network. */
@@ -94,7 +112,15 @@ export function planEfficientNet(
   norm: Readonly<NormActConfig> = EFFICIENTNET_NORM,
 ): EfficientNetPlan {
   const where = "plugins/efficientnet";
-  const { width, depth } = efficientNetScaling(config.variant);
+  const scaling = efficientNetScaling(config.variant);
+  for (const k of ["widthScale", "depthScale"] as const) {
+    if (!(config[k] >= 0 && Number.isFinite(config[k]))) {
+      throw new Error(`${where}: ${k} must be >= 0, got ${config[k]}`);
+    }
+  }
+  // Custom coefficients make a scaled variant beside B0-B7 (small fixtures).
+  const width = config.widthScale || scaling.width;
+  const depth = config.depthScale || scaling.depth;
   if (norm.activation !== "swish" && norm.activation !== "relu") {
     throw new Error(
       `${where}: activation must be swish or relu, got "${norm.activation}"`,
@@ -114,6 +140,12 @@ export function planEfficientNet(
     (n, s) => n + roundRepeats(s.repeats, depth),
     0,
   );
+  if (config.padding !== "same" && config.padding !== "symmetric") {
+    throw new Error(
+      `${where}: padding must be same or symmetric, got "${config.padding}"`,
+    );
+  }
+  const symmetric = config.padding === "symmetric";
   if (![8, 16, 32].includes(config.outputStride)) {
     throw new Error(
       `${where}: outputStride must be 8, 16 or 32, got ${config.outputStride}`,
@@ -146,6 +178,7 @@ export function planEfficientNet(
           ? Math.max(1, Math.trunc(inCh * config.seRatio))
           : 0,
         dropRate: config.dropConnect * blocks.length / total,
+        ...(symmetric ? { symmetricPadding: true } : {}),
       });
       inCh = out;
     }
@@ -160,6 +193,7 @@ export function planEfficientNet(
     blocks,
     endpoints,
     topFilters: roundFilters(1280, width),
+    symmetricPadding: symmetric,
     norm: { ...norm },
   };
 }
@@ -191,7 +225,11 @@ export class EfficientNet extends Module implements Backbone {
     this.plan = plan;
     this.#stem = this.child(
       "stem",
-      new ConvBn(3, plan.stemFilters, { kernel: 3, stride: 2 }, plan.norm),
+      new ConvBn(3, plan.stemFilters, {
+        kernel: 3,
+        stride: 2,
+        symmetricPadding: plan.symmetricPadding,
+      }, plan.norm),
     );
     this.#blocks = plan.blocks.map((b, i) =>
       this.child(`block${i}`, new MBConvBlock(b, plan.norm))

@@ -62,6 +62,8 @@ export interface ConvBnOptions {
   act?: boolean;
   /** Initial BN gamma (default 1). */
   gammaInit?: number;
+  /** PyTorch-style padding of a strided conv (see `Conv2dOptions`). */
+  symmetricPadding?: boolean;
 }
 
 /** Conv (no bias) + BN + optional activation. */
@@ -82,7 +84,11 @@ export class ConvBn extends Module {
     norm: NormActConfig,
   ) {
     super();
-    const conv = { kernel: opts.kernel, stride: opts.stride ?? 1 };
+    const conv = {
+      kernel: opts.kernel,
+      stride: opts.stride ?? 1,
+      symmetricPadding: opts.symmetricPadding,
+    };
     const rate = opts.dilation ?? 1;
     this.conv = this.child(
       "conv",

@@ -3,7 +3,7 @@
  * building block, and its dilated form.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { heNormal } from "../../core/nn/layers.ts";
+import { heNormal, padInput } from "../../core/nn/layers.ts";
 import { Module } from "../../core/nn/module.ts";
 import { atrousDepthwiseConv2d, checkRate } from "./atrous.ts";
 
@@ -13,21 +13,35 @@ export class DepthwiseConv2d extends Module {
   readonly kernel: tf.Variable;
   /** Stride. */
   readonly stride: number;
+  /** PyTorch-style padding (see `Conv2dOptions`). */
+  readonly symmetricPadding: boolean;
 
   /** Creates the layer. */
-  constructor(channels: number, kernel: number, stride = 1) {
+  constructor(
+    channels: number,
+    kernel: number,
+    stride = 1,
+    symmetricPadding = false,
+  ) {
     super();
     this.kernel = this.param(
       "kernel",
       heNormal([kernel, kernel, channels, 1], kernel * kernel),
     );
     this.stride = stride;
+    this.symmetricPadding = symmetricPadding;
   }
 
   /** Applies the convolution. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const k = this.kernel as tf.Tensor4D;
-    return tf.depthwiseConv2d(x, k, this.stride, "same");
+    const [input, pad] = padInput(
+      x,
+      k.shape[0],
+      this.stride,
+      this.symmetricPadding,
+    );
+    return tf.depthwiseConv2d(input, k, this.stride, pad);
   }
 }
 

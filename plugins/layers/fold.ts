@@ -131,8 +131,8 @@ export function batchNormParams(bn: BatchNorm): BatchNormParams {
 export type FusedActivation = "linear" | "relu" | "relu6" | "sigmoid";
 
 /**
- * Runs `conv` (its stride and dilation) with a replacement `kernel` and
- * `bias` (e.g. a batch norm folded in) and a fused activation.
+ * Runs `conv` (its stride, padding and dilation) with a replacement
+ * `kernel` and `bias` (e.g. a batch norm folded in) and a fused activation.
  */
 export function fusedConv(
   conv: Conv2d,
@@ -152,11 +152,12 @@ export function fusedConv(
     });
     return tf.reshape(y, [n, h, w, kernel.shape[3]]);
   }
+  const [input, pad] = conv.padded(x);
   return tf.fused.conv2d({
-    x,
+    x: input,
     filter: kernel,
     strides: conv.stride,
-    pad: "same",
+    pad,
     dilations: conv instanceof AtrousConv2d ? conv.rate : 1,
     bias,
     activation,

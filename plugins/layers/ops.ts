@@ -4,7 +4,7 @@
  * backend.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { ForwardContext } from "../../core/nn/module.ts";
+import type { ForwardContext, Module } from "../../core/nn/module.ts";
 
 /** 3×3 max-pool, stride 2, `same` padding (ResNet / SpineNet stem). */
 export function maxPool3x3s2(x: tf.Tensor4D): tf.Tensor4D {
@@ -152,4 +152,15 @@ export function dropConnect(
     ),
   );
   return tf.mul(tf.div(x, keep), mask);
+}
+
+/**
+ * `ctx` in inference mode when `module` is frozen: a frozen block neither
+ * drops its branch (drop-connect) nor uses batch statistics.
+ */
+export function inferenceIfFrozen(
+  module: Module,
+  ctx: ForwardContext,
+): ForwardContext {
+  return module.frozen && ctx.training ? { ...ctx, training: false } : ctx;
 }

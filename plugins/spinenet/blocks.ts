@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
 import { activate } from "../layers/activations.ts";
-import { dropConnect } from "../layers/ops.ts";
+import { dropConnect, inferenceIfFrozen } from "../layers/ops.ts";
 import { ConvBn, convBnParams, type NormActConfig } from "../layers/conv_bn.ts";
 import type { SpineBlockFn } from "./specs.ts";
 
@@ -81,7 +81,7 @@ export class SpineBlock extends Module {
     const shortcut = this.#shortcut ? this.#shortcut.apply(x, ctx) : x;
     let y = x;
     for (const layer of this.#layers) y = layer.apply(y, ctx);
-    y = dropConnect(y, this.#dropRate, ctx);
+    y = dropConnect(y, this.#dropRate, inferenceIfFrozen(this, ctx));
     return activate(tf.add(y, shortcut), this.#norm.activation) as tf.Tensor4D;
   }
 }

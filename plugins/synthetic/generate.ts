@@ -14,6 +14,7 @@ import type {
   CocoDataset,
   CocoImage,
 } from "../../eval/coco_format.ts";
+import { buildFolderOnce } from "./cache.ts";
 import { encodeJpeg } from "../../image/codec.ts";
 import { Rng, seedFor } from "../../core/rng.ts";
 import { renderScene, type SceneOptions } from "./scene.ts";
@@ -132,15 +133,6 @@ export function syntheticPaths(
   };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Renders and writes one split into `dir`; returns its COCO instances. */
 async function writeSplit(
   o: SyntheticOptions,
@@ -197,12 +189,7 @@ export async function ensureSyntheticData(
   const o: SyntheticOptions = { ...SYNTHETIC_DEFAULTS, ...options };
   checkOptions(o);
   const paths = syntheticPaths(o, cacheDir);
-  if (await exists(`${paths.root}/COMPLETE`)) return paths;
-  await Deno.mkdir(cacheDir, { recursive: true });
-  const tmp = `${paths.root}.tmp-${Deno.pid}-${
-    crypto.randomUUID().slice(0, 8)
-  }`;
-  try {
+  await buildFolderOnce(paths.root, async (tmp) => {
     for (const [s, split] of SPLITS.entries()) {
       const coco = await writeSplit(o, s, o[split], `${tmp}/${split}`);
       if (split === "unlabeled") {
@@ -215,15 +202,6 @@ export async function ensureSyntheticData(
       await Deno.writeTextFile(`${tmp}/${split}.json`, JSON.stringify(coco));
     }
     await Deno.writeTextFile(`${tmp}/options.json`, JSON.stringify(o, null, 2));
-    await Deno.writeTextFile(`${tmp}/COMPLETE`, "");
-    try {
-      await Deno.rename(tmp, paths.root);
-    } catch (e) {
-      // Another process finished the same set first: use theirs.
-      if (!(await exists(`${paths.root}/COMPLETE`))) throw e;
-    }
-  } finally {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  }
+  });
   return paths;
 }

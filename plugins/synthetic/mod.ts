@@ -3,7 +3,11 @@
  * star) with random size, colour, texture, occlusion and clutter, generated
  * once per seed and parameters into a COCO-format cache and served through
  * the COCO loader. Registered as the `synthetic-shapes` dataset, the default
- * data of the detection recipes, so they run on a fresh machine.
+ * data of the detection recipes, so they run on a fresh machine. Beside it,
+ * `synthetic-objects`: the classification set that plays ImageNet's role
+ * for it (16 shape classes, one object per image, cached as an image
+ * folder and served through `image-folder`), the default data of the
+ * pre-training recipes.
  */
 import {
   type DataSplits,
@@ -12,11 +16,17 @@ import {
   type SpecOf,
 } from "../../core/registry.ts";
 import { loadCocoSplits } from "../coco/dataset.ts";
+import { loadImageFolderSplits } from "../image_folder/dataset.ts";
 import {
   ensureSyntheticData,
   SYNTHETIC_DEFAULTS,
   type SyntheticOptions,
 } from "./generate.ts";
+import {
+  ensureObjectSet,
+  OBJECT_SET_DEFAULTS,
+  type ObjectSetOptions,
+} from "./objects.ts";
 
 export {
   ensureSyntheticData,
@@ -26,7 +36,19 @@ export {
   type SyntheticPaths,
   syntheticPaths,
 } from "./generate.ts";
-export { renderScene, type SceneObject, type SceneOptions } from "./scene.ts";
+export {
+  ensureObjectSet,
+  OBJECT_SET_DEFAULTS,
+  type ObjectSetOptions,
+  renderObjectImage,
+} from "./objects.ts";
+export {
+  paintShape,
+  type PlacedShape,
+  renderScene,
+  type SceneObject,
+  type SceneOptions,
+} from "./scene.ts";
 export { SHAPE_NAMES } from "./shapes.ts";
 
 /** Config of the `synthetic-shapes` dataset: generator options plus loader options. */
@@ -92,11 +114,53 @@ export const syntheticShapesDataset: SpecOf<
   create: loadSyntheticSplits,
 };
 
-/** Plugin registering `synthetic-shapes`. */
+/** Config of `synthetic-objects`: generator options plus loader options. */
+export interface SyntheticObjectsConfig extends ObjectSetOptions {
+  /** Square model input size. */
+  inputSize: number;
+  /** Cache folder of generated sets. */
+  cacheDir: string;
+}
+
+/** Defaults of `synthetic-objects`. */
+export const SYNTHETIC_OBJECTS_DEFAULTS: Readonly<SyntheticObjectsConfig> = {
+  ...OBJECT_SET_DEFAULTS,
+  inputSize: OBJECT_SET_DEFAULTS.imageSize,
+  cacheDir: ".cache/selftrain",
+};
+
+/** Generates (or reuses) the classification set and loads its splits. */
+export async function loadObjectSplits(
+  config: Readonly<SyntheticObjectsConfig>,
+): Promise<DataSplits> {
+  const gen: Partial<ObjectSetOptions> = {};
+  for (
+    const key of Object.keys(OBJECT_SET_DEFAULTS) as (keyof ObjectSetOptions)[]
+  ) {
+    gen[key] = config[key];
+  }
+  const root = await ensureObjectSet(gen, config.cacheDir);
+  return loadImageFolderSplits(root, config.inputSize);
+}
+
+/** The `synthetic-objects` dataset spec. */
+export const syntheticObjectsDataset: SpecOf<
+  "dataset",
+  Readonly<SyntheticObjectsConfig>
+> = {
+  name: "synthetic-objects",
+  description:
+    "built-in classification set for pre-training (16 shape classes, one object per image, cached image folder): train / tune / val",
+  defaults: SYNTHETIC_OBJECTS_DEFAULTS,
+  create: loadObjectSplits,
+};
+
+/** Plugin registering `synthetic-shapes` and `synthetic-objects`. */
 const plugin: Plugin = definePlugin({
   name: "synthetic",
   setup(registry) {
     registry.register("dataset", syntheticShapesDataset);
+    registry.register("dataset", syntheticObjectsDataset);
   },
 });
 

@@ -8,7 +8,14 @@
  */
 import type { Rng } from "../../core/rng.ts";
 import type { RawImage } from "../../core/types.ts";
-import { type Colour, hsv, randomTexture, shapeTest } from "./shapes.ts";
+import {
+  type Colour,
+  hsv,
+  type InsideTest,
+  randomTexture,
+  shapeTest,
+  type Texture,
+} from "./shapes.ts";
 
 /** Scene parameters. */
 export interface SceneOptions {
@@ -42,7 +49,8 @@ export interface SceneObject {
   iscrowd: number;
 }
 
-function background(rng: Rng, size: number): RawImage {
+/** A noisy two-colour gradient, `size` × `size`. */
+export function background(rng: Rng, size: number): RawImage {
   const data = new Uint8Array(size * size * 3);
   const c0 = hsv(rng.next(), rng.uniform(0, 0.35), rng.uniform(0.15, 0.85));
   const c1 = hsv(rng.next(), rng.uniform(0, 0.35), rng.uniform(0.15, 0.85));
@@ -71,7 +79,8 @@ function put(img: RawImage, x: number, y: number, c: Colour): void {
   img.data[o + 2] = c[2];
 }
 
-function clutter(rng: Rng, img: RawImage, count: number): void {
+/** Paints `count` clutter items (lines and small dots of no class). */
+export function clutter(rng: Rng, img: RawImage, count: number): void {
   const size = img.width;
   for (let i = 0; i < count; i++) {
     const c = hsv(rng.next(), rng.uniform(0, 1), rng.uniform(0.1, 1));
@@ -100,6 +109,61 @@ function clutter(rng: Rng, img: RawImage, count: number): void {
   }
 }
 
+/** Where and how one object is painted. */
+export interface PlacedShape {
+  /** Silhouette. */
+  inside: InsideTest;
+  /** Colour of each local point. */
+  texture: Texture;
+  /** Centre x in pixels. */
+  cx: number;
+  /** Centre y in pixels. */
+  cy: number;
+  /** Half-width in pixels (before rotation). */
+  rx: number;
+  /** Half-height in pixels. */
+  ry: number;
+  /** Rotation in radians. */
+  rot: number;
+}
+
+/**
+ * Paints a shape over `image` (square) and calls `mark` with the index
+ * (y·size + x) of each pixel it covers; returns how many it covered.
+ */
+export function paintShape(
+  image: RawImage,
+  s: PlacedShape,
+  mark?: (pixel: number) => void,
+): number {
+  const size = image.width;
+  const { cx, cy, rx, ry } = s;
+  const cr = Math.cos(s.rot), sr = Math.sin(s.rot);
+  const reach = Math.max(rx, ry) * 1.05;
+  const colour: Colour = [0, 0, 0];
+  let count = 0;
+  for (
+    let y = Math.max(0, Math.floor(cy - reach));
+    y < Math.min(size, Math.ceil(cy + reach));
+    y++
+  ) {
+    for (
+      let x = Math.max(0, Math.floor(cx - reach));
+      x < Math.min(size, Math.ceil(cx + reach));
+      x++
+    ) {
+      const dx = x + 0.5 - cx, dy = y + 0.5 - cy;
+      const u = (dx * cr + dy * sr) / rx, v = (-dx * sr + dy * cr) / ry;
+      if (!s.inside(u, v)) continue;
+      s.texture(u, v, colour);
+      put(image, x, y, colour);
+      mark?.(y * size + x);
+      count++;
+    }
+  }
+  return count;
+}
+
 /**
  * Renders one scene. Deterministic in `rng`'s state. `classMap` is the
  * visible class per pixel (0 background, label + 1), for segmentation.
@@ -115,7 +179,6 @@ export function renderScene(
   const n = o.minObjects + rng.int(o.maxObjects - o.minObjects + 1);
   const painted: number[] = [];
   const labels: number[] = [];
-  const colour: Colour = [0, 0, 0];
   for (let j = 0; j < n; j++) {
     const label = rng.int(o.classes);
     const inside = shapeTest(label);
@@ -128,30 +191,12 @@ export function renderScene(
     const lo = Math.max(rx, ry) * (1 - slack), hi = size - lo;
     const cx = lo < hi ? rng.uniform(lo, hi) : size / 2;
     const cy = lo < hi ? rng.uniform(lo, hi) : size / 2;
-    const rot = rng.uniform(0, 2 * Math.PI),
-      cr = Math.cos(rot),
-      sr = Math.sin(rot);
-    const reach = Math.max(rx, ry) * 1.05;
-    let count = 0;
-    for (
-      let y = Math.max(0, Math.floor(cy - reach));
-      y < Math.min(size, Math.ceil(cy + reach));
-      y++
-    ) {
-      for (
-        let x = Math.max(0, Math.floor(cx - reach));
-        x < Math.min(size, Math.ceil(cx + reach));
-        x++
-      ) {
-        const dx = x + 0.5 - cx, dy = y + 0.5 - cy;
-        const u = (dx * cr + dy * sr) / rx, v = (-dx * sr + dy * cr) / ry;
-        if (!inside(u, v)) continue;
-        texture(u, v, colour);
-        put(image, x, y, colour);
-        owner[y * size + x] = j;
-        count++;
-      }
-    }
+    const rot = rng.uniform(0, 2 * Math.PI);
+    const count = paintShape(
+      image,
+      { inside, texture, cx, cy, rx, ry, rot },
+      (i) => owner[i] = j,
+    );
     painted.push(count);
     labels.push(label);
   }

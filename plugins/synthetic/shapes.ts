@@ -1,9 +1,12 @@
 /**
- * The shape classes of the built-in detection data and their textures. Each
- * shape is an inside-test on normalised, rotated coordinates (u, v) in
- * [-1, 1]²; each texture maps a pixel to a colour. Class identity lives only
- * in the silhouette: colour and texture are drawn independently per object,
- * so a detector has to learn shape, not a colour lookup.
+ * The shape classes of the built-in data and their textures. Each shape is
+ * an inside-test on normalised, rotated coordinates (u, v) in [-1, 1]²; each
+ * texture maps a pixel to a colour. Class identity lives only in the
+ * silhouette: colour and texture are drawn independently per object, so a
+ * model has to learn shape, not a colour lookup. The detection sets use the
+ * first few shapes; the classification set (`objects.ts`) uses all of them,
+ * as ImageNet's classes include COCO's and many more. Every shape is told
+ * apart from the others under any rotation.
  */
 import type { Rng } from "../../core/rng.ts";
 
@@ -15,9 +18,30 @@ export const SHAPE_NAMES: readonly string[] = [
   "cross",
   "ring",
   "star",
+  "hexagon",
+  "pentagon",
+  "crescent",
+  "heart",
+  "arrow",
+  "ell",
+  "tee",
+  "semicircle",
+  "frame",
+  "bar",
 ];
 
-type InsideTest = (u: number, v: number) => boolean;
+/** True when local point (u, v) lies inside a shape. */
+export type InsideTest = (u: number, v: number) => boolean;
+
+/** Regular `n`-gon of circumradius 1 with a vertex at angle `start`. */
+function polygon(n: number, start: number): InsideTest {
+  const sector = (2 * Math.PI) / n, apothem = Math.cos(Math.PI / n);
+  return (u, v) => {
+    const a = Math.atan2(v, u) - start;
+    const t = ((a % sector) + sector) % sector - sector / 2;
+    return Math.hypot(u, v) * Math.cos(t) <= apothem;
+  };
+}
 
 const SHAPES: readonly InsideTest[] = [
   (u, v) => u * u + v * v <= 1,
@@ -36,6 +60,29 @@ const SHAPES: readonly InsideTest[] = [
     const c = (Math.cos(5 * Math.atan2(v, u)) + 1) / 2;
     return r <= 0.42 + 0.58 * c * c;
   },
+  polygon(6, 0),
+  polygon(5, -Math.PI / 2),
+  // A disc with an off-centre bite.
+  (u, v) => u * u + v * v <= 1 && (u - 0.45) ** 2 + v * v >= 0.6,
+  (u, v) => {
+    const x = u * 1.2, y = 0.25 - v * 1.25;
+    return (x * x + y * y - 1) ** 3 - x * x * y ** 3 <= 0;
+  },
+  (u, v) =>
+    (u >= -0.95 && u <= 0.15 && Math.abs(v) <= 0.22) ||
+    (u >= 0.15 && u <= 0.95 && Math.abs(v) <= (0.95 - u) * 1.1),
+  (u, v) =>
+    (u >= -0.8 && u <= -0.3 && Math.abs(v) <= 0.9) ||
+    (v >= 0.4 && v <= 0.9 && Math.abs(u) <= 0.8),
+  (u, v) =>
+    (v >= -0.9 && v <= -0.4 && Math.abs(u) <= 0.9) ||
+    (Math.abs(u) <= 0.25 && Math.abs(v) <= 0.9),
+  (u, v) => v <= 0.45 && u * u + (v - 0.45) ** 2 <= 1,
+  (u, v) => {
+    const m = Math.max(Math.abs(u), Math.abs(v));
+    return m <= 0.85 && m >= 0.5;
+  },
+  (u, v) => Math.abs(u) <= 0.95 && Math.abs(v) <= 0.3,
 ];
 
 /** Inside-test of shape class `label`. */

@@ -9,7 +9,7 @@
  */
 import { encodeJpeg } from "../../image/codec.ts";
 import { encodeMaskPng } from "../../image/mask_png.ts";
-import { exists } from "../../core/fs.ts";
+import { buildFolderOnce } from "../synthetic/cache.ts";
 import { Rng, seedFor } from "../../core/rng.ts";
 import { optionsHash, type SyntheticOptions } from "../synthetic/generate.ts";
 import { renderScene } from "../synthetic/scene.ts";
@@ -67,10 +67,7 @@ export async function ensureSyntheticSeg(
     }
   }
   const root = `${cacheDir}/synthetic-seg-${optionsHash(o)}`;
-  if (await exists(`${root}/COMPLETE`)) return root;
-  await Deno.mkdir(cacheDir, { recursive: true });
-  const tmp = `${root}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  try {
+  await buildFolderOnce(root, async (tmp) => {
     for (
       const d of ["JPEGImages", "SegmentationClass", "ImageSets/Segmentation"]
     ) {
@@ -104,14 +101,6 @@ export async function ensureSyntheticSeg(
       );
     }
     await Deno.writeTextFile(`${tmp}/options.json`, JSON.stringify(o, null, 2));
-    await Deno.writeTextFile(`${tmp}/COMPLETE`, "");
-    try {
-      await Deno.rename(tmp, root);
-    } catch (e) {
-      if (!(await exists(`${root}/COMPLETE`))) throw e;
-    }
-  } finally {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  }
+  });
   return root;
 }

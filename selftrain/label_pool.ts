@@ -13,17 +13,12 @@ import { sequentialBatches } from "../core/data/loader.ts";
 import { writeJsonAtomic } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { RecipeContext } from "../core/registry.ts";
-import {
-  type Shard,
-  shardIndices,
-  type ShardMode,
-} from "../selftrain/shard.ts";
-import {
-  PseudoLabelStore,
-  type PseudoStats,
-} from "../selftrain/pseudo_store.ts";
+import { type Shard, shardIndices, type ShardMode } from "./shard.ts";
+import { PseudoLabelStore, type PseudoStats } from "./pseudo_store.ts";
+import type { PseudoLabels } from "../core/contracts.ts";
 import type { Dataset, Detection, Sample } from "../core/types.ts";
-import { sampleFileStem, sourceImage } from "./samples.ts";
+import { emptyPseudoLabels, sourceSize } from "./pseudo_labels.ts";
+import { sampleFileStem, sourceImage } from "../image/source_image.ts";
 
 /** `pseudo.*` settings. */
 export interface PseudoSection {
@@ -111,19 +106,18 @@ export async function labelCounts(
  * The fate of each teacher box from the labeler's output, matched by class
  * and score (the labeler keeps the teacher's scores).
  */
-function fates(labelled: Sample | null): (d: Detection) => BoxFate {
+function fates(labelled: PseudoLabels | null): (d: Detection) => BoxFate {
   const fate = new Map<string, BoxFate>();
-  const n = labelled?.labels?.length ?? 0;
+  const n = labelled?.classes.length ?? 0;
   for (let k = 0; k < n; k++) {
     fate.set(
-      `${labelled!.labels![k]}:${labelled!.scores?.[k]}`,
-      labelled!.crowd?.[k] ? "ignored" : "kept",
+      `${labelled!.classes[k]}:${labelled!.scores[k]}`,
+      labelled!.ignore[k] ? "ignored" : "kept",
     );
   }
   return (d) => fate.get(`${d.label}:${Math.fround(d.score)}`) ?? "dropped";
 }
 
-/** What the labeler made of a teacher box. */
 export type BoxFate = "kept" | "ignored" | "dropped";
 
 /**
@@ -214,21 +208,13 @@ export async function labelPool(inputs: LabelPoolInputs): Promise<PseudoStats> {
       const sample = batch.samples[i];
       if (store.has(sample.id)) continue;
       const labelled = labeler.label(preds[i], sample);
-      const scale = sample.meta?.scale ?? 1;
       if (previewIds.has(sample.id) || previewsLeft-- > 0) {
         // Previews are a convenience: a failure must not lose the labels.
         await writePreview(
           `${ctx.out}/samples`,
           sample,
-          (preds[i].detections ?? []).map((d) => ({
-            ...d,
-            box: [
-              d.box[0] / scale,
-              d.box[1] / scale,
-              d.box[2] / scale,
-              d.box[3] / scale,
-            ],
-          })),
+          // Detections and the preview image are both in source pixels.
+          preds[i].detections ?? [],
           fates(labelled),
         ).catch((e) =>
           ctx.events.emit({
@@ -237,34 +223,18 @@ export async function labelPool(inputs: LabelPoolInputs): Promise<PseudoStats> {
           })
         );
       }
-      const dets: Detection[] = [];
-      const ignore: boolean[] = [];
-      if (labelled?.boxes) {
-        const b = labelled.boxes;
-        for (let k = 0; k < labelled.labels!.length; k++) {
-          ignore.push(labelled.crowd?.[k] === 1);
-          dets.push({
-            box: [
-              b[4 * k] / scale,
-              b[4 * k + 1] / scale,
-              b[4 * k + 2] / scale,
-              b[4 * k + 3] / scale,
-            ],
-            label: labelled.labels![k],
-            score: labelled.scores?.[k] ?? 1,
-          });
-        }
+      if (labelled) {
+        await store.addPseudoLabels(
+          labelled,
+          sample.meta?.file?.split("/").pop(),
+        );
+      } else {
+        const { width, height } = sourceSize(sample);
+        await store.addPseudoLabels(
+          emptyPseudoLabels(sample.id, width, height),
+          sample.meta?.file?.split("/").pop(),
+        );
       }
-      await store.addDetections(
-        {
-          id: sample.id,
-          fileName: sample.meta?.file?.split("/").pop(),
-          width: sample.meta?.sourceWidth ?? sample.image.width,
-          height: sample.meta?.sourceHeight ?? sample.image.height,
-        },
-        dets,
-        ignore,
-      );
     }
     done += preds.length;
     ctx.events.emit({ type: "progress", phase, done, total: mine.length });

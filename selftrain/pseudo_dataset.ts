@@ -4,7 +4,13 @@
  * mapped into the sample's (letterboxed) pixels.
  */
 import { readJson } from "../core/fs.ts";
+import type { PseudoLabels } from "../core/contracts.ts";
 import type { Dataset, Sample } from "../core/types.ts";
+import {
+  emptyPseudoLabels,
+  pseudoLabelledSample,
+  sourceSize,
+} from "./pseudo_labels.ts";
 
 interface PseudoFile {
   images: { id: number | string }[];
@@ -86,29 +92,28 @@ export class PseudoLabeledDataset implements Dataset {
     return new PseudoLabeledDataset(base, indices, file);
   }
 
-  /** The image with its pseudo boxes, labels and scores. */
+  /** The image with its pseudo-labels, in the sample's pixels. */
   async get(index: number): Promise<Sample> {
     const sample = await this.#base.get(this.#indices[index]);
+    return pseudoLabelledSample(sample, this.pseudoLabelsOf(sample));
+  }
+
+  /** The pseudo-labels of `sample` (source pixels), from the COCO file. */
+  pseudoLabelsOf(sample: Sample): PseudoLabels {
     const anns = this.#boxes.get(sample.id) ?? [];
-    const s = sample.meta?.scale ?? 1;
-    const boxes = new Float32Array(anns.length * 4);
-    const labels = new Int32Array(anns.length);
-    const scores = new Float32Array(anns.length);
-    const crowd = new Uint8Array(anns.length);
+    const { width, height } = sourceSize(sample);
+    const labels = emptyPseudoLabels(sample.id, width, height);
+    labels.boxes = new Float32Array(anns.length * 4);
+    labels.classes = new Int32Array(anns.length);
+    labels.scores = new Float32Array(anns.length);
+    labels.ignore = new Uint8Array(anns.length);
     anns.forEach((a, i) => {
       const [x, y, w, h] = a.bbox;
-      boxes.set([x * s, y * s, (x + w) * s, (y + h) * s], i * 4);
-      labels[i] = this.#labelOf.get(a.category_id)!;
-      scores[i] = a.score ?? 1;
-      crowd[i] = a.iscrowd ? 1 : 0;
+      labels.boxes.set([x, y, x + w, y + h], i * 4);
+      labels.classes[i] = this.#labelOf.get(a.category_id)!;
+      labels.scores[i] = a.score ?? 1;
+      labels.ignore[i] = a.iscrowd ? 1 : 0;
     });
-    return {
-      ...sample,
-      boxes,
-      labels,
-      scores,
-      crowd,
-      pseudo: true,
-    };
+    return labels;
   }
 }

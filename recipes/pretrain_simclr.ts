@@ -1,0 +1,241 @@
+/**
+ * `pretrain-simclr`: self-supervised contrastive pre-training of a
+ * backbone (SimCLR, SPEC §10). Each step takes `batchSize` images, makes
+ * two random views of each (crop + flip, colour distortion of strength s,
+ * grey-scale, Gaussian blur), maps them through backbone → global pool →
+ * projection MLP, and minimises NT-Xent at temperature τ. The backbone is
+ * then scored by a linear probe (frozen features → logistic regression on
+ * train, top-1 on tune and val) and written to `<out>/backbone/` without
+ * the projection head, for `--model.init=<out>/backbone`.
+ *
+ * Gradient accumulation (`train.accumulate` = K): each step averages the
+ * gradients of K independent micro-batches of `batchSize` images; every
+ * micro-batch is its own contrastive problem, its 2·batchSize views being
+ * each other's negatives (as memory-bounded SimCLR set-ups split a batch
+ * across devices without gathering). So K raises the batch the optimiser
+ * averages over, not the number of negatives per anchor (2·batchSize − 2).
+ * The exact large-batch loss would need every embedding of the K
+ * micro-batches before any backward pass (cached embeddings, "GradCache"),
+ * i.e. two forward passes per micro-batch; not done here.
+ */
+import type * as tf from "@tensorflow/tfjs-core";
+import { shuffledPlan } from "../core/data/loader.ts";
+import { withInitSeed } from "../core/nn/layers.ts";
+import { runPhase } from "../core/phase.ts";
+import type { Recipe } from "../core/registry.ts";
+import { trainPhase } from "./train_phase.ts";
+import type { PoolMode } from "../plugins/classifier/head.ts";
+import {
+  SimClrModel,
+  SimClrView,
+  type SimClrViewSettings,
+  twoViewPlan,
+} from "../plugins/simclr/mod.ts";
+import {
+  extractFeatures,
+  linearProbe,
+  PROBE_DEFAULTS,
+  PROBE_HELP,
+  type ProbeSection,
+} from "./linear_probe.ts";
+import {
+  buildBackbone,
+  CLASSIFICATION_DATA_DEFAULTS,
+  type ClassificationDataSection,
+  loadClassificationData,
+  PRETRAIN_COMMON_HELP,
+  PRETRAIN_MODEL_CHOICES,
+  PRETRAIN_MODEL_DEFAULTS,
+  PRETRAIN_PLUGINS,
+  type PretrainModelSection,
+  writeBackbone,
+} from "./pretraining.ts";
+import {
+  ACCUMULATE_HELP,
+  type AccumulatingTrainSection,
+  prefixKeys,
+  TRAIN_CHOICES,
+  TRAIN_HELP,
+} from "./train_config.ts";
+
+/** `views.*`: the view augmentation (the output size is `data.inputSize`). */
+export type ViewSection = SimClrViewSettings;
+
+/** `simclr.*`: projection head and loss. */
+export interface SimClrSection {
+  [key: string]: number;
+  /** NT-Xent temperature τ. */
+  temperature: number;
+  /** Dense layers of the projection MLP (2: v1, 3: v2). */
+  projLayers: number;
+  /** Hidden width of the projection (0: the feature width). */
+  projHidden: number;
+  /** Width of z. */
+  projDim: number;
+}
+
+/** Config of `pretrain-simclr`. */
+export interface PretrainSimClrConfig {
+  [key: string]:
+    | number
+    | ClassificationDataSection
+    | ViewSection
+    | SimClrSection
+    | PretrainModelSection
+    | AccumulatingTrainSection
+    | ProbeSection;
+  /** Seed of data order, init and augmentation. */
+  seed: number;
+  /** Data (labels used only by the probe). */
+  data: ClassificationDataSection;
+  /** View augmentation. */
+  views: ViewSection;
+  /** Projection and loss. */
+  simclr: SimClrSection;
+  /** Backbone. */
+  model: PretrainModelSection;
+  /** Training. */
+  train: AccumulatingTrainSection;
+  /** Linear probe. */
+  probe: ProbeSection;
+}
+
+const VIEW_HELP: Readonly<Record<string, string>> = {
+  scaleMin: "random resized crop: smallest area fraction (0.08)",
+  strength:
+    "colour distortion strength s: brightness/contrast/saturation 0.8s, hue 0.2s (1 for ImageNet, 0.5 for CIFAR)",
+  jitterProb: "probability of the colour jitter (0.8)",
+  grayProb: "probability of grey-scale (0.2)",
+  blurProb: "probability of the Gaussian blur, kernel 10% of the side (0.5)",
+};
+
+const SIMCLR_HELP: Readonly<Record<string, string>> = {
+  temperature: "NT-Xent temperature tau (0.1 in SimCLR v2, 0.5 in v1)",
+  projLayers: "dense layers of the projection MLP (2: SimCLR v1, 3: v2)",
+  projHidden: "hidden width of the projection MLP (0: the feature width)",
+  projDim: "output width of the projection (128 in SimCLR)",
+};
+
+/** The recipe. */
+export const pretrainSimClrRecipe: Recipe<PretrainSimClrConfig> = {
+  name: "pretrain-simclr",
+  description:
+    "SimCLR self-supervised pre-training of a backbone, scored by a linear probe; writes <out>/backbone for --model.init",
+  defaults: {
+    seed: 0,
+    data: CLASSIFICATION_DATA_DEFAULTS,
+    views: {
+      scaleMin: 0.08,
+      strength: 0.5,
+      jitterProb: 0.8,
+      grayProb: 0.2,
+      blurProb: 0.5,
+    },
+    simclr: { temperature: 0.2, projLayers: 2, projHidden: 0, projDim: 64 },
+    model: PRETRAIN_MODEL_DEFAULTS,
+    train: {
+      steps: 800,
+      batchSize: 64,
+      optimizer: "sgd",
+      lr: 0.3,
+      momentum: 0.9,
+      weightDecay: 1e-5,
+      schedule: "cosine",
+      warmupSteps: 50,
+      clipNorm: 10,
+      emaDecay: 0,
+      checkpointEvery: 100,
+      accumulate: 1,
+    },
+    probe: PROBE_DEFAULTS,
+  },
+  help: {
+    ...PRETRAIN_COMMON_HELP,
+    ...prefixKeys("views", VIEW_HELP),
+    ...prefixKeys("simclr", SIMCLR_HELP),
+    ...prefixKeys("train", {
+      ...TRAIN_HELP,
+      batchSize: "images per micro-batch (two views each: 2x this many rows)",
+      ...ACCUMULATE_HELP,
+    }),
+    ...prefixKeys("probe", PROBE_HELP),
+  },
+  choices: {
+    ...prefixKeys("train", TRAIN_CHOICES),
+    ...PRETRAIN_MODEL_CHOICES,
+    "data.source": ["auto", "synthetic", "folder"],
+  },
+  plugins: PRETRAIN_PLUGINS,
+  async run(ctx) {
+    const { config: c, registry, events, out } = ctx;
+    const data = await loadClassificationData(registry, c.data);
+    const views = new SimClrView({ outputSize: c.data.inputSize, ...c.views });
+    const { model, backboneConfig } = withInitSeed(c.seed, () => {
+      const { backbone, config } = buildBackbone(registry, c.model);
+      return {
+        model: new SimClrModel(backbone, {
+          pool: c.model.pool as PoolMode,
+          hidden: c.simclr.projHidden,
+          outFeatures: c.simclr.projDim,
+          layers: c.simclr.projLayers,
+          temperature: c.simclr.temperature,
+          bnMomentum: c.model.bnMomentum,
+        }),
+        backboneConfig: config,
+      };
+    });
+    const t = c.train;
+    const phase = await runPhase(out, "train", events, async (dir) => {
+      await trainPhase(ctx, "train", model, t, {
+        dir,
+        data: data.train,
+        plan: twoViewPlan(shuffledPlan(data.train, t.batchSize, c.seed)),
+        augment: views,
+      });
+      const features = (images: tf.Tensor4D) =>
+        model.features(images, { training: false });
+      const trainFeatures = await extractFeatures(features, data.train);
+      const probe = await linearProbe(
+        trainFeatures,
+        {
+          tune: await extractFeatures(features, data.tune),
+          val: await extractFeatures(features, data.val),
+        },
+        data.train.classNames.length,
+        c.probe,
+        c.seed,
+      );
+      const metrics = {
+        top1: probe.val[0],
+        top5: probe.val[1],
+        "tune/top1": probe.tune[0],
+        "tune/top5": probe.tune[1],
+        params: model.backbone.countParameters(),
+      };
+      events.emit({ type: "eval", phase: "train", step: t.steps, metrics });
+      await writeBackbone(
+        out,
+        c.model,
+        { module: model.backbone, config: backboneConfig },
+        c.data.inputSize,
+        {
+          recipe: "pretrain-simclr",
+          dataset: data.name,
+          steps: t.steps,
+          batch: t.batchSize * t.accumulate,
+          seed: c.seed,
+          metrics,
+        },
+      );
+      return metrics;
+    }, { total: t.steps, unit: "steps" });
+    model.dispose();
+    return {
+      recipe: "pretrain-simclr",
+      seed: c.seed,
+      backend: ctx.backend.name,
+      backbone: `${out}/backbone`,
+      metrics: phase.metrics,
+    };
+  },
+};
