@@ -20,12 +20,8 @@ import {
 } from "../core/config.ts";
 import { EventBus } from "../core/events.ts";
 import { attachProgress, stderrSink } from "./progress.ts";
-import {
-  loadPlugin,
-  PLUGIN_KINDS,
-  type Recipe,
-  type Registry,
-} from "../core/registry.ts";
+import { PLUGIN_KINDS, type Recipe, type Registry } from "../core/registry.ts";
+import { loadPlugin } from "./plugins.ts";
 import { resolveConfig, runRecipe } from "../core/runner.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 

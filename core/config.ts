@@ -92,11 +92,6 @@ export function coerceLeaf(
   return parts.map((p) => coerceScalar(key, p, example[0] ?? 0)) as ConfigLeaf;
 }
 
-function typeName(v: unknown): string {
-  if (!Array.isArray(v)) return typeof v;
-  return v.length ? `list of ${typeof v[0]}s` : "list";
-}
-
 function sameType(value: unknown, example: ConfigLeaf): boolean {
   if (!Array.isArray(example)) return typeof value === typeof example;
   if (!Array.isArray(value)) return false;
@@ -130,9 +125,12 @@ export function setConfigKey<C extends object>(
     ? coerceLeaf(key, value, current)
     : value;
   if (!sameType(parsed, current)) {
-    throw new Error(
-      `--${key} expects a ${typeName(current)}, got ${JSON.stringify(value)}`,
-    );
+    const type = !Array.isArray(current)
+      ? typeof current
+      : current.length
+      ? `list of ${typeof current[0]}s`
+      : "list";
+    throw new Error(`--${key} expects a ${type}, got ${JSON.stringify(value)}`);
   }
   const allowed = choices[key];
   if (allowed && !allowed.includes(String(parsed))) {

@@ -110,12 +110,15 @@ export interface Loss<Out extends TensorTree, Targets extends TensorTree> {
    * with checkpoints so a resumed run ends bit-identical; absent when the
    * loss is stateless.
    */
-  readonly state?: {
-    /** JSON-serialisable snapshot (a promise where it is read back from a device). */
-    save(): unknown | Promise<unknown>;
-    /** Restores a snapshot from `save`. */
-    load(snapshot: unknown): void;
-  };
+  readonly state?: ResumableState;
+}
+
+/** State outside the model that must survive a resume (e.g. loss EMAs). */
+export interface ResumableState {
+  /** JSON-serialisable snapshot (a promise where it is read back from a device). */
+  save(): unknown | Promise<unknown>;
+  /** Restores a snapshot from `save`. */
+  load(snapshot: unknown): void;
 }
 
 /**

@@ -2,8 +2,8 @@
  * The plugin registry. Plugins register factories by kind and name; a
  * duplicate name is rejected, and an unknown name fails at once with the list
  * of what is registered. A user's plugin is an ES module whose default export
- * is a `Plugin`, loaded with `--plugin ./file.ts` and used exactly like the
- * built-in ones.
+ * is a `Plugin` (`loadPlugin` in `cli/plugins.ts` loads one for
+ * `--plugin ./file.ts`), used exactly like the built-in ones.
  */
 import type { BackendChoice, BackendProvider } from "./backend.ts";
 import {
@@ -258,34 +258,5 @@ export interface Plugin {
 
 /** Identity helper that types a plugin object. */
 export function definePlugin(plugin: Plugin): Plugin {
-  return plugin;
-}
-
-/**
- * Imports a plugin module from a file path or URL and installs its default
- * export. Errors name the module.
- */
-export async function loadPlugin(
-  specifier: string,
-  registry: Registry,
-): Promise<Plugin> {
-  const url = /^[a-z][a-z0-9+.-]*:/i.test(specifier)
-    ? specifier
-    : new URL(specifier, `file://${Deno.cwd()}/`).href;
-  let mod: { default?: unknown };
-  try {
-    mod = await import(url);
-  } catch (e) {
-    throw new Error(
-      `plugin ${specifier}: cannot import: ${(e as Error).message}`,
-    );
-  }
-  const plugin = mod.default as Plugin | undefined;
-  if (!plugin || typeof plugin.setup !== "function") {
-    throw new Error(
-      `plugin ${specifier}: default export must be a Plugin ({ name, setup(registry) })`,
-    );
-  }
-  registry.use(plugin);
   return plugin;
 }

@@ -19,9 +19,9 @@
  */
 import { exists } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { loadModelWeights } from "../core/train/checkpoint.ts";
+import { loadModelWeights } from "./phase.ts";
 import { NO_SHARD, parseShard, type ShardMode } from "../selftrain/shard.ts";
 import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
 import {

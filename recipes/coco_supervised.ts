@@ -4,7 +4,7 @@
  * Writes `train/metrics.json` (the 12 COCO numbers), detections in COCO
  * results format, and a checkpoint under `--out`.
  */
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { trainPhase } from "./train_phase.ts";
 import {

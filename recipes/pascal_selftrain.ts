@@ -13,11 +13,11 @@
  */
 import type { SampleRef } from "../core/data/loader.ts";
 import { exists, writeFileAtomic, writeJsonAtomic } from "../core/fs.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { MixedBatchSampler } from "../selftrain/mixing.ts";
 import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
-import { loadModelWeights } from "../core/train/checkpoint.ts";
+import { loadModelWeights } from "./phase.ts";
 import type { Dataset } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
 import { writeImage } from "../image/codec.ts";

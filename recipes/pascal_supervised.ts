@@ -4,7 +4,7 @@
  * mIoU on tune (when the data has it) and val; writes `train/metrics.json`,
  * checkpoints and mask overlays under `--out`.
  */
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import type { SegmentationDataset, SegSplits } from "../plugins/voc/mod.ts";
 import type { TaskModel } from "../core/model.ts";

@@ -21,7 +21,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import { shuffledPlan } from "../core/data/loader.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { trainPhase } from "./train_phase.ts";
 import type { PoolMode } from "../plugins/classifier/head.ts";

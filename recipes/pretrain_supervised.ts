@@ -10,7 +10,7 @@
  */
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { trainPhase } from "./train_phase.ts";
 import { RandomResizedCrop } from "../plugins/augment/resized_crop.ts";

@@ -9,7 +9,7 @@ import { exists, readJson } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { Registry } from "../core/registry.ts";
 import { latestCheckpoint } from "../core/train/checkpoint.ts";
-import { loadModelWeights } from "../core/train/checkpoint.ts";
+import { loadModelWeights } from "./phase.ts";
 import type { RetinaNetConfig } from "../plugins/retinanet/config.ts";
 import { CPU_DETECTOR } from "./coco_supervised.ts";
 import { recordedOverrides } from "./backbone_init.ts";

@@ -10,7 +10,7 @@ import { DEFAULT_SHARED, type SharedSettings } from "../core/contracts.ts";
 import { exists } from "../core/fs.ts";
 import type { ConfigObject } from "../core/config.ts";
 import { CPU_DETECTOR } from "../recipes/coco_supervised.ts";
-import { loadPlugin } from "../core/registry.ts";
+import { loadPlugin } from "../cli/plugins.ts";
 import { StridedPyramid } from "../examples/custom_detection_backbone.ts";
 import { latestCheckpoint, loadCheckpoint } from "../core/train/checkpoint.ts";
 import { restoreModel } from "../core/train/checkpoint.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { definePlugin, loadPlugin, Registry } from "../core/registry.ts";
+import { definePlugin, Registry } from "../core/registry.ts";
+import { loadPlugin } from "../cli/plugins.ts";
 import { classifierRegistry, useWasm } from "./foundation_helpers.ts";
 
 await useWasm();

@@ -32,27 +32,19 @@ function backendHas(kernelName: string): boolean {
   return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 }
 
-/** The normalised output and the batch statistics it used. */
-export interface BatchNormTrainingResult<T extends tf.Tensor> {
-  /** γ·(x − μ)/√(σ² + ε) + β, same shape as `x`. */
-  y: T;
-  /** Per-channel batch mean (kept: the caller disposes it). */
-  mean: tf.Tensor1D;
-  /** Per-channel biased batch variance (kept: the caller disposes it). */
-  variance: tf.Tensor1D;
-}
-
 /**
  * Normalises channels-last `x` with its own batch statistics over every axis
- * but the last, returning the statistics for moving averages. Gradients
- * reach `x`, `gamma` and `beta`; the statistics are outside the tape.
+ * but the last: `y` = γ·(x − μ)/√(σ² + ε) + β, and the per-channel `mean`
+ * and biased `variance` for moving averages (kept: the caller disposes
+ * them). Gradients reach `x`, `gamma` and `beta`; the statistics are
+ * outside the tape.
  */
 export function batchNormTraining<T extends tf.Tensor>(
   x: T,
   gamma: tf.Tensor1D,
   beta: tf.Tensor1D,
   epsilon: number,
-): BatchNormTrainingResult<T> {
+): { y: T; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   if (x.rank < 2) {
     throw new Error(
       `core/nn/batch_norm.ts: batchNormTraining needs rank >= 2, got shape [${x.shape}]`,

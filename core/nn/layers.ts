@@ -54,33 +54,11 @@ export interface Conv2dOptions {
   biasInit?: number;
   /** Kernel init std; default He normal over fan-out. */
   std?: number;
-  /**
-   * Pad `(k−1)/2` on every side (PyTorch's convention) instead of
-   * TensorFlow's `same`, which pads one pixel less at the top / left of a
-   * strided conv on an even-sized input (default false).
-   */
-  symmetricPadding?: boolean;
 }
 
 /**
- * `x` as a `k`×`k` conv at `stride` pads it, with the tfjs pad mode: `same`,
- * or with `symmetric` (and stride > 1, where the two differ) `(k−1)/2` per
- * side and `valid`.
- */
-export function padInput(
-  x: tf.Tensor4D,
-  k: number,
-  stride: number,
-  symmetric: boolean,
-): [tf.Tensor4D, "same" | "valid"] {
-  if (!symmetric || stride === 1) return [x, "same"];
-  const p = (k - 1) / 2;
-  return [tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]), "valid"];
-}
-
-/**
- * 2-D convolution, NHWC, `same` padding (dilated convolutions:
- * `AtrousConv2d` in `plugins/layers`).
+ * 2-D convolution, NHWC, `same` padding (dilated and PyTorch-padded ones:
+ * `AtrousConv2d`, `PaddedConv2d` in `plugins/layers`).
  */
 export class Conv2d extends Module {
   /** Kernel `[k, k, in, out]`. */
@@ -89,8 +67,6 @@ export class Conv2d extends Module {
   readonly bias?: tf.Variable;
   /** Stride. */
   readonly stride: number;
-  /** PyTorch-style padding (see `Conv2dOptions`). */
-  readonly symmetricPadding: boolean;
 
   /** Creates the layer for `inChannels` → `outChannels`. */
   constructor(inChannels: number, outChannels: number, opts: Conv2dOptions) {
@@ -110,19 +86,11 @@ export class Conv2d extends Module {
       );
     }
     this.stride = opts.stride ?? 1;
-    this.symmetricPadding = opts.symmetricPadding ?? false;
-  }
-
-  /** `x` padded as this conv needs it, and the tfjs pad mode. */
-  padded(x: tf.Tensor4D): [tf.Tensor4D, "same" | "valid"] {
-    const k = this.kernel.shape[0]!;
-    return padInput(x, k, this.stride, this.symmetricPadding);
   }
 
   /** Applies the convolution. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const [input, pad] = this.padded(x);
-    const y = tf.conv2d(input, this.kernel as tf.Tensor4D, this.stride, pad);
+    const y = tf.conv2d(x, this.kernel as tf.Tensor4D, this.stride, "same");
     return this.bias ? tf.add(y, this.bias) : y;
   }
 }

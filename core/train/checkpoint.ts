@@ -53,32 +53,20 @@ export async function writeTensors(
   });
 }
 
-/** Reads a pair written by `writeTensors`; errors name the file. */
+/** Reads a pair written by `writeTensors` (one weights file); errors name the file. */
 export async function readTensors(
   dir: string,
   part: keyof typeof FILES,
 ): Promise<{ tensors: Map<string, tf.Tensor>; json: ManifestFile }> {
   const path = `${dir}/${FILES[part][0]}`;
   const json = await readJson<ManifestFile>(path);
-  if (!Array.isArray(json.weightsManifest)) {
-    throw new Error(`${path}: no weightsManifest`);
-  }
-  const specs = json.weightsManifest.flatMap((g) => g.weights);
-  const buffers: Uint8Array[] = [];
-  for (const p of json.weightsManifest.flatMap((g) => g.paths)) {
-    const file = `${dir}/${p.replace(/^\.\//, "")}`;
-    buffers.push(
-      await Deno.readFile(file).catch((e) => {
-        throw new Error(`${file}: cannot read: ${(e as Error).message}`);
-      }),
-    );
-  }
-  const bytes = new Uint8Array(buffers.reduce((n, b) => n + b.length, 0));
-  let offset = 0;
-  for (const b of buffers) {
-    bytes.set(b, offset);
-    offset += b.length;
-  }
+  const group = json.weightsManifest?.[0];
+  if (!group) throw new Error(`${path}: no weightsManifest`);
+  const specs = group.weights;
+  const file = `${dir}/${group.paths[0].replace(/^\.\//, "")}`;
+  const bytes = await Deno.readFile(file).catch((e) => {
+    throw new Error(`${file}: cannot read: ${(e as Error).message}`);
+  });
   const expected = specs.reduce(
     (n, s) =>
       n + s.shape.reduce((a, b) => a * b, 1) *
@@ -221,30 +209,6 @@ export function restoreModel(
       );
     }
     v.assign(t);
-  }
-}
-
-/**
- * Loads the weights of checkpoint `dir` into `model`: a `step-*` folder, or
- * a phase's `checkpoints/` folder (its newest checkpoint).
- */
-export async function loadModelWeights(
-  model: Module,
-  dir: string,
-): Promise<void> {
-  const path = await exists(`${dir}/${FILES.model[0]}`)
-    ? dir
-    : await latestCheckpoint(dir);
-  if (!path) {
-    throw new Error(
-      `${dir}: no checkpoint to load (delete the phase's metrics.json to retrain it)`,
-    );
-  }
-  const ck = await loadCheckpoint(path);
-  try {
-    restoreModel(model, ck.weights, path);
-  } finally {
-    disposeCheckpoint(ck);
   }
 }
 

@@ -14,9 +14,9 @@ import {
   stepName,
 } from "./checkpoint.ts";
 import { learningRate } from "./schedule.ts";
+import type { ResumableState } from "../contracts.ts";
 import type {
   HookState,
-  ResumableState,
   StepResult,
   TrainHook,
   TrainLoop,

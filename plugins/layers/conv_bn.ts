@@ -17,6 +17,7 @@ import {
 } from "./fold.ts";
 import { applyConv } from "./ops.ts";
 import { AtrousConv2d } from "./atrous.ts";
+import { PaddedConv2d } from "./padded.ts";
 
 /** Activation and batch-norm settings shared by a whole network. */
 export interface NormActConfig {
@@ -62,7 +63,7 @@ export interface ConvBnOptions {
   act?: boolean;
   /** Initial BN gamma (default 1). */
   gammaInit?: number;
-  /** PyTorch-style padding of a strided conv (see `Conv2dOptions`). */
+  /** PyTorch-style padding of a strided conv (see `PaddedConv2d`). */
   symmetricPadding?: boolean;
 }
 
@@ -84,16 +85,14 @@ export class ConvBn extends Module {
     norm: NormActConfig,
   ) {
     super();
-    const conv = {
-      kernel: opts.kernel,
-      stride: opts.stride ?? 1,
-      symmetricPadding: opts.symmetricPadding,
-    };
+    const conv = { kernel: opts.kernel, stride: opts.stride ?? 1 };
     const rate = opts.dilation ?? 1;
     this.conv = this.child(
       "conv",
       rate > 1
         ? new AtrousConv2d(inChannels, outChannels, conv, rate)
+        : opts.symmetricPadding
+        ? new PaddedConv2d(inChannels, outChannels, conv)
         : new Conv2d(inChannels, outChannels, conv),
     );
     this.bn = this.child(

@@ -3,7 +3,8 @@
  * building block, and its dilated form.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { heNormal, padInput } from "../../core/nn/layers.ts";
+import { heNormal } from "../../core/nn/layers.ts";
+import { padInput } from "./padded.ts";
 import { Module } from "../../core/nn/module.ts";
 import { atrousDepthwiseConv2d, checkRate } from "./atrous.ts";
 
@@ -13,7 +14,7 @@ export class DepthwiseConv2d extends Module {
   readonly kernel: tf.Variable;
   /** Stride. */
   readonly stride: number;
-  /** PyTorch-style padding (see `Conv2dOptions`). */
+  /** PyTorch-style padding (see `PaddedConv2d`). */
   readonly symmetricPadding: boolean;
 
   /** Creates the layer. */

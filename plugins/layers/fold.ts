@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BatchNorm, Conv2d } from "../../core/nn/layers.ts";
 import { AtrousConv2d } from "./atrous.ts";
+import { PaddedConv2d } from "./padded.ts";
 
 /** Inference-mode batch-norm parameters. */
 export interface BatchNormParams {
@@ -152,7 +153,9 @@ export function fusedConv(
     });
     return tf.reshape(y, [n, h, w, kernel.shape[3]]);
   }
-  const [input, pad] = conv.padded(x);
+  const [input, pad] = conv instanceof PaddedConv2d
+    ? conv.padded(x)
+    : [x, "same" as const];
   return tf.fused.conv2d({
     x: input,
     filter: kernel,
