@@ -205,7 +205,7 @@ Deno.test("synthetic-seg: four disjoint splits, masks match shapes, cached", asy
       "dataset",
       "synthetic-seg",
       cfg,
-    )) as unknown as import("../plugins/voc/mod.ts").SegSplits;
+    )) as import("../plugins/voc/mod.ts").SegSplits;
     assert.deepEqual([
       s.train.size,
       s.tune!.size,
@@ -224,7 +224,7 @@ Deno.test("synthetic-seg: four disjoint splits, masks match shapes, cached", asy
       "dataset",
       "synthetic-seg",
       cfg,
-    )) as unknown as typeof s;
+    )) as typeof s;
     assert.deepEqual((await again.train.get(0)).mask, x.mask);
     const entries = [];
     for await (const e of Deno.readDir(cacheDir)) entries.push(e.name);
