@@ -111,15 +111,12 @@ export type RunEvent =
   | RunEndEvent
   | LogEvent;
 
-/** A listener of run events. */
-export type EventListener = (event: RunEvent) => void;
-
 /** Synchronous fan-out of run events to listeners. */
 export class EventBus {
-  readonly #listeners = new Set<EventListener>();
+  readonly #listeners = new Set<(event: RunEvent) => void>();
 
   /** Adds a listener; returns a function that removes it. */
-  on(listener: EventListener): () => void {
+  on(listener: (event: RunEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

@@ -132,10 +132,8 @@ export interface Recipe<C extends ConfigShape<C> = object> {
   /** Allowed values of string keys. */
   readonly choices?: ConfigChoices;
   /**
-   * Keys that name a plugin, with its kind (`{"model.backbone":
-   * "backbone"}`). The chosen plugin's own config is the section beside
-   * the key with `Config` appended (`model.backboneConfig`): its defaults
-   * plus the recipe's and the command line's (`--model.backboneConfig.width=32`).
+   * Keys that name a plugin, with its kind (`{"model.backbone": "backbone"}`);
+   * its own config is the section `model.backboneConfig` (`resolveConfig`).
    */
   readonly plugins?: Readonly<Record<string, FactoryKind>>;
   /** Runs the recipe; returns its report (also written to `report.json`). */

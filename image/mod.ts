@@ -1,6 +1,7 @@
 /**
- * Images: JPEG/PNG codecs, header sniffing, resizing, drawing, and VOC
- * palette label masks. Pure JS; depends only on `core/types.ts`.
+ * Images: JPEG/PNG codecs, header sniffing, resizing, drawing, VOC
+ * palette label masks, and dependency-free SVG plots. Pure JS; depends
+ * only on `core/types.ts`.
  */
 export * from "./codec.ts";
 export * from "./draw.ts";
@@ -8,3 +9,4 @@ export * from "./resize.ts";
 export * from "./header.ts";
 export * from "./mask_png.ts";
 export * from "./source_image.ts";
+export * from "./svg_plot.ts";

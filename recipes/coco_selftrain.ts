@@ -53,9 +53,10 @@ import {
   type BaselineBatch,
   composition,
   type StudentSection,
+  trainedAsTeacher,
   trainMixedPhase,
 } from "./mixed_training.ts";
-import { withPhaseLock } from "./run_lock.ts";
+import { withPhaseLock } from "../selftrain/run_lock.ts";
 import { prepareInit } from "./backbone_init.ts";
 import {
   JOINT_DEFAULTS,
@@ -414,14 +415,10 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
  * augmentation, all-human batches of the same size).
  */
 export function teacherIsBaseline(c: CocoSelfTrainConfig): boolean {
-  const teacherInit = c.model.init;
-  const studentInit = c.student.init === "teacher" ? "teacher" : c.model.init;
-  if (studentInit !== teacherInit || c.augment !== c.teacher.augment) {
-    return false;
-  }
-  const batch = composition(c.student, false, c.baselineBatch as BaselineBatch)
-    .humanPerStep;
-  return Object.keys(c.teacher).every((k) =>
-    k === "augment" || k === "batchSize" || c.teacher[k] === c.student[k]
-  ) && batch === c.teacher.batchSize && c.student.positivesMomentum === 0;
+  return trainedAsTeacher(
+    c.teacher,
+    c.student,
+    c.augment,
+    c.baselineBatch as BaselineBatch,
+  ) && c.student.positivesMomentum === 0;
 }

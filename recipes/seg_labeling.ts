@@ -43,12 +43,23 @@ export interface SegPseudoSection {
   batchSize: number;
 }
 
-/** Teacher prediction for one image under multi-scale + flip TTA. */
-async function ttaPredict(
-  teacher: TaskModel,
+/** What labelling needs of a teacher: batched inference. */
+export type SegTeacher = Pick<TaskModel, "predict">;
+
+/**
+ * The teacher's prediction for one letterboxed sample under multi-scale +
+ * flip TTA (`pseudo.tta`): the probability maps of every view (each scale,
+ * plain and mirrored) un-flipped, resized to the input and averaged, then
+ * cropped to the letterbox content and resized to source pixels, as the
+ * head's own postprocess does.
+ */
+export async function ttaPrediction(
+  teacher: SegTeacher,
   sample: Sample,
   scales: number[],
-): Promise<Prediction> {
+): Promise<
+  Prediction & { probs: Float32Array; width: number; height: number }
+> {
   const map = await segmentationTta(sample.image, async (view) => {
     const x = imagesToTensor([view]);
     const [p] = await teacher.predict(x, [{ id: sample.id, image: view }]);
@@ -80,8 +91,8 @@ async function ttaPredict(
 
 /** Labels the pool into `<out>/labels`; returns the store's statistics. */
 export async function labelSegPool(
-  ctx: RecipeContext,
-  teacher: TaskModel,
+  ctx: Pick<RecipeContext, "registry" | "out" | "events">,
+  teacher: SegTeacher,
   pool: Dataset,
   pseudo: SegPseudoSection,
 ): Promise<PseudoStats & { ignoredFraction: number }> {
@@ -95,6 +106,11 @@ export async function labelSegPool(
   const all = Array.from({ length: pool.size }, (_, i) => i);
   const todo = all.filter((i) => !store.has(pool.idOf!(i)));
   const scales = pseudo.scales;
+  if (pseudo.tta && !scales.every((v) => v > 0)) {
+    throw new Error(
+      `pseudo.scales must be positive numbers like 0.5,1,1.5, got ${scales}`,
+    );
+  }
   ctx.events.emit({
     type: "phase-start",
     phase: "label",
@@ -111,7 +127,7 @@ export async function labelSegPool(
     )
   ) {
     const preds = pseudo.tta
-      ? [await ttaPredict(teacher, batch.samples[0], scales)]
+      ? [await ttaPrediction(teacher, batch.samples[0], scales)]
       : await teacher.predict(batch.images, batch.samples);
     batch.images.dispose();
     for (let i = 0; i < preds.length; i++) {

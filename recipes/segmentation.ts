@@ -5,7 +5,8 @@
  * a split (with coloured mask overlays of the first images).
  */
 import { sequentialBatches } from "../core/data/loader.ts";
-import { ConfusionMatrix } from "../eval/miou.ts";
+import { ConfusionMatrix, type SegmentationMetrics } from "../eval/miou.ts";
+import type { EventBus } from "../core/events.ts";
 import { writeImage } from "../image/codec.ts";
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
@@ -15,7 +16,12 @@ import type { Registry } from "../core/registry.ts";
 import type { Augmenter } from "../core/contracts.ts";
 import type { Dataset, Sample } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
-import { letterboxMask, type SegSplits } from "../plugins/voc/mod.ts";
+import {
+  letterboxMask,
+  type SegmentationDataset,
+  type SegSplits,
+} from "../plugins/voc/mod.ts";
+import { TUNE_PREFIX } from "./detection.ts";
 import {
   ACTIVATION_CHOICES,
   backboneArgs,
@@ -40,6 +46,8 @@ export interface SegDataSection {
   valSplit: string;
   /** Folder of unlabelled images. */
   unlabeledImages: string;
+  /** Labelled fraction of the train split kept, in (0, 1] (nested across fractions for one seed). */
+  fraction: number;
   /** Square model input (images letterboxed; training crops of this size). */
   inputSize: number;
   /** Smallest scale-jitter factor (PASCAL: 0.2). */
@@ -58,6 +66,7 @@ export const SEG_DATA_DEFAULTS: SegDataSection = {
   tuneSplit: "",
   valSplit: "val",
   unlabeledImages: "",
+  fraction: 1,
   inputSize: 64,
   jitterMin: 0.2,
   jitterMax: 1.5,
@@ -75,6 +84,8 @@ export const SEG_DATA_HELP: Readonly<Record<string, string>> = {
   tuneSplit: "split list every choice is made on (the built-in set has 'tune')",
   valSplit: "split list that is reported",
   unlabeledImages: "folder of unlabelled JPEG/PNG images (self-training)",
+  fraction:
+    "fraction of the train split's labels used (same images for the same seed; a smaller fraction is a subset of a larger one)",
   inputSize: "square model input; images letterboxed, training crops this size",
   jitterMin: "smallest scale-jitter factor (PASCAL: 0.2)",
   jitterMax: "largest scale-jitter factor (PASCAL: 1.5)",
@@ -127,15 +138,21 @@ export const SEG_PLUGINS: Readonly<Record<string, "backbone">> = {
   "model.backbone": "backbone",
 };
 
-/** Loads the splits named by `data.*`. */
+/** Loads the splits named by `data.*`; `seed` picks the labelled fraction. */
 export async function loadSegData(
   registry: Registry,
   d: SegDataSection,
+  seed: number,
 ): Promise<SegSplits> {
   const source = d.source === "auto"
     ? (d.root ? "voc" : "synthetic")
     : d.source;
-  const common = { inputSize: d.inputSize, onError: d.onError };
+  const common = {
+    inputSize: d.inputSize,
+    onError: d.onError,
+    fraction: d.fraction,
+    fractionSeed: seed,
+  };
   if (source === "synthetic") {
     return (await registry.create(
       "dataset",
@@ -219,6 +236,76 @@ function withSourceMask(
 }
 
 /**
+ * One split's numbers, keys prefixed `prefix`: the summary (`mIoU`,
+ * `pixelAccuracy`) and the per-class IoU (`IoU/<class>`; classes in
+ * neither ground truth nor prediction have none).
+ */
+function segMetricRecords(
+  m: SegmentationMetrics,
+  classNames: readonly string[],
+  prefix: string,
+): { summary: Record<string, number>; perClass: Record<string, number> } {
+  const perClass: Record<string, number> = {};
+  m.IoU.forEach((v, k) => {
+    if (v !== null) perClass[`${prefix}${IOU_PREFIX}${classNames[k] ?? k}`] = v;
+  });
+  return {
+    summary: {
+      [`${prefix}mIoU`]: m.mIoU,
+      [`${prefix}pixelAccuracy`]: m.pixelAccuracy,
+    },
+    perClass,
+  };
+}
+
+/** Prefix of the per-class IoU keys of a phase's metrics (`IoU/cat`). */
+export const IOU_PREFIX = "IoU/";
+
+/**
+ * Evaluates `model` on the val split and, when the data has one, the tune
+ * split, as detection does: `mIoU`, `pixelAccuracy` and `IoU/<class>` on
+ * val, the same keys prefixed `tune/` on tune (choices are made on those,
+ * val is only reported). Overlays of the first val images go to
+ * `<dir>/<prefix>_<id>.jpg`; `events` gets the val numbers as an `eval`.
+ */
+export async function evaluateSegSplits(
+  model: TaskModel,
+  splits: SegSplits,
+  dir: string,
+  prefix: string,
+  events?: EventBus,
+): Promise<Record<string, number>> {
+  const names = splits.val.classNames;
+  const v = await evaluateSegmenter(model, splits.val as SegmentationDataset, {
+    dir,
+    prefix,
+    overlays: 4,
+  });
+  const val = segMetricRecords(v, names, "");
+  events?.emit({
+    type: "eval",
+    phase: prefix,
+    step: 0,
+    metrics: { ...val.summary, ...val.perClass },
+  });
+  const tune = splits.tune
+    ? segMetricRecords(
+      await evaluateSegmenter(model, splits.tune as SegmentationDataset),
+      names,
+      TUNE_PREFIX,
+    )
+    : { summary: {}, perClass: {} };
+  // Summaries first: progress lines show a phase's first numbers.
+  const out = {
+    ...val.summary,
+    ...tune.summary,
+    ...val.perClass,
+    ...tune.perClass,
+  };
+  return out;
+}
+
+/**
  * mIoU, per-class IoU and pixel accuracy of `model` on `data` (masks
  * compared at source resolution); the first `overlays` images are written
  * as `<dir>/<prefix>_<id>.jpg` with the predicted mask blended in.
@@ -232,7 +319,7 @@ export async function evaluateSegmenter(
     overlays?: number;
     batchSize?: number;
   } = {},
-): Promise<{ mIoU: number; pixelAccuracy: number; IoU: (number | null)[] }> {
+): Promise<SegmentationMetrics> {
   const cm = new ConfusionMatrix(data.classNames.length);
   if (opts.dir) await Deno.mkdir(opts.dir, { recursive: true });
   let seen = 0;

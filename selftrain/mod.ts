@@ -1,7 +1,7 @@
 /**
  * Self-training building blocks (SPEC §2): crash-safe pseudo-label store,
  * pool sharding and shard merge, loss normalisation, human / pseudo batch
- * mixing.
+ * mixing, and the lock that keeps one process per phase folder.
  *
  * @module
  */
@@ -21,3 +21,4 @@ export {
   type PseudoSection,
 } from "./label_pool.ts";
 export { PseudoLabeledDataset } from "./pseudo_dataset.ts";
+export * from "./run_lock.ts";

@@ -6,7 +6,7 @@ import { readJson } from "../core/fs.ts";
 import { readImage, writeImage } from "../image/codec.ts";
 import { wasmBackend } from "../plugins/backends/wasm.ts";
 import type { PredictRecord } from "../cli/predict.ts";
-import { resolveCheckpoint } from "../recipes/trained_detector.ts";
+import { resolveCheckpoint } from "../recipes/trained_model.ts";
 import { CLASSES, confidentDetector, writeRun } from "./predict_helpers.ts";
 
 await wasmBackend.activate();

@@ -66,6 +66,27 @@ export function shuffledPlan(
   };
 }
 
+/**
+ * The labelled fraction of a training split, shared by every dataset:
+ * `round(fraction * n)` entries (at least 1) chosen by a seeded shuffle of
+ * the list, returned in list order. The same seed gives the same entries,
+ * and a smaller fraction is a subset of a larger one (20% ⊂ 50% ⊂ 100%), so
+ * a study over fractions compares nested label sets, as the paper's did.
+ */
+export function selectFraction<T>(
+  entries: readonly T[],
+  fraction: number,
+  seed: number,
+): T[] {
+  if (!(fraction > 0 && fraction <= 1)) {
+    throw new Error(`fraction must be in (0, 1], got ${fraction}`);
+  }
+  if (fraction === 1) return [...entries];
+  const n = Math.max(1, Math.round(fraction * entries.length));
+  const order = new Rng(seedFor(seed, 0x66726163)).shuffle([...entries.keys()]);
+  return order.slice(0, n).sort((a, b) => a - b).map((i) => entries[i]);
+}
+
 /** Per-channel mean and std (0–255 scale) used to normalise inputs. */
 export interface Normalization {
   /** RGB mean. */

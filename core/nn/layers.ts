@@ -32,16 +32,6 @@ export function heNormal(shape: number[], fan: number): tf.Tensor {
   return tf.randomNormal(shape, 0, Math.sqrt(2 / fan), "float32", nextSeed());
 }
 
-/** Normal init with a given standard deviation. */
-export function normalInit(shape: number[], std: number): tf.Tensor {
-  return tf.randomNormal(shape, 0, std, "float32", nextSeed());
-}
-
-/** Uniform init in [-limit, limit]. */
-export function uniformInit(shape: number[], limit: number): tf.Tensor {
-  return tf.randomUniform(shape, -limit, limit, "float32", nextSeed());
-}
-
 /** Options of `Conv2d`. */
 export interface Conv2dOptions {
   /** Square kernel size. */
@@ -76,7 +66,7 @@ export class Conv2d extends Module {
     this.kernel = this.param(
       "kernel",
       opts.std !== undefined
-        ? normalInit(shape, opts.std)
+        ? tf.randomNormal(shape, 0, opts.std, "float32", nextSeed())
         : heNormal(shape, k * k * outChannels),
     );
     if (opts.bias) {
@@ -183,9 +173,10 @@ export class Dense extends Module {
   constructor(inFeatures: number, outFeatures: number, biasInit = 0) {
     super();
     const limit = Math.sqrt(6 / (inFeatures + outFeatures));
+    const shape = [inFeatures, outFeatures];
     this.kernel = this.param(
       "kernel",
-      uniformInit([inFeatures, outFeatures], limit),
+      tf.randomUniform(shape, -limit, limit, "float32", nextSeed()),
     );
     this.bias = this.param("bias", tf.fill([outFeatures], biasInit));
   }

@@ -60,7 +60,18 @@ function atrousWith(
       `plugins/layers/atrous.ts: atrous kernels must be square, got [${filter.shape}]`,
     );
   }
-  return atrous(x, rate, filter.shape[0], (v) => conv(v, filter));
+  const k = filter.shape[0];
+  const [, h, w] = x.shape;
+  if (rate >= h && rate >= w && k > 1) {
+    // Every tap but the centre lands in the zero padding for every output
+    // pixel (|offset| >= rate >= the map size): the result is exactly the
+    // 1x1 convolution with the centre tap. ASPP's rates 6/12/18 on the 4x4
+    // map of a 64-px input are this case; space-to-batch would convolve
+    // rate^2 mostly-zero blocks instead.
+    const c = (k - 1) / 2;
+    return conv(x, tf.slice(filter, [c, c, 0, 0], [1, 1, -1, -1]));
+  }
+  return atrous(x, rate, k, (v) => conv(v, filter));
 }
 
 /** `same`-padded stride-1 conv2d of dilation `rate`, trainable everywhere. */

@@ -12,6 +12,7 @@ import {
   type Plugin,
   type SpecOf,
 } from "../../core/registry.ts";
+import { selectFraction } from "../../core/data/loader.ts";
 import type { Dataset } from "../../core/types.ts";
 import {
   folderEntries,
@@ -49,6 +50,10 @@ export interface VocDataConfig {
   unlabeledImages: string;
   /** Square model input size. */
   inputSize: number;
+  /** Labelled fraction of the train split kept, in (0, 1]. */
+  fraction: number;
+  /** Seed of the fraction. */
+  fractionSeed: number;
   /** "fail" or "skip". */
   onError: string;
 }
@@ -61,10 +66,16 @@ export const VOC_DATA_DEFAULTS: Readonly<VocDataConfig> = {
   valSplit: "val",
   unlabeledImages: "",
   inputSize: 128,
+  fraction: 1,
+  fractionSeed: 0,
   onError: "fail",
 };
 
-/** Opens a VOC-layout root (`root/JPEGImages`, …) as segmentation splits. */
+/**
+ * Opens a VOC-layout root (`root/JPEGImages`, …) as segmentation splits;
+ * train keeps the labelled `fraction` chosen by `fractionSeed` (nested:
+ * the 20% subset lies inside the 50% one for the same seed).
+ */
 export async function loadVocSplits(
   c: Readonly<VocDataConfig>,
   classNames: readonly string[] = VOC_CLASSES,
@@ -75,8 +86,14 @@ export async function loadVocSplits(
   const o = { inputSize: c.inputSize, onError: c.onError, classNames };
   const open = async (split: string) =>
     await SegmentationDataset.open(await vocEntries(root, split), o);
+  // The labelled fraction is cut from the listing, before masks are checked.
+  const trainEntries = selectFraction(
+    await vocEntries(root, c.trainSplit),
+    c.fraction,
+    c.fractionSeed,
+  );
   const splits: SegSplits = {
-    train: await open(c.trainSplit),
+    train: await SegmentationDataset.open(trainEntries, o),
     val: await open(c.valSplit),
   };
   if (c.tuneSplit) splits.tune = await open(c.tuneSplit);
@@ -106,6 +123,10 @@ export const vocDataset: SpecOf<"dataset", Readonly<VocDataConfig>> = {
 export interface SyntheticSegDataConfig extends SyntheticSegOptions {
   /** Square model input size. */
   inputSize: number;
+  /** Labelled fraction of the train split kept, in (0, 1]. */
+  fraction: number;
+  /** Seed of the fraction. */
+  fractionSeed: number;
   /** Cache folder of generated sets. */
   cacheDir: string;
   /** "fail" or "skip". */
@@ -116,6 +137,8 @@ export interface SyntheticSegDataConfig extends SyntheticSegOptions {
 export const SYNTHETIC_SEG_DATA_DEFAULTS: Readonly<SyntheticSegDataConfig> = {
   ...SYNTHETIC_SEG_DEFAULTS,
   inputSize: SYNTHETIC_SEG_DEFAULTS.imageSize,
+  fraction: 1,
+  fractionSeed: 0,
   cacheDir: ".cache/selftrain",
   onError: "fail",
 };
@@ -139,6 +162,8 @@ export async function loadSyntheticSegSplits(
       valSplit: "val",
       unlabeledImages: "",
       inputSize: c.inputSize,
+      fraction: c.fraction,
+      fractionSeed: c.fractionSeed,
       onError: c.onError,
     },
     syntheticSegClasses(c.classes),

@@ -1,8 +1,10 @@
 /**
- * A trained detector back from a run folder: find the checkpoint a path
- * means (run, phase, `checkpoints/` or `step-*` folder), the run's
- * `config.json` and `classes.json` above it, rebuild the model from the
- * recipe's `model.*` and `data.inputSize` keys and load the weights.
+ * A trained model back from a run folder: find the checkpoint a path means
+ * (run, phase, `checkpoints/` or `step-*` folder), the run's `config.json`
+ * and `classes.json` above it, rebuild the model from the recipe's
+ * `model.*` and `data.inputSize` keys and load the weights. Runs of the
+ * segmentation recipes (`SEGMENTATION_RECIPES`) give a DeepLabv3+
+ * segmenter, every other run a RetinaNet detector.
  */
 import { dirname, resolve } from "node:path";
 import { exists, readJson } from "../core/fs.ts";
@@ -19,6 +21,17 @@ import {
   CLASSES_FILE,
   type DetectorSection,
 } from "./detection.ts";
+import {
+  buildSegmenter,
+  CPU_SEGMENTER,
+  type SegModelSection,
+} from "./segmentation.ts";
+
+/** Recipes whose runs hold a segmenter (DeepLabv3+), not a detector. */
+export const SEGMENTATION_RECIPES: readonly string[] = [
+  "pascal-selftrain",
+  "pascal-supervised",
+];
 
 /** Phases tried, in order, when a run folder is given: the final model first. */
 export const PREFERRED_PHASES: readonly string[] = [
@@ -64,26 +77,39 @@ export async function findRunDir(start: string): Promise<string> {
   }
 }
 
-/** What a run's `config.json` and `classes.json` say about its detector. */
-export interface RunDetectorSpec {
-  /** Run folder. */
-  runDir: string;
-  /** Recipe that made the run. */
-  recipe: string;
-  /** The recipe's `model.*` section. */
-  model: DetectorSection;
-  /** Square model input size (`data.inputSize`). */
-  inputSize: number;
-  /** Class names, index = label. */
-  classNames: string[];
-  /** Backbone config keys its pre-trained init dictated (`init.json`). */
-  backboneOverrides?: ConfigObject;
-}
+/** What a run's `config.json` and `classes.json` say about its model. */
+export type RunModelSpec =
+  & {
+    /** Run folder. */
+    runDir: string;
+    /** Recipe that made the run. */
+    recipe: string;
+    /** Square model input size (`data.inputSize`). */
+    inputSize: number;
+    /** Class names, index = label (segmentation: 0 is background). */
+    classNames: string[];
+    /** Backbone config keys its pre-trained init dictated (`init.json`). */
+    backboneOverrides?: ConfigObject;
+  }
+  & (
+    | {
+      /** A detector. */
+      task: "detection";
+      /** The recipe's `model.*` section. */
+      model: DetectorSection;
+    }
+    | {
+      /** A segmenter. */
+      task: "segmentation";
+      /** The recipe's `model.*` section. */
+      model: SegModelSection;
+    }
+  );
 
-/** Reads the detector description of the run in `runDir`; errors name the file. */
-export async function readRunDetectorSpec(
+/** Reads the model description of the run in `runDir`; errors name the file. */
+export async function readRunModelSpec(
   runDir: string,
-): Promise<RunDetectorSpec> {
+): Promise<RunModelSpec> {
   const file = `${runDir}/config.json`;
   const run = await readJson<{
     recipe?: unknown;
@@ -97,7 +123,7 @@ export async function readRunDetectorSpec(
     typeof inputSize !== "number" || !(inputSize > 0)
   ) {
     throw new Error(
-      `${file}: no detector in it (needs config.model.backbone and config.data.inputSize; recipe "${run.recipe}")`,
+      `${file}: no model in it (needs config.model.backbone and config.data.inputSize; recipe "${run.recipe}")`,
     );
   }
   const classesFile = `${runDir}/${CLASSES_FILE}`;
@@ -115,14 +141,28 @@ export async function readRunDetectorSpec(
       `${classesFile}: expected a non-empty array of class names`,
     );
   }
-  return {
+  const common = {
     runDir,
     recipe: String(run.recipe),
-    model: detectorSection(model as Record<string, unknown>),
     inputSize,
     classNames,
     backboneOverrides: await recordedOverrides(runDir),
   };
+  // Keys added to the section after the run was made take their defaults.
+  return SEGMENTATION_RECIPES.includes(common.recipe)
+    ? {
+      ...common,
+      task: "segmentation",
+      model: {
+        ...CPU_SEGMENTER,
+        ...(model as SegModelSection),
+      } as SegModelSection,
+    }
+    : {
+      ...common,
+      task: "detection",
+      model: detectorSection(model as Record<string, unknown>),
+    };
 }
 
 /** Head keys of runs made before `model.head.*`, by their new names. */
@@ -156,20 +196,17 @@ function detectorSection(saved: Record<string, unknown>): DetectorSection {
   };
 }
 
-/** Builds the run's detector and loads the checkpoint `stepDir` into it. */
-export async function loadTrainedDetector(
+/** Builds the run's model and loads the checkpoint `stepDir` into it. */
+export async function loadTrainedModel(
   registry: Registry,
-  spec: RunDetectorSpec,
+  spec: RunModelSpec,
   stepDir: string,
 ): Promise<TaskModel> {
-  const model = buildDetector(
-    registry,
-    spec.model,
-    spec.classNames.length,
-    spec.inputSize,
-    0,
-    spec.backboneOverrides,
-  );
+  const classes = spec.classNames.length;
+  const { inputSize, backboneOverrides: bo } = spec;
+  const model = spec.task === "segmentation"
+    ? buildSegmenter(registry, spec.model, classes, inputSize, 0, bo)
+    : buildDetector(registry, spec.model, classes, inputSize, 0, bo);
   try {
     await loadModelWeights(model, stepDir);
   } catch (e) {
