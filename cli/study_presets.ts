@@ -74,10 +74,10 @@ async function quickPreset(o: PresetOptions): Promise<StudyPreset> {
     "data.tune": det.tune,
     "data.tuneImages": det.tuneImages,
     "data.inputSize": "64",
-    "model.headFilters": "16",
-    "model.headConvs": "1",
+    "model.head.filters": "16",
+    "model.head.convs": "1",
     // A detector trained for 2 steps scores about 0.01: keep its boxes.
-    "model.scoreThreshold": "0.001",
+    "model.head.scoreThreshold": "0.001",
   };
   const segData = {
     "data.root": seg,
@@ -178,9 +178,9 @@ function paperPreset(registry: Registry, o: PresetOptions): StudyPreset {
     "data.inputSize": "640",
     // The paper's study used EfficientNet-B7 + NAS-FPN; SpineNet-49 is our closest.
     "model.backbone": "spinenet-49",
-    "model.headConvs": "4",
-    "model.headFilters": "256",
-    "model.anchorSize": "4",
+    "model.head.convs": "4",
+    "model.head.filters": "256",
+    "model.head.anchorSize": "4",
     "model.bnMomentum": "0.99",
   };
   const detTrain = { batchSize: 256, lr: 0.32, weightDecay: 1e-4 };

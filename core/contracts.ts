@@ -25,7 +25,37 @@ export type FeaturePyramid = Record<number, tf.Tensor4D>;
 export type TensorTree =
   | tf.Tensor
   | TensorTree[]
-  | { [key: string]: TensorTree };
+  | { [key: string]: TensorTree | undefined };
+
+/** Activation names (the building blocks' `activate` applies them). */
+export type Activation = "relu" | "swish" | "sigmoid" | "linear" | "relu6";
+
+/**
+ * Settings every part of a model shares (Model Garden's `norm_activation`),
+ * handed to each backbone and head when it is built; a part ignores what it
+ * does not use.
+ */
+export interface SharedSettings {
+  /** Batch-norm moving-average momentum. */
+  bnMomentum: number;
+  /** Batch-norm variance epsilon. */
+  bnEpsilon: number;
+  /** Activation after conv + batch norm; `auto`: each part's own default. */
+  activation: Activation | "auto";
+}
+
+/** Model Garden's values: momentum 0.99, epsilon 1e-3, each part's activation. */
+export const DEFAULT_SHARED: Readonly<SharedSettings> = {
+  bnMomentum: 0.99,
+  bnEpsilon: 1e-3,
+  activation: "auto",
+};
+
+/** What a backbone gets when it is built, besides its own config. */
+export interface BackboneContext {
+  /** The model's shared settings. */
+  readonly shared: Readonly<SharedSettings>;
+}
 
 /** Images → multi-level features. */
 export interface Backbone extends Module {
@@ -43,6 +73,8 @@ export interface HeadInputs {
   numClasses: number;
   /** Model input size `[height, width]`. */
   inputSize: readonly [number, number];
+  /** The model's shared settings (absent: `DEFAULT_SHARED`). */
+  shared?: Readonly<SharedSettings>;
 }
 
 /**
@@ -78,12 +110,15 @@ export interface Loss<Out extends TensorTree, Targets extends TensorTree> {
    * with checkpoints so a resumed run ends bit-identical; absent when the
    * loss is stateless.
    */
-  readonly state?: {
-    /** JSON-serialisable snapshot (a promise where it is read back from a device). */
-    save(): unknown | Promise<unknown>;
-    /** Restores a snapshot from `save`. */
-    load(snapshot: unknown): void;
-  };
+  readonly state?: ResumableState;
+}
+
+/** State outside the model that must survive a resume (e.g. loss EMAs). */
+export interface ResumableState {
+  /** JSON-serialisable snapshot (a promise where it is read back from a device). */
+  save(): unknown | Promise<unknown>;
+  /** Restores a snapshot from `save`. */
+  load(snapshot: unknown): void;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import type { Dataset } from "../core/types.ts";
 import { trainPhase } from "./train_phase.ts";
@@ -16,21 +16,20 @@ import {
   TRAIN_HELP,
   type TrainSection,
 } from "./train_config.ts";
+import {
+  ACTIVATION_CHOICES,
+  CPU_SHARED,
+  type ModelBase,
+  SHARED_HELP,
+  sharedSettings,
+} from "./model_config.ts";
 
 /** Config of `classify`. */
-export interface ClassifyConfig {
-  [key: string]:
-    | string
-    | number
-    | boolean
-    | TrainSection
-    | Record<string, string | number>;
+export interface ClassifyConfig extends ModelBase {
   /** Seed of data order, init and augmentation. */
   seed: number;
   /** Dataset plugin name. */
   dataset: string;
-  /** Backbone plugin name. */
-  backbone: string;
   /** Training section. */
   train: TrainSection;
 }
@@ -53,6 +52,7 @@ export const classifyRecipe: Recipe<ClassifyConfig> = {
     seed: 0,
     dataset: "synthetic-classes",
     backbone: "tiny-convnet",
+    ...CPU_SHARED,
     train: {
       steps: 300,
       batchSize: 32,
@@ -70,21 +70,33 @@ export const classifyRecipe: Recipe<ClassifyConfig> = {
   help: {
     seed: "seed of data order, weight init and augmentation",
     dataset: "dataset plugin (classification samples)",
-    backbone: "backbone plugin",
+    backbone: "backbone plugin; its own keys are backboneConfig.*",
+    ...SHARED_HELP,
     ...prefixKeys("train", TRAIN_HELP),
   },
-  choices: prefixKeys("train", TRAIN_CHOICES),
+  choices: {
+    ...prefixKeys("train", TRAIN_CHOICES),
+    activation: ACTIVATION_CHOICES,
+  },
+  plugins: { backbone: "backbone" },
   async run(ctx) {
     const { config, registry, events, out } = ctx;
     const data = await registry.create("dataset", config.dataset, {
       seed: config.seed,
     });
+    const shared = sharedSettings(config);
     const model = withInitSeed(config.seed, () => {
-      const backbone = registry.create("backbone", config.backbone);
+      const backbone = registry.create(
+        "backbone",
+        config.backbone,
+        config.backboneConfig,
+        { shared },
+      );
       const head = registry.create("head", "classification", {}, {
         channels: backbone.outputChannels,
         numClasses: data.train.classNames.length,
         inputSize: [0, 0],
+        shared,
       });
       return new TaskModel(
         backbone,

@@ -19,9 +19,9 @@
  */
 import { exists } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { loadModelWeights } from "../core/train/checkpoint.ts";
+import { loadModelWeights } from "./phase.ts";
 import { NO_SHARD, parseShard, type ShardMode } from "../selftrain/shard.ts";
 import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
 import {
@@ -29,8 +29,10 @@ import {
   type AugSection,
   buildDetector,
   createAugmenter,
+  DETECTION_COMMON_CHOICES,
   DETECTION_COMMON_HELP,
   DETECTION_DATA_DEFAULTS,
+  DETECTION_PLUGINS,
   type DetectionDataSection,
   type DetectorSection,
   evaluateDetector,
@@ -198,11 +200,12 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     shardMode: ["range", "hash"],
     baselineBatch: ["human", "full"],
     "pseudo.nms": ["none", "classwise", "agnostic"],
-    "data.onError": ["fail", "skip"],
+    ...DETECTION_COMMON_CHOICES,
     "student.init": ["random", "teacher"],
     ...prefixKeys("teacher", TRAIN_CHOICES),
     ...prefixKeys("student", TRAIN_CHOICES),
   },
+  plugins: DETECTION_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const started = performance.now();

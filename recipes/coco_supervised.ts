@@ -4,7 +4,7 @@
  * Writes `train/metrics.json` (the 12 COCO numbers), detections in COCO
  * results format, and a checkpoint under `--out`.
  */
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { trainPhase } from "./train_phase.ts";
 import {
@@ -18,8 +18,10 @@ import {
   type AugSection,
   buildDetector,
   createAugmenter,
+  DETECTION_COMMON_CHOICES,
   DETECTION_COMMON_HELP,
   DETECTION_DATA_DEFAULTS,
+  DETECTION_PLUGINS,
   type DetectionDataSection,
   type DetectorSection,
   evaluateDetector,
@@ -32,6 +34,8 @@ import {
   TRAIN_HELP,
   type TrainSection,
 } from "./train_config.ts";
+import { CPU_SHARED } from "./model_config.ts";
+import { RETINANET_DEFAULTS } from "../plugins/retinanet/config.ts";
 
 /** Config of `coco-supervised`. */
 export interface CocoSupervisedConfig {
@@ -62,13 +66,10 @@ export interface CocoSupervisedConfig {
 /** Detector defaults that train in minutes on 2 CPU cores. */
 export const CPU_DETECTOR: DetectorSection = {
   backbone: "convnet-fpn",
-  headConvs: 2,
-  headFilters: 64,
-  bnMomentum: 0.9,
-  softNms: false,
-  anchorSize: 2,
-  scoreThreshold: 0.05,
+  ...CPU_SHARED,
   ...INIT_DEFAULTS,
+  // A 2×64 head, anchors of 2 strides: the objects are small.
+  head: { ...RETINANET_DEFAULTS, convs: 2, filters: 64, anchorSize: 2 },
 };
 
 /** Training defaults of the CPU detector. */
@@ -110,8 +111,9 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
   },
   choices: {
     ...prefixKeys("train", TRAIN_CHOICES),
-    "data.onError": ["fail", "skip"],
+    ...DETECTION_COMMON_CHOICES,
   },
+  plugins: DETECTION_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const splits = await loadDetectionData(registry, c.data, c.seed);

@@ -22,7 +22,8 @@ import { type ForwardContext, Module } from "../core/nn/module.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { Registry } from "../core/registry.ts";
 import { seedFor } from "../core/rng.ts";
-import type { BatchSource, ResumableState } from "../core/train/trainer.ts";
+import type { ResumableState } from "../core/contracts.ts";
+import type { BatchSource } from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
 
 /** A phase's loss (re-exported by `train_phase.ts`, which imports this file). */

@@ -8,7 +8,6 @@
  */
 import type { SampleRef } from "../core/data/loader.ts";
 import type { TaskModel } from "../core/model.ts";
-import type { ConfigObject } from "../core/config.ts";
 import type { DataSplits, RecipeContext } from "../core/registry.ts";
 import { MixedBatchSampler } from "../selftrain/mixing.ts";
 import type { Augmenter } from "../core/contracts.ts";
@@ -46,7 +45,7 @@ export interface BatchComposition {
 /** Inputs of `trainMixedPhase`. */
 export interface MixedPhaseInputs {
   /** Recipe context. */
-  ctx: RecipeContext<ConfigObject>;
+  ctx: RecipeContext<{ seed: number }>;
   /** `student` or `baseline`. */
   phase: string;
   /** The model, already initialised. */

@@ -17,10 +17,10 @@
  */
 import { exists, writeJsonAtomic } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
-import { loadModelWeights } from "../core/train/checkpoint.ts";
+import { loadModelWeights } from "./phase.ts";
 import type { Dataset } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
 import type { SegmentationDataset } from "../plugins/voc/mod.ts";
@@ -41,7 +41,9 @@ import {
   createSegAugmenter,
   evaluateSegSplits,
   loadSegData,
+  SEG_COMMON_CHOICES,
   SEG_DATA_DEFAULTS,
+  SEG_PLUGINS,
   type SegDataSection,
   type SegModelSection,
 } from "./segmentation.ts";
@@ -136,7 +138,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
       labeler: "hard-seg",
       threshold: 0.5,
       tta: false,
-      scales: "0.5,0.75,1,1.25,1.5,1.75",
+      scales: [0.5, 0.75, 1, 1.25, 1.5, 1.75],
       batchSize: 16,
     },
     student: STUDENT_DEFAULTS,
@@ -153,8 +155,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     "pseudo.threshold":
       "pixels whose top teacher probability is below this are ignored (paper: 0.5)",
     "pseudo.tta": "multi-scale + flip teacher (pseudo.scales)",
-    "pseudo.scales":
-      "TTA scales, comma-separated (paper: 0.5,0.75,1,1.25,1.5,1.75)",
+    "pseudo.scales": "TTA scales (paper: 0.5,0.75,1,1.25,1.5,1.75)",
     "pseudo.batchSize": "images per teacher batch (without TTA)",
     ...prefixKeys("student", TRAIN_HELP),
     "student.init":
@@ -169,11 +170,12 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
   choices: {
     phase: ["all", "teacher", "label"],
     baselineBatch: ["human", "full"],
-    "data.onError": ["fail", "skip"],
+    ...SEG_COMMON_CHOICES,
     "student.init": ["random", "teacher"],
     ...prefixKeys("teacher", TRAIN_CHOICES),
     ...prefixKeys("student", TRAIN_CHOICES),
   },
+  plugins: SEG_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const started = performance.now();

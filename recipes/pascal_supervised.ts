@@ -5,7 +5,7 @@
  * has it, keys `tune/...`); writes `train/metrics.json`,
  * checkpoints and mask overlays under `--out`.
  */
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { writeClassNames } from "./detection.ts";
 import { trainPhase } from "./train_phase.ts";
@@ -16,9 +16,11 @@ import {
   createSegAugmenter,
   evaluateSegSplits,
   loadSegData,
+  SEG_COMMON_CHOICES,
   SEG_DATA_DEFAULTS,
   SEG_DATA_HELP,
   SEG_MODEL_HELP,
+  SEG_PLUGINS,
   type SegDataSection,
   type SegModelSection,
 } from "./segmentation.ts";
@@ -95,8 +97,9 @@ export const pascalSupervisedRecipe: Recipe<PascalSupervisedConfig> = {
   },
   choices: {
     ...prefixKeys("train", TRAIN_CHOICES),
-    "data.onError": ["fail", "skip"],
+    ...SEG_COMMON_CHOICES,
   },
+  plugins: SEG_PLUGINS,
   async run(ctx) {
     const { config: c, registry, out } = ctx;
     const splits = await loadSegData(registry, c.data, c.seed);

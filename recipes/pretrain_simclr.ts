@@ -21,7 +21,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import { shuffledPlan } from "../core/data/loader.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { trainPhase } from "./train_phase.ts";
 import type { PoolMode } from "../plugins/classifier/head.ts";
@@ -46,6 +46,7 @@ import {
   PRETRAIN_COMMON_HELP,
   PRETRAIN_MODEL_CHOICES,
   PRETRAIN_MODEL_DEFAULTS,
+  PRETRAIN_PLUGINS,
   type PretrainModelSection,
   writeBackbone,
 } from "./pretraining.ts";
@@ -164,6 +165,7 @@ export const pretrainSimClrRecipe: Recipe<PretrainSimClrConfig> = {
     ...PRETRAIN_MODEL_CHOICES,
     "data.source": ["auto", "synthetic", "folder"],
   },
+  plugins: PRETRAIN_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const data = await loadClassificationData(registry, c.data);

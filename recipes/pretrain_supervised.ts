@@ -10,7 +10,7 @@
  */
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { trainPhase } from "./train_phase.ts";
 import { RandomResizedCrop } from "../plugins/augment/resized_crop.ts";
@@ -27,6 +27,7 @@ import {
   PRETRAIN_COMMON_HELP,
   PRETRAIN_MODEL_CHOICES,
   PRETRAIN_MODEL_DEFAULTS,
+  PRETRAIN_PLUGINS,
   type PretrainModelSection,
   writeBackbone,
 } from "./pretraining.ts";
@@ -131,6 +132,7 @@ export const pretrainSupervisedRecipe: Recipe<PretrainSupervisedConfig> = {
     ...PRETRAIN_MODEL_CHOICES,
     "data.source": ["auto", "synthetic", "folder"],
   },
+  plugins: PRETRAIN_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const data = await loadClassificationData(registry, c.data);

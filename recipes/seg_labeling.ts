@@ -12,7 +12,6 @@ import { imagesToTensor } from "../core/data/loader.ts";
 import { writeFileAtomic } from "../core/fs.ts";
 import { decodeMaskPng, encodeMaskPng } from "../image/mask_png.ts";
 import type { TaskModel } from "../core/model.ts";
-import type { ConfigObject } from "../core/config.ts";
 import type { RecipeContext } from "../core/registry.ts";
 import { readCoco } from "../selftrain/mod.ts";
 import {
@@ -32,15 +31,14 @@ import { letterboxMask } from "../plugins/voc/dataset.ts";
 
 /** `pseudo.*` of `pascal-selftrain`. */
 export interface SegPseudoSection {
-  [key: string]: string | number | boolean;
   /** Labeler plugin. */
   labeler: string;
   /** Pixels whose top probability is below this are ignored (paper: 0.5). */
   threshold: number;
   /** Multi-scale (`scales`) + flip teacher. */
   tta: boolean;
-  /** TTA scales, comma-separated (paper: 0.5 … 1.75). */
-  scales: string;
+  /** TTA scales (paper: 0.5 … 1.75). */
+  scales: number[];
   /** Images per teacher batch (without TTA). */
   batchSize: number;
 }
@@ -93,7 +91,7 @@ export async function ttaPrediction(
 
 /** Labels the pool into `<out>/labels`; returns the store's statistics. */
 export async function labelSegPool(
-  ctx: Pick<RecipeContext<ConfigObject>, "registry" | "out" | "events">,
+  ctx: Pick<RecipeContext, "registry" | "out" | "events">,
   teacher: SegTeacher,
   pool: Dataset,
   pseudo: SegPseudoSection,
@@ -107,10 +105,10 @@ export async function labelSegPool(
   const store = await PseudoLabelStore.open(dir, { categories });
   const all = Array.from({ length: pool.size }, (_, i) => i);
   const todo = all.filter((i) => !store.has(pool.idOf!(i)));
-  const scales = pseudo.scales.split(",").map(Number);
-  if (pseudo.tta && !scales.every((v) => Number.isFinite(v) && v > 0)) {
+  const scales = pseudo.scales;
+  if (pseudo.tta && !scales.every((v) => v > 0)) {
     throw new Error(
-      `pseudo.scales must be positive numbers like "0.5,1,1.5", got "${pseudo.scales}"`,
+      `pseudo.scales must be positive numbers like 0.5,1,1.5, got ${scales}`,
     );
   }
   ctx.events.emit({

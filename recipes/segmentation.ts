@@ -22,6 +22,14 @@ import {
   type SegSplits,
 } from "../plugins/voc/mod.ts";
 import { TUNE_PREFIX } from "./detection.ts";
+import {
+  ACTIVATION_CHOICES,
+  backboneArgs,
+  CPU_SHARED,
+  type ModelBase,
+  SHARED_HELP,
+  sharedSettings,
+} from "./model_config.ts";
 
 /** `data.*` of the segmentation recipes. */
 export interface SegDataSection {
@@ -86,39 +94,48 @@ export const SEG_DATA_HELP: Readonly<Record<string, string>> = {
 };
 
 /** `model.*` of the segmentation recipes. */
-export interface SegModelSection extends InitKeys {
-  [key: string]: string | number | boolean;
+export interface SegModelSection extends ModelBase, InitKeys {
   /** Backbone with levels 2 and 4 (or 3). */
   backbone: string;
-  /** 16 or 8. */
+  /** 16 or 8 (the head's, and the backbone's when it has the key). */
   outputStride: number;
   /** ASPP / decoder channels (paper: 256). */
   filters: number;
   /** Channels of the stride-4 projection (paper: 48). */
   lowLevelFilters: number;
-  /** Batch-norm momentum. */
-  bnMomentum: number;
 }
 
 /** CPU preset: `convnet-seg`, 64 channels (the paper's 256 is a key away). */
 export const CPU_SEGMENTER: SegModelSection = {
   backbone: "convnet-seg",
+  ...CPU_SHARED,
   outputStride: 16,
   filters: 64,
   lowLevelFilters: 48,
-  bnMomentum: 0.9,
   ...INIT_DEFAULTS,
 };
 
 /** Meaning of the `model.*` keys. */
 export const SEG_MODEL_HELP: Readonly<Record<string, string>> = {
   backbone:
-    "backbone with stride-4 and output-stride features: convnet-seg, efficientnet-seg, spinenet-seg, or a user plugin with levels 2 and 4",
-  outputStride: "16 (ASPP rates 6/12/18) or 8 (rates doubled)",
+    "backbone with stride-4 and output-stride features: convnet-seg, efficientnet-seg, spinenet-seg, or a user plugin with levels 2 and 4; its own keys are model.backboneConfig.*",
+  ...SHARED_HELP,
+  outputStride:
+    "16 (ASPP rates 6/12/18) or 8 (rates doubled); also sets a backbone's outputStride key",
   filters: "ASPP and decoder channels (paper: 256)",
   lowLevelFilters: "channels of the stride-4 projection (paper: 48)",
-  bnMomentum: "batch-norm momentum (0.9 suits short CPU runs)",
   ...INIT_HELP,
+};
+
+/** Choices of the keys both segmentation recipes share. */
+export const SEG_COMMON_CHOICES: Readonly<Record<string, readonly string[]>> = {
+  "data.onError": ["fail", "skip"],
+  "model.activation": ACTIVATION_CHOICES,
+};
+
+/** The plugin-naming keys of the segmentation recipes. */
+export const SEG_PLUGINS: Readonly<Record<string, "backbone">> = {
+  "model.backbone": "backbone",
 };
 
 /** Loads the splits named by `data.*`; `seed` picks the labelled fraction. */
@@ -171,22 +188,21 @@ export function buildSegmenter(
   seed: number,
   backboneOverrides: ConfigObject = {},
 ): TaskModel {
+  const shared = sharedSettings(m);
   return withInitSeed(seed, () => {
-    const declared = registry.get("backbone", m.backbone).defaults;
-    const backbone = registry.create("backbone", m.backbone, {
-      ...("bnMomentum" in declared ? { bnMomentum: m.bnMomentum } : {}),
-      ...("outputStride" in declared ? { outputStride: m.outputStride } : {}),
-      ...backboneOverrides,
-    });
+    // The head's output stride is the backbone's when it has that key.
+    const bb = backboneArgs(m, backboneOverrides);
+    if ("outputStride" in bb.config) bb.config.outputStride = m.outputStride;
+    const backbone = registry.create("backbone", m.backbone, bb.config, bb.ctx);
     const head = registry.create("head", "deeplabv3plus", {
       outputStride: m.outputStride,
       filters: m.filters,
       lowLevelFilters: m.lowLevelFilters,
-      bnMomentum: m.bnMomentum,
     }, {
       channels: backbone.outputChannels,
       numClasses,
       inputSize: [inputSize, inputSize],
+      shared,
     });
     return new TaskModel(backbone, head, registry.create("loss", "seg-ce"));
   });

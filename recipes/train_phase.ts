@@ -4,8 +4,9 @@
  * labelled data by default), the phase's augmentation, the trainer's
  * standard hooks (schedule, NaN guard, EMA swapped in at the end, events,
  * checkpoints under `<phase dir>/checkpoints` with resume), plus any extra
- * hooks, and joint training when the recipe's `joint.weight` is above 0.
- * Written once; recipes compose it inside `runPhase`.
+ * hooks (`periodicEvalHook` below), and joint training when the recipe's
+ * `joint.weight` is above 0. Written once; recipes compose it inside
+ * `runPhase`.
  */
 import type { Augmenter, LossResult } from "../core/contracts.ts";
 import {
@@ -17,8 +18,9 @@ import {
 import { TaskModel } from "../core/model.ts";
 import type { ForwardContext, Module } from "../core/nn/module.ts";
 import type { RecipeContext } from "../core/registry.ts";
-import type { ConfigObject } from "../core/config.ts";
-import { train, type TrainHook } from "../core/train/trainer.ts";
+import type { EventBus } from "../core/events.ts";
+import type { TrainHook, TrainLoop } from "../core/train/loop.ts";
+import { train } from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
 import { trainerConfig, type TrainSection } from "./train_config.ts";
 import {
@@ -56,13 +58,13 @@ export interface TrainPhaseInputs {
 
 /** Trains `model` for one phase (call inside `runPhase`). */
 export async function trainPhase(
-  ctx: RecipeContext<ConfigObject>,
+  ctx: RecipeContext<{ seed: number; joint?: JointSection }>,
   phase: string,
   model: TrainableModel,
   t: TrainSection,
   inputs: TrainPhaseInputs,
 ): Promise<void> {
-  const seed = Number(ctx.config.seed);
+  const seed = ctx.config.seed;
   const data = new BatchLoader({
     plan: inputs.plan ?? shuffledPlan(inputs.data, t.batchSize, seed),
     augment: inputs.augment,
@@ -73,7 +75,7 @@ export async function trainPhase(
   const joint = model instanceof TaskModel
     ? await jointPhase(
       ctx.registry,
-      ctx.config.joint as JointSection | undefined,
+      ctx.config.joint,
       { model, data, loss, seed, events: ctx.events, phase },
     )
     : { model, data, loss, dispose: () => {} };
@@ -93,4 +95,23 @@ export async function trainPhase(
   } finally {
     joint.dispose();
   }
+}
+
+/**
+ * Runs `evaluate` every `every` steps and emits its metrics as an `eval`
+ * event (the dashboard plots them): a hook to pass in `hooks`.
+ */
+export function periodicEvalHook(
+  every: number,
+  evaluate: (loop: TrainLoop, step: number) => Promise<Record<string, number>>,
+  events?: EventBus,
+): TrainHook {
+  return {
+    name: "eval",
+    async afterStep(loop, r) {
+      if (every <= 0 || r.step % every !== 0) return;
+      const metrics = await evaluate(loop, r.step);
+      events?.emit({ type: "eval", phase: loop.phase, step: r.step, metrics });
+    },
+  };
 }

@@ -11,7 +11,8 @@ import { exists, readJson } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { Registry } from "../core/registry.ts";
 import { latestCheckpoint } from "../core/train/checkpoint.ts";
-import { loadModelWeights } from "../core/train/checkpoint.ts";
+import { loadModelWeights } from "./phase.ts";
+import type { RetinaNetConfig } from "../plugins/retinanet/config.ts";
 import { CPU_DETECTOR } from "./coco_supervised.ts";
 import { recordedOverrides } from "./backbone_init.ts";
 import type { ConfigObject } from "../core/config.ts";
@@ -152,13 +153,47 @@ export async function readRunModelSpec(
     ? {
       ...common,
       task: "segmentation",
-      model: { ...CPU_SEGMENTER, ...(model as SegModelSection) },
+      model: {
+        ...CPU_SEGMENTER,
+        ...(model as SegModelSection),
+      } as SegModelSection,
     }
     : {
       ...common,
       task: "detection",
-      model: { ...CPU_DETECTOR, ...(model as DetectorSection) },
+      model: detectorSection(model as Record<string, unknown>),
     };
+}
+
+/** Head keys of runs made before `model.head.*`, by their new names. */
+const LEGACY_HEAD_KEYS: Readonly<Record<string, string>> = {
+  headConvs: "convs",
+  headFilters: "filters",
+  anchorSize: "anchorSize",
+  softNms: "softNms",
+  scoreThreshold: "scoreThreshold",
+};
+
+/**
+ * A run's `model.*` section as this version reads it: keys added after the
+ * run was made take their defaults, and the flat head keys of older runs
+ * (`model.headConvs`, ...) move to `model.head.*`.
+ */
+function detectorSection(saved: Record<string, unknown>): DetectorSection {
+  const { head, ...rest } = saved;
+  const legacy = Object.entries(LEGACY_HEAD_KEYS)
+    .filter(([old]) => old in rest)
+    .map(([old, key]) => [key, rest[old]]);
+  for (const old of Object.keys(LEGACY_HEAD_KEYS)) delete rest[old];
+  return {
+    ...CPU_DETECTOR,
+    ...rest as Partial<DetectorSection>,
+    head: {
+      ...CPU_DETECTOR.head,
+      ...Object.fromEntries(legacy),
+      ...head as Partial<RetinaNetConfig>,
+    },
+  };
 }
 
 /** Builds the run's model and loads the checkpoint `stepDir` into it. */

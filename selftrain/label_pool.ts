@@ -12,7 +12,6 @@ import type { DataSplits } from "../core/registry.ts";
 import { sequentialBatches } from "../core/data/loader.ts";
 import { writeJsonAtomic } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
-import type { ConfigObject } from "../core/config.ts";
 import type { RecipeContext } from "../core/registry.ts";
 import { type Shard, shardIndices, type ShardMode } from "./shard.ts";
 import { PseudoLabelStore, type PseudoStats } from "./pseudo_store.ts";
@@ -50,7 +49,7 @@ export function boxLabeler(pseudo: PseudoSection): string {
 /** Inputs of `labelPool`. */
 export interface LabelPoolInputs {
   /** Recipe context. */
-  ctx: RecipeContext<ConfigObject>;
+  ctx: RecipeContext;
   /** Teacher in inference mode. */
   teacher: TaskModel;
   /** Unlabelled images. */

@@ -2,7 +2,7 @@
  * What DeepLabv3+ needs from the engine, checked on `wasm` and `native`
  * against tfjs' `cpu` backend: dilated convolutions forward (plain, fused,
  * depthwise), both gradients of the atrous convolution the models train
- * with (tfjs refuses gradients of dilation > 1, see `core/nn/atrous.ts`),
+ * with (tfjs refuses gradients of dilation > 1, see `plugins/layers/atrous.ts`),
  * and bilinear resize forward and gradient.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -18,7 +18,7 @@ import {
   atrous,
   atrousConv2d,
   atrousDepthwiseConv2d,
-} from "../core/nn/atrous.ts";
+} from "../plugins/layers/atrous.ts";
 
 const TOL = 1e-4;
 

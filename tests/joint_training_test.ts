@@ -6,10 +6,8 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  latestCheckpoint,
-  loadModelWeights,
-} from "../core/train/checkpoint.ts";
+import { latestCheckpoint } from "../core/train/checkpoint.ts";
+import { loadModelWeights } from "../recipes/phase.ts";
 import { train } from "../core/train/trainer.ts";
 import { runRecipe } from "../core/runner.ts";
 import { jointLoss, jointPhase } from "../recipes/joint_training.ts";

@@ -29,8 +29,7 @@ export const CLASSES = ["circle", "square", "star"];
 /** A small detector that still uses the real backbone and head. */
 export const TINY_MODEL: DetectorSection = {
   ...CPU_DETECTOR,
-  headConvs: 1,
-  headFilters: 16,
+  head: { ...CPU_DETECTOR.head, convs: 1, filters: 16 },
 };
 
 /** A detector whose class logits sit near +4 (sigmoid ≈ 0.98). */

@@ -175,6 +175,8 @@ Deno.test("initOverrides takes the checkpoint's architecture keys, not its train
     config: {
       ...EFFICIENTNET_DEFAULTS,
       variant: "b1",
+      // Shared settings ride along in a manifest's config.
+      activation: "swish",
       bnEpsilon: 1e-5,
       padding: "symmetric",
       bnMomentum: 0.5,

@@ -60,7 +60,7 @@ const PSEUDO: SegPseudoSection = {
   labeler: "hard-seg",
   threshold: 0.5,
   tta: false,
-  scales: "1",
+  scales: [1],
   batchSize: 2,
 };
 
@@ -86,7 +86,7 @@ async function label(
   name: string,
   data: SegmentationDataset,
   t: SegTeacher,
-  pseudo: { tta?: boolean; scales?: string },
+  pseudo: { tta?: boolean; scales?: number[] },
 ) {
   const ctx = {
     registry: createBuiltinRegistry(),
@@ -112,7 +112,7 @@ Deno.test("pseudo.tta: flip averaging relabels what a non-equivariant teacher se
     const plain = await label(dir, "plain", data, leftQuarter, {});
     const flip = await label(dir, "flip", data, leftQuarter, {
       tta: true,
-      scales: "1",
+      scales: [1],
     });
     const expectPlain = Array.from({ length: INPUT }, (_, x) => +(x < q));
     const expectFlip = Array.from(
@@ -143,7 +143,7 @@ Deno.test("pseudo.tta: scales are averaged, and the map comes back at source siz
     const plain = await label(dir, "plain", data, likesLarge, {});
     const multi = await label(dir, "multi", data, likesLarge, {
       tta: true,
-      scales: "1,1.25,1.5",
+      scales: [1, 1.25, 1.5],
     });
     for (const m of [plain, multi]) {
       assert.deepEqual([m.width, m.height], [48, 32]);
@@ -174,7 +174,7 @@ Deno.test("pseudo.tta: bad scales are a one-line error naming the key", async ()
   try {
     const data = await pool(dir, INPUT, INPUT);
     await assert.rejects(
-      label(dir, "bad", data, likesLarge, { tta: true, scales: "1,zero" }),
+      label(dir, "bad", data, likesLarge, { tta: true, scales: [1, 0] }),
       /pseudo\.scales must be positive numbers/,
     );
   } finally {

@@ -28,7 +28,7 @@ function registryWithStandIn(): Registry {
       }
     }
   }
-  const standIn: Recipe = {
+  const standIn: Recipe<{ seed: number }> = {
     name: "pretrain-supervised",
     description: "stand-in: saves a tiny-convnet backbone checkpoint",
     defaults: { seed: 0 },

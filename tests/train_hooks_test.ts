@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { EventBus, type RunEvent } from "../core/events.ts";
-import { runPhase } from "../core/phase.ts";
-import { periodicEvalHook } from "../core/train/hooks.ts";
-import { train, type TrainHook } from "../core/train/trainer.ts";
+import { runPhase } from "../recipes/phase.ts";
+import { periodicEvalHook } from "../recipes/train_phase.ts";
+import type { TrainHook } from "../core/train/loop.ts";
+import { train } from "../core/train/trainer.ts";
 import {
   snapshot,
   tinyLoader,

@@ -1,21 +1,22 @@
 /**
  * The standard hooks of the training loop (`trainer.ts`): the learning-rate
- * schedule, the NaN guard, EMA, step events, checkpoints with resume,
- * periodic evaluation, and a loss's resumable state. `defaultHooks` builds
- * them from a phase's options, in the order they must run.
+ * schedule, the NaN guard, EMA, step events, checkpoints with resume, and a
+ * loss's resumable state. `phaseHooks` builds them from a phase's options,
+ * in the order they must run.
  */
+import * as tf from "@tensorflow/tfjs-core";
 import type { EventBus } from "../events.ts";
 import {
+  disposeCheckpoint,
   latestCheckpoint,
   loadCheckpoint,
   saveCheckpoint,
   stepName,
 } from "./checkpoint.ts";
-import { WeightEma } from "./ema.ts";
 import { learningRate } from "./schedule.ts";
+import type { ResumableState } from "../contracts.ts";
 import type {
   HookState,
-  ResumableState,
   StepResult,
   TrainHook,
   TrainLoop,
@@ -52,33 +53,47 @@ export function nanGuardHook(): TrainHook {
 }
 
 /**
- * Keeps an exponential moving average of the weights and swaps it into the
- * model when training ends, so every recipe evaluates and saves the
- * averaged weights the same way.
+ * Keeps an exponential moving average of the weights (parameters and BN
+ * statistics), `shadow = d·shadow + (1−d)·value` with the TF warm-up
+ * `d = min(decay, (1+t)/(10+t))`, and swaps it into the model when training
+ * ends, so every recipe evaluates and saves the averaged weights alike.
+ * Frozen variables keep their exact values (d·v + (1−d)·v may round).
  */
 export function emaHook(decay: number): TrainHook {
-  let ema: WeightEma | null = null;
+  const shadow = new Map<string, tf.Variable>();
   return {
     name: "ema",
     beforeTrain(loop) {
-      ema = new WeightEma(loop.model, decay);
+      for (const [name, v] of loop.model.namedVariables()) {
+        // tf.variable keeps its own reference: free the temporary copy.
+        const copy = v.clone();
+        shadow.set(name, tf.variable(copy, false));
+        copy.dispose();
+      }
     },
-    afterStep(_loop, r) {
-      ema!.update(r.step - 1);
+    afterStep(loop, r) {
+      const d = Math.min(decay, r.step / (9 + r.step));
+      const frozen = loop.model.frozenVariableNames();
+      tf.tidy(() => {
+        for (const [name, v] of loop.model.namedVariables()) {
+          if (frozen.has(name)) continue;
+          const s = shadow.get(name)!;
+          s.assign(tf.add(tf.mul(s, d), tf.mul(v, 1 - d)));
+        }
+      });
     },
     afterTrain(loop) {
       for (const [name, v] of loop.model.namedVariables()) {
-        v.assign(ema!.shadow.get(name)!);
+        v.assign(shadow.get(name)!);
       }
     },
     dispose() {
-      ema?.dispose();
+      for (const s of shadow.values()) s.dispose();
+      shadow.clear();
     },
-    saveState: () => ({ tensors: ema!.shadow }),
+    saveState: () => ({ tensors: shadow }),
     loadState(state) {
-      for (const [name, t] of state.tensors ?? []) {
-        ema!.shadow.get(name)?.assign(t);
-      }
+      for (const [name, t] of state.tensors ?? []) shadow.get(name)?.assign(t);
     },
   };
 }
@@ -133,9 +148,7 @@ export function checkpointHook(
       try {
         loop.restore(ck, path);
       } finally {
-        for (const t of [...ck.weights.values(), ...ck.state.values()]) {
-          t.dispose();
-        }
+        disposeCheckpoint(ck);
       }
       loop.startStep = ck.meta.step;
       events?.emit({
@@ -150,25 +163,6 @@ export function checkpointHook(
     async afterTrain(loop) {
       const steps = loop.config.steps;
       if (loop.startStep < steps || !resume) await save(loop, steps);
-    },
-  };
-}
-
-/**
- * Runs `evaluate` every `every` steps and emits its metrics as an `eval`
- * event (the dashboard plots them); keeps the latest metrics for the run.
- */
-export function periodicEvalHook(
-  every: number,
-  evaluate: (loop: TrainLoop, step: number) => Promise<Record<string, number>>,
-  events?: EventBus,
-): TrainHook {
-  return {
-    name: "eval",
-    async afterStep(loop, r) {
-      if (every <= 0 || r.step % every !== 0) return;
-      const metrics = await evaluate(loop, r.step);
-      events?.emit({ type: "eval", phase: loop.phase, step: r.step, metrics });
     },
   };
 }

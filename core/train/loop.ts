@@ -3,21 +3,13 @@
  * in a file of their own so that neither imports the other's values.
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import type { LossResult } from "../contracts.ts";
+import type { LossResult, ResumableState } from "../contracts.ts";
 import type { EventBus } from "../events.ts";
 import type { ForwardContext, Module } from "../nn/module.ts";
 import type { Rng } from "../rng.ts";
 import type { CheckpointData } from "./checkpoint.ts";
 import type { Optimizer, OptimizerConfig } from "./optimizer.ts";
 import type { ScheduleConfig } from "./schedule.ts";
-
-/** State outside the model that must survive a resume (e.g. loss EMAs). */
-export interface ResumableState {
-  /** JSON-serialisable snapshot, or a promise of one. */
-  save(): unknown;
-  /** Restores a snapshot from `save`. */
-  load(snapshot: unknown): void;
-}
 
 /** Trainer settings (all part of a recipe's config). */
 export interface TrainerConfig {

@@ -7,7 +7,7 @@
 import { decodeImage } from "../../image/codec.ts";
 import { letterbox, scaleBoxes } from "../../image/resize.ts";
 import type { DataSplits } from "../../core/registry.ts";
-import { selectFraction } from "../../core/data/fraction.ts";
+import { selectFraction } from "../../core/data/loader.ts";
 import type { Dataset, RawImage, Sample } from "../../core/types.ts";
 import type { CategoryMap } from "./categories.ts";
 import {

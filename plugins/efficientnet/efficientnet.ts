@@ -10,7 +10,6 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { Backbone, FeaturePyramid } from "../../core/contracts.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
-import type { Activation } from "../../core/nn/layers.ts";
 import { ConvBn, convBnParams, type NormActConfig } from "../layers/conv_bn.ts";
 import { MBConvBlock, mbconvParams, type MBConvPlan } from "./blocks.ts";
 import {
@@ -20,22 +19,17 @@ import {
   roundRepeats,
 } from "./specs.ts";
 
-/** Configuration of an EfficientNet backbone (the plugin's config keys). */
+/**
+ * Configuration of an EfficientNet backbone (the plugin's config keys);
+ * batch norm and activation are the model's shared settings.
+ */
 export interface EfficientNetConfig {
-  /** Every key is a config leaf (keeps it a `ConfigObject`). */
-  [key: string]: string | number;
   /** `b0` … `b7`. */
   variant: string;
-  /** Activation (`swish` in the paper; `relu` also accepted). */
-  activation: string;
   /** Final drop-connect rate; block `i` of `n` uses `rate · i / n`. */
   dropConnect: number;
   /** Squeeze-excitation ratio of the block input channels (0 disables SE). */
   seRatio: number;
-  /** Batch-norm momentum. */
-  bnMomentum: number;
-  /** Batch-norm epsilon. */
-  bnEpsilon: number;
   /**
    * 32 (the classifier's), 16 or 8: stages that would go below this stride
    * run at stride 1 with doubled dilation instead (DeepLab's atrous
@@ -56,15 +50,34 @@ export interface EfficientNetConfig {
 /** EfficientNet-B0 with the reference defaults. */
 export const EFFICIENTNET_DEFAULTS: Readonly<EfficientNetConfig> = {
   variant: "b0",
-  activation: "swish",
   dropConnect: 0.2,
   seRatio: 0.25,
-  bnMomentum: 0.99,
-  bnEpsilon: 1e-3,
   outputStride: 32,
   padding: "same",
   widthScale: 0,
   depthScale: 0,
+};
+
+/** Meaning of each config key, for `--help`. */
+export const EFFICIENTNET_HELP: Readonly<
+  Record<keyof EfficientNetConfig, string>
+> = {
+  variant: "b0 ... b7 (width, depth and resolution scaling)",
+  dropConnect: "final drop-connect rate (block i of n uses rate * i / n)",
+  seRatio: "squeeze-excitation ratio of the block input channels (0 = off)",
+  outputStride:
+    "32, or 16 / 8: later stages run at stride 1 with dilation instead",
+  padding:
+    "same (TensorFlow's) or symmetric (PyTorch's, for torchvision weights)",
+  widthScale: "width coefficient (0 = the variant's)",
+  depthScale: "depth coefficient (0 = the variant's)",
+};
+
+/** The reference norm settings: swish, momentum 0.99, epsilon 1e-3. */
+export const EFFICIENTNET_NORM: Readonly<NormActConfig> = {
+  activation: "swish",
+  bnMomentum: 0.99,
+  bnEpsilon: 1e-3,
 };
 
 /** An output level: the last block of a resolution. */
@@ -96,6 +109,7 @@ export interface EfficientNetPlan {
 /** Checks a config and derives every block of the scaled network. */
 export function planEfficientNet(
   config: Readonly<EfficientNetConfig>,
+  norm: Readonly<NormActConfig> = EFFICIENTNET_NORM,
 ): EfficientNetPlan {
   const where = "plugins/efficientnet";
   const scaling = efficientNetScaling(config.variant);
@@ -107,9 +121,9 @@ export function planEfficientNet(
   // Custom coefficients make a scaled variant beside B0-B7 (small fixtures).
   const width = config.widthScale || scaling.width;
   const depth = config.depthScale || scaling.depth;
-  if (config.activation !== "swish" && config.activation !== "relu") {
+  if (norm.activation !== "swish" && norm.activation !== "relu") {
     throw new Error(
-      `${where}: activation must be swish or relu, got "${config.activation}"`,
+      `${where}: activation must be swish or relu, got "${norm.activation}"`,
     );
   }
   if (!(config.dropConnect >= 0 && config.dropConnect < 1)) {
@@ -180,11 +194,7 @@ export function planEfficientNet(
     endpoints,
     topFilters: roundFilters(1280, width),
     symmetricPadding: symmetric,
-    norm: {
-      activation: config.activation as Activation,
-      bnMomentum: config.bnMomentum,
-      bnEpsilon: config.bnEpsilon,
-    },
+    norm: { ...norm },
   };
 }
 
@@ -206,9 +216,12 @@ export class EfficientNet extends Module implements Backbone {
   readonly #blocks: MBConvBlock[];
 
   /** Builds the network (weights drawn under the current `withInitSeed`). */
-  constructor(config: Readonly<EfficientNetConfig> = EFFICIENTNET_DEFAULTS) {
+  constructor(
+    config: Readonly<EfficientNetConfig> = EFFICIENTNET_DEFAULTS,
+    norm: Readonly<NormActConfig> = EFFICIENTNET_NORM,
+  ) {
     super();
-    const plan = planEfficientNet(config);
+    const plan = planEfficientNet(config, norm);
     this.plan = plan;
     this.#stem = this.child(
       "stem",

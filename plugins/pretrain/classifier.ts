@@ -6,7 +6,6 @@
  * image preparation its manifest asks for.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { ConfigObject } from "../../core/config.ts";
 import { imagesToTensor, type Normalization } from "../../core/data/loader.ts";
 import { resizeBilinear } from "../../image/resize.ts";
 import type { Module } from "../../core/nn/module.ts";
@@ -14,13 +13,15 @@ import type { Registry } from "../../core/registry.ts";
 import type { RawImage } from "../../core/types.ts";
 import { ClassificationHead } from "../classifier/head.ts";
 import {
+  EFFICIENTNET_DEFAULTS,
   EfficientNetClassifier,
-  type EfficientNetConfig,
 } from "../efficientnet/mod.ts";
+import { normActFrom } from "../layers/conv_bn.ts";
 import {
   type BackboneCheckpoint,
   type BackbonePreprocessing,
   HEAD_PREFIX,
+  manifestBackbone,
   normalizationOf,
 } from "./checkpoint.ts";
 import { describeMisfit } from "./init.ts";
@@ -72,9 +73,13 @@ export function checkpointClassifier(
   let apply: (x: tf.Tensor4D) => tf.Tensor2D;
   const owned: Module[] = [];
   if (has("fc.kernel") && has("top.conv.kernel")) {
+    const { config, shared } = manifestBackbone(
+      manifest.config,
+      EFFICIENTNET_DEFAULTS,
+    );
     const net = new EfficientNetClassifier(
-      manifest.config as EfficientNetConfig,
-      { numClasses: classes.length },
+      { ...EFFICIENTNET_DEFAULTS, ...config },
+      { numClasses: classes.length, norm: normActFrom(shared, "swish") },
     );
     owned.push(net);
     load(
@@ -86,11 +91,15 @@ export function checkpointClassifier(
     apply = (x) => net.apply(x, { training: false });
   } else if (has("dense.kernel")) {
     const declared = registry.get("backbone", manifest.architecture).defaults;
-    const config: ConfigObject = {};
-    for (const [k, v] of Object.entries(manifest.config)) {
-      if (k in declared) config[k] = v as ConfigObject[string];
-    }
-    const backbone = registry.create("backbone", manifest.architecture, config);
+    const { config, shared } = manifestBackbone(manifest.config, declared);
+    const backbone = registry.create(
+      "backbone",
+      manifest.architecture,
+      config,
+      {
+        shared,
+      },
+    );
     const head = new ClassificationHead({
       channels: backbone.outputChannels,
       numClasses: classes.length,

@@ -19,6 +19,7 @@ import {
   type BackboneManifest,
   checkNormalization,
   HEAD_PREFIX,
+  manifestBackbone,
 } from "./checkpoint.ts";
 
 /**
@@ -75,8 +76,10 @@ export function checkpointPath(
 /**
  * Backbone config overrides a checkpoint dictates: the keys of its config
  * that backbone `name` declares (same type), less the run's own settings
- * (batch-norm momentum, drop-connect, output stride). Throws when the
- * checkpoint does not fit `name` at all.
+ * (batch-norm momentum, drop-connect, output stride), plus the activation
+ * and batch-norm epsilon it was built with (shared settings, which the
+ * recipes hand to the backbone). Throws when the checkpoint does not fit
+ * `name` at all.
  */
 export function initOverrides(
   name: string,
@@ -86,9 +89,11 @@ export function initOverrides(
 ): ConfigObject {
   checkpointPath(name, manifest.architecture, dir);
   const out: ConfigObject = {};
-  for (const [k, v] of Object.entries(manifest.config)) {
-    if (RUN_KEYS.has(k) || !(k in declared)) continue;
-    if (typeof v === typeof declared[k]) out[k] = v as ConfigObject[string];
+  const { config, shared } = manifestBackbone(manifest.config, declared);
+  for (const [k, v] of Object.entries(config)) if (!RUN_KEYS.has(k)) out[k] = v;
+  // The architecture's shared settings it recorded go with it (not momentum).
+  for (const k of ["activation", "bnEpsilon"] as const) {
+    if (k in manifest.config) out[k] = shared[k];
   }
   return out;
 }

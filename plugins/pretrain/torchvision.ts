@@ -19,6 +19,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import {
   EFFICIENTNET_DEFAULTS,
+  EFFICIENTNET_NORM,
   EfficientNetClassifier,
   type EfficientNetConfig,
 } from "../efficientnet/mod.ts";
@@ -218,13 +219,13 @@ export function importTorchvisionEfficientNet(
   const config: EfficientNetConfig = {
     ...EFFICIENTNET_DEFAULTS,
     variant,
-    bnEpsilon: tv.bnEpsilon,
     padding: "symmetric",
     widthScale: opts.widthScale ?? 0,
     depthScale: opts.depthScale ?? 0,
   };
+  const norm = { ...EFFICIENTNET_NORM, bnEpsilon: tv.bnEpsilon };
   // The model the manifest describes: every name and shape must match it.
-  const reference = new EfficientNetClassifier(config, { numClasses });
+  const reference = new EfficientNetClassifier(config, { numClasses, norm });
   const expected = new Map(
     reference.namedVariables().map(([n, v]) => [
       n.startsWith("backbone.") ? n.slice(9) : `head.${n}`,
@@ -271,7 +272,8 @@ export function importTorchvisionEfficientNet(
     manifest: {
       format: "selftrain-backbone/1",
       architecture: opts.model,
-      config,
+      // The shared settings it needs ride along (see `manifestBackbone`).
+      config: { ...config, activation: "swish", bnEpsilon: tv.bnEpsilon },
       preprocessing: {
         mean: [0.485, 0.456, 0.406],
         std: [0.229, 0.224, 0.225],

@@ -1,5 +1,7 @@
 /**
- * Swish, x·sigmoid(x), as one differentiable op. Written as tfjs ops it is
+ * Activations by name (`activate`, what the building blocks and the shared
+ * `activation` setting use), and swish, x·sigmoid(x), as one differentiable
+ * op. Written as tfjs ops it is
  * a Sigmoid and a Multiply forward and seven kernels backward (the product
  * rule, the sigmoid's gradient, two casts, a sum), each a full pass over
  * the activation; EfficientNet spends a fifth of a training step there.
@@ -7,6 +9,7 @@
  * one pass; without them the tfjs ops run (with a closed-form gradient).
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type { Activation } from "../../core/contracts.ts";
 
 /** Optional kernel: inputs `{x}`, output x·sigmoid(x), float32. */
 export const SWISH_KERNEL = "SelftrainSwish";
@@ -47,4 +50,20 @@ export function swish<T extends tf.Tensor>(x: T): T {
     },
   );
   return op(x) as T;
+}
+
+/** Applies a named activation. */
+export function activate(x: tf.Tensor, fn: Activation): tf.Tensor {
+  switch (fn) {
+    case "relu":
+      return tf.relu(x);
+    case "relu6":
+      return tf.relu6(x);
+    case "swish":
+      return swish(x);
+    case "sigmoid":
+      return tf.sigmoid(x);
+    case "linear":
+      return x;
+  }
 }

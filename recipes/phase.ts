@@ -1,10 +1,18 @@
 /**
  * Phases of a recipe (teacher, pseudo-labels, student, ...). A phase that
  * finished wrote `<out>/<phase>/metrics.json`; re-running with the same
- * `--out` skips it, so long pipelines are resumable phase by phase.
+ * `--out` skips it, so long pipelines are resumable phase by phase; a
+ * finished phase's model is loaded back from its checkpoints.
  */
-import type { EventBus } from "./events.ts";
-import { exists, readJson, writeJsonAtomic } from "./fs.ts";
+import type { EventBus } from "../core/events.ts";
+import { exists, readJson, writeJsonAtomic } from "../core/fs.ts";
+import type { Module } from "../core/nn/module.ts";
+import {
+  disposeCheckpoint,
+  latestCheckpoint,
+  loadCheckpoint,
+  restoreModel,
+} from "../core/train/checkpoint.ts";
 
 /** Metrics a phase reports. */
 export type PhaseMetrics = Record<string, number>;
@@ -52,4 +60,28 @@ export async function runPhase<M extends PhaseMetrics>(
   await writeJsonAtomic(marker, metrics);
   events.emit({ type: "phase-end", phase: name, metrics, skipped: false });
   return { metrics, skipped: false, dir };
+}
+
+/**
+ * Loads the weights of checkpoint `dir` into `model`: a `step-*` folder, or
+ * a phase's `checkpoints/` folder (its newest checkpoint).
+ */
+export async function loadModelWeights(
+  model: Module,
+  dir: string,
+): Promise<void> {
+  const path = await exists(`${dir}/model.json`)
+    ? dir
+    : await latestCheckpoint(dir);
+  if (!path) {
+    throw new Error(
+      `${dir}: no checkpoint to load (delete the phase's metrics.json to retrain it)`,
+    );
+  }
+  const ck = await loadCheckpoint(path);
+  try {
+    restoreModel(model, ck.weights, path);
+  } finally {
+    disposeCheckpoint(ck);
+  }
 }

@@ -5,9 +5,12 @@
  * TensorFlow's `atrous_conv2d` uses: pad, `spaceToBatchND` with block
  * `rate × rate`, an undilated `valid` convolution, `batchToSpaceND` and a
  * crop. Every op of it has a gradient, and the work equals one undilated
- * convolution of the same kernel.
+ * convolution of the same kernel. `AtrousConv2d` (and `AtrousDepthwiseConv2d`
+ * in `depthwise.ts`) are the dilated layers of segmentation backbones and
+ * heads: the plain layers with the same weights, run this way.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { Conv2d, type Conv2dOptions } from "../../core/nn/layers.ts";
 
 /**
  * Runs `convValid` (an undilated, stride-1, `valid` convolution with a
@@ -22,11 +25,13 @@ export function atrous(
 ): tf.Tensor4D {
   if (!Number.isInteger(rate) || rate < 1) {
     throw new Error(
-      `core/nn/atrous.ts: rate must be an integer >= 1, got ${rate}`,
+      `plugins/layers/atrous.ts: rate must be an integer >= 1, got ${rate}`,
     );
   }
   if (!Number.isInteger(kernel) || kernel < 1 || kernel % 2 === 0) {
-    throw new Error(`core/nn/atrous.ts: kernel must be odd, got ${kernel}`);
+    throw new Error(
+      `plugins/layers/atrous.ts: kernel must be odd, got ${kernel}`,
+    );
   }
   const [, h, w] = x.shape;
   const p = ((kernel - 1) / 2) * rate;
@@ -52,7 +57,7 @@ function atrousWith(
 ): tf.Tensor4D {
   if (filter.shape[0] !== filter.shape[1]) {
     throw new Error(
-      `core/nn/atrous.ts: atrous kernels must be square, got [${filter.shape}]`,
+      `plugins/layers/atrous.ts: atrous kernels must be square, got [${filter.shape}]`,
     );
   }
   const k = filter.shape[0];
@@ -92,4 +97,37 @@ export function atrousDepthwiseConv2d(
     rate,
     (v, f) => tf.depthwiseConv2d(v, f, 1, "valid"),
   );
+}
+
+/** Checks a dilation rate and the stride it runs at. */
+export function checkRate(rate: number, stride: number): void {
+  if (!Number.isInteger(rate) || rate < 1 || stride !== 1) {
+    throw new Error(
+      `plugins/layers/atrous.ts: a dilated conv needs an integer rate >= 1 and stride 1, got rate ${rate}, stride ${stride}`,
+    );
+  }
+}
+
+/** A `Conv2d` of dilation `rate` (stride 1), `same` padding. */
+export class AtrousConv2d extends Conv2d {
+  /** Dilation rate. */
+  readonly rate: number;
+
+  /** Creates the layer (weights drawn as `Conv2d`'s). */
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    opts: Conv2dOptions,
+    rate: number,
+  ) {
+    super(inChannels, outChannels, opts);
+    checkRate(rate, this.stride);
+    this.rate = rate;
+  }
+
+  /** Applies the dilated convolution. */
+  override apply(x: tf.Tensor4D): tf.Tensor4D {
+    const y = atrousConv2d(x, this.kernel as tf.Tensor4D, this.rate);
+    return this.bias ? tf.add(y, this.bias) : y;
+  }
 }
