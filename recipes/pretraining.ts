@@ -155,7 +155,7 @@ export function buildBackbone(
   return { backbone, config: backboneConfig(m) };
 }
 
-/** Meaning of the `model.*` keys, prefixed. */
+/** Help of the keys both pre-training recipes share: seed, data.*, model.*. */
 export const PRETRAIN_COMMON_HELP: Readonly<Record<string, string>> = {
   seed: "seed of data order, weight init and augmentation",
   ...prefixKeys("data", CLASSIFICATION_DATA_HELP),

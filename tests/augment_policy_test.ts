@@ -187,6 +187,7 @@ Deno.test("levels S1–S4 via the registry: seeded, box-safe", () => {
       "autoaugment",
       "flip",
       "randaugment",
+      "random-resized-crop",
       "scale-jitter",
     ],
   );

@@ -17,6 +17,7 @@ import { ShapeDataset } from "../plugins/classifier/shapes.ts";
 import {
   blurKernelSize,
   colorJitter,
+  ntXentAccuracy,
   ntXentLoss,
   positiveIndices,
   ProjectionHead,
@@ -74,6 +75,17 @@ Deno.test("NT-Xent: hand-computed values for two orthogonal pairs, temperature i
   assert.ok(
     Math.abs(ntXent(swapped, 0.5) - Math.log(2 + Math.exp(2))) < 1e-5,
   );
+  // Pair accuracy: every nearest neighbour is the partner, then none is.
+  const acc = (rows: number[][]) => {
+    const t = tf.tensor2d(rows), a = ntXentAccuracy(t);
+    const v = a.dataSync()[0];
+    tf.dispose([t, a]);
+    return v;
+  };
+  assert.equal(acc(z), 1);
+  assert.equal(acc(swapped), 0);
+  // Row 1 is nearer row 2 than its partner (row 3); the others are right.
+  assert.equal(acc([[1, 0], [0, 1], [1, 0.1], [-1, 0]]), 0.75);
 });
 
 Deno.test("NT-Xent: loss and gradient match PyTorch (autograd) for 2, 3 and 4 pairs at τ 0.1, 0.5, 1", () => {

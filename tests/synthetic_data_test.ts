@@ -104,8 +104,8 @@ Deno.test("generator: COCO files, withheld unlabelled boxes, cache reuse, determ
 
 Deno.test("generator: bad options are one-line errors", async () => {
   await assert.rejects(
-    ensureSyntheticData({ classes: 9 }, "/nonexistent"),
-    /synthetic data: classes must be 1\.\.6/,
+    ensureSyntheticData({ classes: 17 }, "/nonexistent"),
+    /synthetic data: classes must be 1\.\.16/,
   );
   await assert.rejects(
     ensureSyntheticData({ minSize: 40, maxSize: 20 }, "/nonexistent"),

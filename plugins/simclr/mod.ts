@@ -28,7 +28,12 @@ export {
   type SimClrViewSettings,
 } from "./augment.ts";
 export { SimClrModel, type SimClrOptions, twoViewPlan } from "./model.ts";
-export { l2Normalize, ntXentLoss, positiveIndices } from "./nt_xent.ts";
+export {
+  l2Normalize,
+  ntXentAccuracy,
+  ntXentLoss,
+  positiveIndices,
+} from "./nt_xent.ts";
 export { ProjectionHead, type ProjectionOptions } from "./projection.ts";
 
 /** `simclr`: one SimCLR view of an image. */

@@ -16,7 +16,7 @@ import {
   poolFeatures,
   type PoolMode,
 } from "../classifier/head.ts";
-import { ntXentLoss } from "./nt_xent.ts";
+import { ntXentAccuracy, ntXentLoss } from "./nt_xent.ts";
 import { ProjectionHead } from "./projection.ts";
 
 /** Settings of the contrastive model. */
@@ -73,7 +73,11 @@ export class SimClrModel extends Module {
   loss(batch: SampleBatch, ctx: ForwardContext): LossResult {
     const z = this.projection.apply(this.features(batch.images, ctx), ctx);
     const ntXent = ntXentLoss(z, this.#temperature);
-    return { total: ntXent, components: { ntXent } };
+    // Logged: how often a view's nearest neighbour is its partner.
+    return {
+      total: ntXent,
+      components: { ntXent, pairAcc: ntXentAccuracy(z) },
+    };
   }
 }
 

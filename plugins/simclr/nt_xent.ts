@@ -24,6 +24,28 @@ export function positiveIndices(rows: number): Int32Array {
   return Int32Array.from({ length: rows }, (_, i) => i < n ? i + n : i - n);
 }
 
+/** The logits NT-Xent normalises: cosine / τ, the diagonal pushed far down. */
+function similarityLogits(z: tf.Tensor2D, temperature: number): tf.Tensor2D {
+  const rows = z.shape[0];
+  const zn = l2Normalize(z);
+  const sim = tf.div(tf.matMul(zn, zn, false, true), temperature);
+  // A row is never its own negative: push the diagonal to -inf in effect.
+  return tf.sub(sim, tf.mul(tf.eye(rows), 1e9)) as tf.Tensor2D;
+}
+
+/**
+ * Fraction of rows whose most similar other row is their partner view: how
+ * well the instance-discrimination task is solved (not differentiable; for
+ * logging).
+ */
+export function ntXentAccuracy(z: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const nearest = tf.argMax(similarityLogits(z, 1), 1);
+    const partner = tf.tensor1d(positiveIndices(z.shape[0]), "int32");
+    return tf.mean(tf.cast(tf.equal(nearest, partner), "float32")) as tf.Scalar;
+  });
+}
+
 /**
  * Mean NT-Xent of `z` (`[2N, d]`, views of image `i` at rows `i` and
  * `i + N`) at temperature `temperature`.
@@ -37,10 +59,7 @@ export function ntXentLoss(z: tf.Tensor2D, temperature: number): tf.Scalar {
     throw new Error(`nt-xent: temperature must be > 0, got ${temperature}`);
   }
   return tf.tidy(() => {
-    const zn = l2Normalize(z);
-    const sim = tf.div(tf.matMul(zn, zn, false, true), temperature);
-    // A row is never its own negative: push the diagonal to -inf in effect.
-    const logits = tf.sub(sim, tf.mul(tf.eye(rows), 1e9));
+    const logits = similarityLogits(z, temperature);
     const targets = tf.oneHot(
       tf.tensor1d(positiveIndices(rows), "int32"),
       rows,
