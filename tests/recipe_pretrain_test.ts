@@ -103,11 +103,13 @@ Deno.test("pretrain-supervised: backbone + head.* are the trained weights, manif
     const ck = await readBackboneCheckpoint(`${out}/backbone`);
     const man = ck.manifest;
     assert.equal(man.architecture, "tiny-convnet");
+    // Its own keys and the shared settings it was built with.
     assert.deepEqual(man.config, {
       width: 4,
       stages: 5,
-      activation: "relu",
       bnMomentum: 0.9,
+      bnEpsilon: 1e-3,
+      activation: "auto",
     });
     assert.equal(man.preprocessing.inputSize, 32);
     assert.deepEqual(man.classes, [
