@@ -17,8 +17,8 @@ export interface PhaseOutcome {
   steps: number;
 }
 
-/** What the recipe knows when it reports. */
-export interface SelfTrainOutcome {
+/** What every self-training recipe knows of its phases when it reports. */
+export interface SelfTrainPhases {
   /** Recipe name. */
   recipe: string;
   /** Seed. */
@@ -45,14 +45,18 @@ export interface SelfTrainOutcome {
     /** Pseudo images per step. */
     pseudoPerStep: number;
   };
+  /** Wall seconds of this invocation. */
+  seconds: number;
+}
+
+/** What `coco-selftrain` knows when it reports. */
+export interface SelfTrainOutcome extends SelfTrainPhases {
   /** Pseudo-label COCO file used by the student. */
   labelsFile: string;
   /** Class names, index = label. */
   classNames: readonly string[];
   /** Human boxes per class name in the labelled split. */
   humanPerClass: Record<string, number>;
-  /** Wall seconds of this invocation. */
-  seconds: number;
 }
 
 /**

@@ -24,12 +24,12 @@ import {
   lossSeries,
   metricDelta,
   pct,
-  type PhaseOutcome,
+  type SelfTrainPhases,
   signed,
 } from "./report.ts";
 import { IOU_PREFIX } from "./segmentation.ts";
 import { renderCurvesSvg } from "../image/svg_plot.ts";
-import { describeInit, type InitRecord } from "./backbone_init.ts";
+import { describeInit } from "./backbone_init.ts";
 
 /** Pixels per class of a set of masks. */
 export interface PixelCounts {
@@ -103,36 +103,13 @@ export async function pseudoPixelCounts(
 }
 
 /** What `pascal-selftrain` knows when it reports. */
-export interface SegSelfTrainOutcome {
-  /** Recipe name. */
-  recipe: string;
-  /** Seed. */
-  seed: number;
-  /** Backend used. */
-  backend: string;
-  /** Initialisation of teacher, student and baseline (`model.init`). */
-  init: InitRecord;
-  /** The teacher. */
-  teacher: PhaseOutcome;
-  /** The compute-matched supervised baseline. */
-  baseline: PhaseOutcome & {
-    /** `random` or `teacher`: the student's initialisation. */
-    init: string;
-    /** True when the teacher is that baseline (nothing else trained). */
-    reusedTeacher: boolean;
-    /** Human images per step. */
-    humanPerStep: number;
-  };
-  /** The student. */
-  student: PhaseOutcome & { humanPerStep: number; pseudoPerStep: number };
+export interface SegSelfTrainOutcome extends SelfTrainPhases {
   /** Folder of the pseudo masks and their store. */
   labelsDir: string;
   /** Pseudo-labelling settings shown with the statistics. */
   pseudo: { threshold: number; tta: boolean };
   /** The human-labelled split. */
   human: SegmentationDataset;
-  /** Wall seconds of this invocation. */
-  seconds: number;
 }
 
 /** Writes report.md and curves.svg; returns the report object. */
