@@ -12,6 +12,7 @@ import {
 import type { BackendProvider } from "../core/backend.ts";
 import { setWinogradEnabled } from "../plugins/backends/kernels/winograd.ts";
 import { createResNet18 } from "./models/resnet18.ts";
+import { atrousConv2d } from "../plugins/layers/atrous.ts";
 import { sgdTrainer } from "./models/bench_model.ts";
 
 const available: BackendProvider[] = [wasmBackend];
@@ -105,6 +106,44 @@ for (const [label, xs, fs, s] of convShapes) {
     ),
   );
 }
+
+// DeepLabv3+'s segmentation ops, forward and both gradients: dilated 3x3
+// convs (space-to-batch; a rate at least the map size is the centre-tap
+// 1x1 conv) and the decoder's bilinear upsampling (its gradient).
+const atrousShapes: [string, number[], number[], number][] = [
+  ["rate 2 8x32x32x64", [8, 32, 32, 64], [3, 3, 64, 64], 2],
+  ["rate 6 8x16x16x128", [8, 16, 16, 128], [3, 3, 128, 128], 6],
+  [
+    "rate 12 on 4x4 (centre tap) 8x4x4x128",
+    [8, 4, 4, 128],
+    [3, 3, 128, 128],
+    12,
+  ],
+];
+for (const [label, xs, fs, rate] of atrousShapes) {
+  benchOn(
+    `atrous conv grads ${label}`,
+    available,
+    kernelCase(
+      () => [randomTensor(xs), randomTensor(fs)],
+      ([x, f]) =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          atrousConv2d(a as tf.Tensor4D, b as tf.Tensor4D, rate)
+        )([x, f]),
+    ),
+  );
+}
+benchOn(
+  "resizeBilinear grad 8x16x16x64 -> 64x64",
+  available,
+  kernelCase(
+    () => [randomTensor([8, 16, 16, 64])],
+    ([x]) =>
+      tf.grad((a: tf.Tensor) =>
+        tf.image.resizeBilinear(a as tf.Tensor4D, [64, 64])
+      )(x),
+  ),
+);
 
 // ResNet-18's stride-1 3x3 convs at batch 8, 128 px: Winograd on vs off
 // (inference, so the transformed filter is cached as in a model forward)

@@ -6,7 +6,7 @@ import {
   type CocoDataset,
   type CocoResult,
   evaluateCoco,
-} from "../core/eval/mod.ts";
+} from "../eval/mod.ts";
 import { Rng } from "../core/rng.ts";
 
 function fixture(

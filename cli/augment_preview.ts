@@ -10,7 +10,7 @@
  * `new Rng(seedFor(seed, 0, i))`, as the training loader does for epoch 0.
  */
 import { parseArgs } from "node:util";
-import { readImage, writeImage } from "../core/image/codec.ts";
+import { readImage, writeImage } from "../image/codec.ts";
 import { Rng, seedFor } from "../core/rng.ts";
 import type { Registry } from "../core/registry.ts";
 import type { Sample } from "../core/types.ts";

@@ -14,7 +14,7 @@ import {
   formatCocoSummary,
   readCocoDataset,
   readCocoResults,
-} from "../core/eval/mod.ts";
+} from "../eval/mod.ts";
 import { mainVoc } from "./eval_voc.ts";
 
 const USAGE =

@@ -1,5 +1,5 @@
 /**
- * `deno task eval voc --gt DIR --pred DIR [--classes 21] [--json]`
+ * `deno task eval voc --gt DIR --pred DIR [--list FILE] [--classes 21] [--json]`
  *
  * Mean IoU of predicted PNG masks (palette or grey indices) against ground
  * truth masks, matched by file name, from one confusion matrix over the
@@ -7,15 +7,18 @@
  * accuracy; with `--json` the last line is
  * `{"mIoU":…,"IoU":[…],"pixelAccuracy":…}` (IoU `null` for a class in
  * neither). A missing or extra prediction, a size mismatch or a bad PNG
- * exits with status 1 and a one-line error naming the file.
+ * exits with status 1 and a one-line error naming the file. `--list` (a
+ * split list such as `ImageSets/Segmentation/val.txt`, one id per line)
+ * evaluates only those ids, so `--gt` may be VOC's whole
+ * `SegmentationClass/` folder.
  */
 import { parseArgs } from "node:util";
 import { basename, join } from "node:path";
-import { ConfusionMatrix } from "../core/eval/miou.ts";
-import { decodeMaskPng } from "../core/image/mask_png.ts";
+import { ConfusionMatrix } from "../eval/miou.ts";
+import { decodeMaskPng } from "../image/mask_png.ts";
 
 const USAGE =
-  "usage: deno task eval voc --gt DIR --pred DIR [--classes 21] [--json]";
+  "usage: deno task eval voc --gt DIR --pred DIR [--list FILE] [--classes 21] [--json]";
 
 async function pngNames(dir: string): Promise<string[]> {
   const names: string[] = [];
@@ -39,13 +42,38 @@ async function readMask(path: string) {
   return decodeMaskPng(bytes, path);
 }
 
-/** Evaluates the two folders; returns the confusion matrix. */
+/** The ids of a split list file (one per line, blank lines skipped). */
+async function readIdList(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read id list: ${(e as Error).message}`);
+  }
+  const ids = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l);
+  if (ids.length === 0) throw new Error(`${path}: no ids in the list`);
+  return ids;
+}
+
+/**
+ * Evaluates the two folders (only the masks of `ids` when given); returns
+ * the confusion matrix.
+ */
 export async function evaluateMaskFolders(
   gtDir: string,
   predDir: string,
   classes: number,
+  ids?: readonly string[],
 ): Promise<ConfusionMatrix> {
-  const gt = await pngNames(gtDir);
+  let gt = await pngNames(gtDir);
+  if (ids) {
+    const have = new Set(gt);
+    gt = ids.map((id) => `${id}.png`);
+    const absent = gt.find((n) => !have.has(n));
+    if (absent) {
+      throw new Error(`${join(gtDir, absent)}: listed, but no such mask`);
+    }
+  }
   const pred = new Set(await pngNames(predDir));
   if (gt.length === 0) throw new Error(`${gtDir}: no PNG masks`);
   for (const name of gt) {
@@ -87,6 +115,7 @@ export async function mainVoc(args: string[]): Promise<number> {
       options: {
         gt: { type: "string" },
         pred: { type: "string" },
+        list: { type: "string" },
         classes: { type: "string", default: "21" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -108,7 +137,8 @@ export async function mainVoc(args: string[]): Promise<number> {
     return 2;
   }
   try {
-    const m = (await evaluateMaskFolders(values.gt, values.pred, classes))
+    const ids = values.list ? await readIdList(values.list) : undefined;
+    const m = (await evaluateMaskFolders(values.gt, values.pred, classes, ids))
       .metrics();
     m.IoU.forEach((v, k) =>
       console.log(

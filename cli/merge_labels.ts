@@ -9,7 +9,7 @@
  * docs/sharding.md.
  */
 import { parseArgs } from "node:util";
-import { mergeShardFiles } from "../core/selftrain/shard.ts";
+import { mergeShardFiles } from "../selftrain/shard.ts";
 
 const USAGE =
   "usage: deno task merge-labels --out merged.json [--allow-partial] FILE_OR_DIR...";

@@ -8,14 +8,20 @@
  *   --backend NAME         auto (default), tensorflow-gpu, tensorflow, native, wasm, cpu
  *   --resume               continue unfinished phases from their checkpoints
  *   --fresh                delete --out first
- *   --serve[=HOST:PORT]    status server beside the run (default 127.0.0.1:8787)
+ *   --serve[=ADDR]         status server beside the run: HOST:PORT, :PORT, PORT or
+ *                          HOST (default 127.0.0.1:8787; deno task serve takes the same)
  *   --serve-token TOKEN    bearer token (required off loopback; or SELFTRAIN_TOKEN)
  */
 import { parseArgs } from "node:util";
-import { flattenConfig } from "../core/config.ts";
+import {
+  type ConfigObject,
+  flattenConfig,
+  formatLeaf,
+} from "../core/config.ts";
 import { EventBus } from "../core/events.ts";
-import { attachProgress, stderrSink } from "../core/progress.ts";
-import { loadPlugin, PLUGIN_KINDS, type Registry } from "../core/registry.ts";
+import { attachProgress, stderrSink } from "./progress.ts";
+import { PLUGIN_KINDS, type Recipe, type Registry } from "../core/registry.ts";
+import { loadPlugin } from "./plugins.ts";
 import { resolveConfig, runRecipe } from "../core/runner.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 
@@ -94,7 +100,37 @@ export function parseRecipeArgs(argv: string[]): RecipeArgs {
   return { recipe: names[0], flags: values as RecipeArgs["flags"], overrides };
 }
 
-function helpText(registry: Registry, name?: string): string {
+/** Help and choices of the chosen plugins' own keys (`model.backboneConfig.*`). */
+function pluginKeyHelp(
+  registry: Registry,
+  recipe: Recipe,
+  config: ConfigObject,
+): {
+  help: Record<string, string>;
+  choices: Record<string, readonly string[]>;
+} {
+  const help: Record<string, string> = {};
+  const choices: Record<string, readonly string[]> = {};
+  for (const [key, kind] of Object.entries(recipe.plugins ?? {})) {
+    const name = String(flattenConfig(config).find(([k]) => k === key)?.[1]);
+    const spec = registry.get(kind, name);
+    for (const [k] of flattenConfig(spec.defaults)) {
+      help[`${key}Config.${k}`] = `${kind} ${name}: ${
+        spec.help?.[k] ?? "(undocumented)"
+      }`;
+    }
+    for (const [k, v] of Object.entries(spec.choices ?? {})) {
+      choices[`${key}Config.${k}`] = v;
+    }
+  }
+  return { help, choices };
+}
+
+function helpText(
+  registry: Registry,
+  name?: string,
+  overrides: Record<string, string> = {},
+): string {
   const lines: string[] = [];
   if (!name) {
     lines.push(
@@ -108,11 +144,22 @@ function helpText(registry: Registry, name?: string): string {
     return lines.join("\n");
   }
   const r = registry.get("recipe", name);
-  lines.push(`${r.name}: ${r.description}`, "", "config keys (--key=value):");
-  for (const [key, value] of flattenConfig(resolveConfig(registry, name))) {
-    const choices = r.choices?.[key] ? ` [${r.choices[key].join("|")}]` : "";
-    lines.push(`  --${key}=${JSON.stringify(value)}${choices}`);
-    lines.push(`      ${r.help[key] ?? "(undocumented)"}`);
+  const config = resolveConfig(registry, name, overrides);
+  const plugin = pluginKeyHelp(registry, r, config);
+  const help = { ...r.help, ...plugin.help };
+  const allChoices = { ...r.choices, ...plugin.choices };
+  lines.push(
+    `${r.name}: ${r.description}`,
+    "",
+    "config keys (--key=value; lists comma-separated), with the values this command line gives:",
+  );
+  for (const [key, value] of flattenConfig(config)) {
+    const choices = allChoices[key] ? ` [${allChoices[key].join("|")}]` : "";
+    const shown = Array.isArray(value)
+      ? formatLeaf(value)
+      : JSON.stringify(value);
+    lines.push(`  --${key}=${shown}${choices}`);
+    lines.push(`      ${help[key] ?? "(undocumented)"}`);
   }
   return lines.join("\n");
 }
@@ -135,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.flags.help || !args.recipe) {
-    console.log(helpText(registry, args.recipe));
+    console.log(helpText(registry, args.recipe, args.overrides));
     return args.recipe || args.flags.help ? 0 : 2;
   }
   const events = new EventBus();

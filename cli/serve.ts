@@ -1,17 +1,19 @@
 /**
- * Serves finished runs read-only: `deno task serve --runs DIR [--host H]
- * [--port P] [--token T]`. DIR is a runs folder or one run's folder. A
- * non-loopback host needs `--token` or env `SELFTRAIN_TOKEN`.
+ * Serves finished runs read-only: `deno task serve --runs DIR
+ * [--serve HOST:PORT] [--serve-token T]`, the address and token flags of
+ * the recipes' `--serve` (`HOST:PORT`, `:PORT`, `PORT`, `HOST` or
+ * `[IPv6]:PORT`, one parser: `parseServeAddress`). DIR is a runs folder or
+ * one run's folder. A non-loopback host needs `--serve-token` or env
+ * `SELFTRAIN_TOKEN`.
  */
 import { parseArgs } from "node:util";
 import {
-  DEFAULT_SERVE_HOST,
-  DEFAULT_SERVE_PORT,
+  parseServeAddress,
   startStatusServer,
 } from "../plugins/server/serve.ts";
 
 const USAGE =
-  "usage: deno task serve --runs DIR [--host 127.0.0.1] [--port 8787] [--token TOKEN]";
+  "usage: deno task serve --runs DIR [--serve HOST:PORT (default 127.0.0.1:8787)] [--serve-token TOKEN]";
 
 /** Parses the arguments and starts the server; returns when it stops. */
 export async function main(args: string[]): Promise<void> {
@@ -19,9 +21,8 @@ export async function main(args: string[]): Promise<void> {
     args,
     options: {
       runs: { type: "string" },
-      host: { type: "string", default: DEFAULT_SERVE_HOST },
-      port: { type: "string", default: String(DEFAULT_SERVE_PORT) },
-      token: { type: "string" },
+      serve: { type: "string", default: "" },
+      "serve-token": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -34,15 +35,11 @@ export async function main(args: string[]): Promise<void> {
   if (!stat?.isDirectory) {
     throw new Error(`--runs ${values.runs}: not a folder`);
   }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--port ${values.port}: not a port number`);
-  }
+  const { hostname, port } = parseServeAddress(values.serve);
   const server = startStatusServer({
-    hostname: values.host,
+    hostname,
     port,
-    token: values.token,
-    tokenFlag: "--token",
+    token: values["serve-token"],
     runsDir: values.runs,
     onListen: (url) =>
       console.log(`serving ${values.runs} read-only at ${url}`),

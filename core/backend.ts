@@ -4,7 +4,6 @@
  * activates itself on demand, so optional heavy dependencies (tfjs-node,
  * system BLAS) are only imported when chosen.
  */
-import * as tf from "@tensorflow/tfjs-core";
 
 /**
  * The answer of a backend probe: usable, or why not. `notForAuto` marks a
@@ -78,11 +77,4 @@ export async function selectBackend(
     return { name: provider.name, why: `auto: ${probe.detail}${because}` };
   }
   throw new Error(`no backend can run here: ${skipped.join("; ")}`);
-}
-
-/** Activates a tfjs backend that is already registered, by its tfjs name. */
-export async function useTfBackend(tfName: string): Promise<void> {
-  const ok = await tf.setBackend(tfName);
-  if (!ok) throw new Error(`tfjs could not initialise backend "${tfName}"`);
-  await tf.ready();
 }

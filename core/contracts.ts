@@ -25,7 +25,37 @@ export type FeaturePyramid = Record<number, tf.Tensor4D>;
 export type TensorTree =
   | tf.Tensor
   | TensorTree[]
-  | { [key: string]: TensorTree };
+  | { [key: string]: TensorTree | undefined };
+
+/** Activation names (the building blocks' `activate` applies them). */
+export type Activation = "relu" | "swish" | "sigmoid" | "linear" | "relu6";
+
+/**
+ * Settings every part of a model shares (Model Garden's `norm_activation`),
+ * handed to each backbone and head when it is built; a part ignores what it
+ * does not use.
+ */
+export interface SharedSettings {
+  /** Batch-norm moving-average momentum. */
+  bnMomentum: number;
+  /** Batch-norm variance epsilon. */
+  bnEpsilon: number;
+  /** Activation after conv + batch norm; `auto`: each part's own default. */
+  activation: Activation | "auto";
+}
+
+/** Model Garden's values: momentum 0.99, epsilon 1e-3, each part's activation. */
+export const DEFAULT_SHARED: Readonly<SharedSettings> = {
+  bnMomentum: 0.99,
+  bnEpsilon: 1e-3,
+  activation: "auto",
+};
+
+/** What a backbone gets when it is built, besides its own config. */
+export interface BackboneContext {
+  /** The model's shared settings. */
+  readonly shared: Readonly<SharedSettings>;
+}
 
 /** Images → multi-level features. */
 export interface Backbone extends Module {
@@ -43,6 +73,8 @@ export interface HeadInputs {
   numClasses: number;
   /** Model input size `[height, width]`. */
   inputSize: readonly [number, number];
+  /** The model's shared settings (absent: `DEFAULT_SHARED`). */
+  shared?: Readonly<SharedSettings>;
 }
 
 /**
@@ -78,12 +110,15 @@ export interface Loss<Out extends TensorTree, Targets extends TensorTree> {
    * with checkpoints so a resumed run ends bit-identical; absent when the
    * loss is stateless.
    */
-  readonly state?: {
-    /** JSON-serialisable snapshot (a promise where it is read back from a device). */
-    save(): unknown | Promise<unknown>;
-    /** Restores a snapshot from `save`. */
-    load(snapshot: unknown): void;
-  };
+  readonly state?: ResumableState;
+}
+
+/** State outside the model that must survive a resume (e.g. loss EMAs). */
+export interface ResumableState {
+  /** JSON-serialisable snapshot (a promise where it is read back from a device). */
+  save(): unknown | Promise<unknown>;
+  /** Restores a snapshot from `save`. */
+  load(snapshot: unknown): void;
 }
 
 /**
@@ -98,12 +133,36 @@ export interface Augmenter {
 }
 
 /**
- * Teacher prediction → pseudo-labelled sample (targets replaced by the
- * teacher's), or `null` when nothing should be kept.
+ * Pseudo-labels of one image in SOURCE-image pixels: what a labeler returns,
+ * the pseudo-label store persists and the pseudo-labelled dataset serves.
+ * They are converted to a sample's pixels once, when the sample is loaded.
+ */
+export interface PseudoLabels {
+  /** Image id. */
+  id: number | string;
+  /** Source image width in pixels. */
+  width: number;
+  /** Source image height in pixels. */
+  height: number;
+  /** Boxes `[x1, y1, x2, y2]` flattened (detection; empty otherwise). */
+  boxes: Float32Array;
+  /** Teacher score of each box. */
+  scores: Float32Array;
+  /** Class of each box (contiguous label). */
+  classes: Int32Array;
+  /** 1 where a box is an ignore region (neither object nor background). */
+  ignore: Uint8Array;
+  /** Class per pixel, `width × height`, 255 = ignored (segmentation). */
+  mask?: Uint8Array;
+}
+
+/**
+ * Teacher prediction → pseudo-labels for `sample` (in source pixels), or
+ * `null` when nothing should be kept.
  */
 export interface Labeler {
   /** Registered name. */
   readonly name: string;
-  /** Turns a teacher prediction on `sample` into pseudo targets. */
-  label(prediction: Prediction, sample: Sample): Sample | null;
+  /** Turns a teacher prediction on `sample` into pseudo-labels. */
+  label(prediction: Prediction, sample: Sample): PseudoLabels | null;
 }

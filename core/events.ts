@@ -4,12 +4,16 @@
  * status server all listen to.
  */
 
-/** A training step finished. */
-export interface StepEvent {
+/** What every event about one phase has: its type and the phase's name. */
+export interface PhaseEventBase<T extends string> {
   /** Event type. */
-  type: "step";
+  type: T;
   /** Phase name (e.g. `teacher`, `student`). */
   phase: string;
+}
+
+/** A training step finished. */
+export interface StepEvent extends PhaseEventBase<"step"> {
   /** Step just finished, 1-based. */
   step: number;
   /** Total steps of the phase. */
@@ -31,11 +35,7 @@ export interface StepEvent {
 }
 
 /** A phase (teacher training, pseudo-labelling, ...) started. */
-export interface PhaseStartEvent {
-  /** Event type. */
-  type: "phase-start";
-  /** Phase name. */
-  phase: string;
+export interface PhaseStartEvent extends PhaseEventBase<"phase-start"> {
   /** Units of work in the phase (steps, images). */
   total: number;
   /** Unit name for progress display. */
@@ -43,11 +43,7 @@ export interface PhaseStartEvent {
 }
 
 /** Progress inside a non-training phase (labelling, evaluation). */
-export interface ProgressEvent {
-  /** Event type. */
-  type: "progress";
-  /** Phase name. */
-  phase: string;
+export interface ProgressEvent extends PhaseEventBase<"progress"> {
   /** Units done. */
   done: number;
   /** Units in all. */
@@ -55,11 +51,7 @@ export interface ProgressEvent {
 }
 
 /** A phase finished, with its metrics if any. */
-export interface PhaseEndEvent {
-  /** Event type. */
-  type: "phase-end";
-  /** Phase name. */
-  phase: string;
+export interface PhaseEndEvent extends PhaseEventBase<"phase-end"> {
   /** Metrics of the phase (AP, accuracy, counts). */
   metrics: Record<string, number>;
   /** True when the phase was skipped because its results already existed. */
@@ -67,11 +59,7 @@ export interface PhaseEndEvent {
 }
 
 /** An evaluation finished. */
-export interface EvalEvent {
-  /** Event type. */
-  type: "eval";
-  /** Phase evaluated. */
-  phase: string;
+export interface EvalEvent extends PhaseEventBase<"eval"> {
   /** Step at which it ran. */
   step: number;
   /** Metrics by name. */
@@ -123,15 +111,12 @@ export type RunEvent =
   | RunEndEvent
   | LogEvent;
 
-/** A listener of run events. */
-export type EventListener = (event: RunEvent) => void;
-
 /** Synchronous fan-out of run events to listeners. */
 export class EventBus {
-  readonly #listeners = new Set<EventListener>();
+  readonly #listeners = new Set<(event: RunEvent) => void>();
 
   /** Adds a listener; returns a function that removes it. */
-  on(listener: EventListener): () => void {
+  on(listener: (event: RunEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

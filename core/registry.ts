@@ -2,31 +2,45 @@
  * The plugin registry. Plugins register factories by kind and name; a
  * duplicate name is rejected, and an unknown name fails at once with the list
  * of what is registered. A user's plugin is an ES module whose default export
- * is a `Plugin`, loaded with `--plugin ./file.ts` and used exactly like the
- * built-in ones.
+ * is a `Plugin` (`loadPlugin` in `cli/plugins.ts` loads one for
+ * `--plugin ./file.ts`), used exactly like the built-in ones.
  */
 import type { BackendChoice, BackendProvider } from "./backend.ts";
-import type {
-  Augmenter,
-  Backbone,
-  Head,
-  HeadInputs,
-  Labeler,
-  Loss,
-  TensorTree,
+import {
+  type Augmenter,
+  type Backbone,
+  type BackboneContext,
+  DEFAULT_SHARED,
+  type Head,
+  type HeadInputs,
+  type Labeler,
+  type Loss,
+  type TensorTree,
 } from "./contracts.ts";
-import { applyOverrides, type ConfigObject } from "./config.ts";
+import {
+  applyOverrides,
+  type ConfigChoices,
+  type ConfigObject,
+  type ConfigShape,
+} from "./config.ts";
 import type { EventBus } from "./events.ts";
 import type { Dataset } from "./types.ts";
 
-/** A configurable factory: defaults fix the config's keys and types. */
-export interface PluginSpec<C extends ConfigObject, T, D = undefined> {
+/**
+ * A configurable factory. Its defaults fix the config's keys and types, and
+ * its config type `C` is what `create` receives.
+ */
+export interface PluginSpec<C extends ConfigShape<C>, T, D = undefined> {
   /** Name used in recipes and on the command line. */
   readonly name: string;
   /** One line for `--list-plugins`. */
   readonly description: string;
   /** Default config; overrides must match its keys and types. */
   readonly defaults: C;
+  /** Meaning of each config key, for `--help`. */
+  readonly help?: Readonly<Record<string, string>>;
+  /** Allowed values of string keys. */
+  readonly choices?: ConfigChoices;
   /** Builds the plugin from a full config and its dependencies. */
   create(config: C, deps: D): T;
 }
@@ -47,35 +61,47 @@ export interface DataSplits {
   tuneAnnotationsFile?: string;
 }
 
-/** A head spec, generic over its output and target trees. */
-export type HeadSpec = PluginSpec<
-  ConfigObject,
-  Head<TensorTree, TensorTree>,
-  HeadInputs
->;
+/** What each configurable kind builds, and what `create` gets besides the config. */
+export interface FactoryKinds {
+  /** Feature extractors, handed the model's shared settings. */
+  backbone: { builds: Backbone; deps: BackboneContext };
+  /** Task heads. */
+  head: { builds: Head<TensorTree, TensorTree>; deps: HeadInputs };
+  /** Losses. */
+  loss: { builds: Loss<TensorTree, TensorTree>; deps: undefined };
+  /** Augmentation policies. */
+  augmenter: { builds: Augmenter; deps: undefined };
+  /** Pseudo-labelers. */
+  labeler: { builds: Labeler; deps: undefined };
+  /** Data sources (built-in generators, COCO, VOC, folders). */
+  dataset: { builds: Promise<DataSplits>; deps: undefined };
+}
+
+/** Kinds whose entries are configurable factories. */
+export type FactoryKind = keyof FactoryKinds;
+
+/** The spec of a plugin of kind `K` whose config type is `C`. */
+export type SpecOf<
+  K extends FactoryKind,
+  C extends ConfigShape<C> = ConfigObject,
+> = PluginSpec<C, FactoryKinds[K]["builds"], FactoryKinds[K]["deps"]>;
 
 /** Everything that can be registered, by kind. */
-export interface PluginKinds {
-  /** Feature extractors. */
-  backbone: PluginSpec<ConfigObject, Backbone>;
-  /** Task heads. */
-  head: HeadSpec;
-  /** Losses. */
-  loss: PluginSpec<ConfigObject, Loss<TensorTree, TensorTree>>;
-  /** Augmentation policies. */
-  augmenter: PluginSpec<ConfigObject, Augmenter>;
-  /** Pseudo-labelers. */
-  labeler: PluginSpec<ConfigObject, Labeler>;
-  /** Data sources (built-in generators, COCO, VOC, folders). */
-  dataset: PluginSpec<ConfigObject, Promise<DataSplits>>;
+export type PluginKinds = { [K in FactoryKind]: SpecOf<K> } & {
   /** Compute backends. */
   backend: BackendProvider;
   /** Runnable compositions of plugins. */
   recipe: Recipe;
-}
+};
+
+/** The dependencies argument of `Registry.create` for kind `K`. */
+export type DepsArgs<K extends FactoryKind> = K extends "backbone"
+  ? [ctx?: BackboneContext]
+  : FactoryKinds[K]["deps"] extends undefined ? []
+  : [deps: FactoryKinds[K]["deps"]];
 
 /** What a recipe gets when it runs. */
-export interface RecipeContext<C extends ConfigObject> {
+export interface RecipeContext<C extends ConfigShape<C> = object> {
   /** Resolved config: defaults plus command-line overrides. */
   config: C;
   /** Folder that holds everything the run writes. */
@@ -94,7 +120,7 @@ export interface RecipeContext<C extends ConfigObject> {
  * A typed composition of plugins. Its defaults fix every config key and
  * type; `help` explains each dotted key for `--help`.
  */
-export interface Recipe<C extends ConfigObject = ConfigObject> {
+export interface Recipe<C extends ConfigShape<C> = object> {
   /** Name for `deno task recipe NAME`. */
   readonly name: string;
   /** One line for `--help`. */
@@ -104,16 +130,18 @@ export interface Recipe<C extends ConfigObject = ConfigObject> {
   /** Meaning of each dotted config key. */
   readonly help: Readonly<Record<string, string>>;
   /** Allowed values of string keys. */
-  readonly choices?: Readonly<Record<string, readonly string[]>>;
+  readonly choices?: ConfigChoices;
+  /**
+   * Keys that name a plugin, with its kind (`{"model.backbone": "backbone"}`);
+   * its own config is the section `model.backboneConfig` (`resolveConfig`).
+   */
+  readonly plugins?: Readonly<Record<string, FactoryKind>>;
   /** Runs the recipe; returns its report (also written to `report.json`). */
   run(ctx: RecipeContext<C>): Promise<Record<string, unknown>>;
 }
 
 /** A plugin kind. */
 export type PluginKind = keyof PluginKinds;
-
-/** Kinds whose entries are configurable factories. */
-export type FactoryKind = Exclude<PluginKind, "backend" | "recipe">;
 
 /** Every plugin kind, in display order. */
 export const PLUGIN_KINDS: readonly PluginKind[] = [
@@ -133,8 +161,17 @@ export class Registry {
     PLUGIN_KINDS.map((k) => [k, new Map()]),
   );
 
-  /** Registers `entry` under its name; a duplicate name is an error. */
-  register<K extends PluginKind>(kind: K, entry: PluginKinds[K]): this {
+  /**
+   * Registers a plugin under its name; a duplicate name is an error. The
+   * spec's config type is inferred from its defaults and types `create`.
+   */
+  register<K extends FactoryKind, C extends ConfigShape<C>>(
+    kind: K,
+    spec: SpecOf<K, C>,
+  ): this;
+  /** Registers a backend, a recipe, or an entry as `get` returns it. */
+  register<K extends PluginKind>(kind: K, entry: PluginKinds[K]): this;
+  register(kind: PluginKind, entry: { readonly name: string }): this {
     const table = this.#table(kind);
     if (table.has(entry.name)) {
       throw new Error(`${kind} "${entry.name}" is already registered`);
@@ -172,28 +209,26 @@ export class Registry {
     return [...this.#table(kind).values()] as PluginKinds[K][];
   }
 
-  /** Builds plugin `name` of `kind` from its defaults plus `overrides`. */
+  /**
+   * Builds plugin `name` of `kind` from its defaults plus `overrides`; a
+   * backbone built without a context gets `DEFAULT_SHARED`.
+   */
   create<K extends FactoryKind>(
     kind: K,
     name: string,
-    overrides: ConfigObject = {},
-    ...deps: Parameters<PluginKinds[K]["create"]>[1] extends undefined ? []
-      : [Parameters<PluginKinds[K]["create"]>[1]]
-  ): ReturnType<PluginKinds[K]["create"]> {
-    const spec = this.get(kind, name) as PluginSpec<
-      ConfigObject,
-      unknown,
-      unknown
-    >;
+    overrides: object = {},
+    ...deps: DepsArgs<K>
+  ): FactoryKinds[K]["builds"] {
+    const spec: SpecOf<K> = this.get(kind, name);
     let config: ConfigObject;
     try {
-      config = applyOverrides(spec.defaults, overrides);
+      config = applyOverrides(spec.defaults, overrides, spec.choices);
     } catch (e) {
       throw new Error(`${kind} "${name}": ${(e as Error).message}`);
     }
-    return spec.create(config, deps[0]) as ReturnType<
-      PluginKinds[K]["create"]
-    >;
+    const dep = deps[0] ??
+      (kind === "backbone" ? { shared: DEFAULT_SHARED } : undefined);
+    return spec.create(config, dep as FactoryKinds[K]["deps"]);
   }
 
   /** Installs a plugin (its `setup` registers entries). */
@@ -221,34 +256,5 @@ export interface Plugin {
 
 /** Identity helper that types a plugin object. */
 export function definePlugin(plugin: Plugin): Plugin {
-  return plugin;
-}
-
-/**
- * Imports a plugin module from a file path or URL and installs its default
- * export. Errors name the module.
- */
-export async function loadPlugin(
-  specifier: string,
-  registry: Registry,
-): Promise<Plugin> {
-  const url = /^[a-z][a-z0-9+.-]*:/i.test(specifier)
-    ? specifier
-    : new URL(specifier, `file://${Deno.cwd()}/`).href;
-  let mod: { default?: unknown };
-  try {
-    mod = await import(url);
-  } catch (e) {
-    throw new Error(
-      `plugin ${specifier}: cannot import: ${(e as Error).message}`,
-    );
-  }
-  const plugin = mod.default as Plugin | undefined;
-  if (!plugin || typeof plugin.setup !== "function") {
-    throw new Error(
-      `plugin ${specifier}: default export must be a Plugin ({ name, setup(registry) })`,
-    );
-  }
-  registry.use(plugin);
   return plugin;
 }

@@ -6,6 +6,7 @@
 import { selectBackend } from "./backend.ts";
 import {
   applyOverrides,
+  asTree,
   type ConfigLeaf,
   type ConfigObject,
 } from "./config.ts";
@@ -20,7 +21,7 @@ export interface RunRecipeOptions {
   /** Recipe name. */
   recipe: string;
   /** Dotted-key overrides (`{"train.steps": "100"}`). */
-  overrides?: Readonly<Record<string, ConfigLeaf | string>>;
+  overrides?: Readonly<Record<string, ConfigLeaf>>;
   /** Output folder; default `runs/<recipe>`. */
   out?: string;
   /** Backend name or `auto`. */
@@ -41,18 +42,63 @@ export interface RunRecipeResult {
   report: Record<string, unknown>;
 }
 
-/** Resolves a recipe's config; errors name the valid keys. */
+/**
+ * Resolves a recipe's config: its defaults plus `overrides`, and for each
+ * key that names a plugin (`Recipe.plugins`), that plugin's own config in
+ * the section beside it (`model.backbone` → `model.backboneConfig`): the
+ * plugin's defaults, the recipe's section (when the plugin is the recipe's
+ * default one), then `--model.backboneConfig.*`.
+ * An unknown key is a one-line error naming the valid ones.
+ */
 export function resolveConfig(
   registry: Registry,
   recipe: string,
-  overrides: Readonly<Record<string, ConfigLeaf | string>> = {},
+  overrides: Readonly<Record<string, ConfigLeaf>> = {},
 ): ConfigObject {
   const r = registry.get("recipe", recipe);
+  const slots = Object.entries(r.plugins ?? {});
+  const slotOf = (k: string) =>
+    slots.find(([key]) => k.startsWith(`${key}Config.`))?.[0];
+  const entries = Object.entries(overrides);
   try {
-    return applyOverrides(r.defaults, overrides, r.choices);
+    const own = Object.fromEntries(entries.filter(([k]) => !slotOf(k)));
+    const config = asTree(applyOverrides(r.defaults, own, r.choices));
+    for (const [key, kind] of slots) {
+      const [parent, leaf] = splitKey(config, key);
+      const name = String(parent[leaf]);
+      const spec = registry.get(kind, name);
+      const prefix = `${key}Config.`;
+      const given = entries.filter(([k]) => slotOf(k) === key)
+        .map(([k, v]) => [k.slice(prefix.length), v]);
+      try {
+        // The recipe's own section holds keys of its default plugin only.
+        const [d, dLeaf] = splitKey(asTree(r.defaults), key);
+        const section = name === d[dLeaf]
+          ? (parent[`${leaf}Config`] ?? {}) as ConfigObject
+          : {};
+        parent[`${leaf}Config`] = applyOverrides(
+          applyOverrides(spec.defaults, section, spec.choices),
+          Object.fromEntries(given),
+          spec.choices,
+        );
+      } catch (e) {
+        throw new Error(
+          `${kind} "${name}" (--${prefix}*): ${(e as Error).message}`,
+        );
+      }
+    }
+    return config;
   } catch (e) {
     throw new Error(`recipe ${recipe}: ${(e as Error).message}`);
   }
+}
+
+/** The section holding dotted `key` and the key's last part. */
+function splitKey(config: ConfigObject, key: string): [ConfigObject, string] {
+  const parts = key.split(".");
+  let node = config;
+  for (const p of parts.slice(0, -1)) node = node[p] as ConfigObject;
+  return [node, parts[parts.length - 1]];
 }
 
 /** Runs a recipe end to end. */
@@ -95,6 +141,7 @@ export async function runRecipe(
     backend: backend.name,
     config,
   });
+  let error: string | undefined;
   try {
     const report = await recipe.run({
       config,
@@ -105,21 +152,13 @@ export async function runRecipe(
       resume: opts.resume ?? false,
     });
     await writeJsonAtomic(`${out}/report.json`, report);
-    events.emit({
-      type: "run-end",
-      recipe: opts.recipe,
-      seconds: (performance.now() - started) / 1000,
-    });
     return { out, report };
   } catch (e) {
-    events.emit({
-      type: "run-end",
-      recipe: opts.recipe,
-      seconds: (performance.now() - started) / 1000,
-      error: (e as Error).message,
-    });
+    error = (e as Error).message;
     throw e;
   } finally {
+    const seconds = (performance.now() - started) / 1000;
+    events.emit({ type: "run-end", recipe: opts.recipe, seconds, error });
     detach();
     log.close();
   }

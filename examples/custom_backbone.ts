@@ -2,7 +2,8 @@
  * A user's own backbone, written only against selftrain's public API and
  * loaded with `--plugin`:
  *
- *   deno task recipe classify --plugin ./examples/custom_backbone.ts --backbone=separable-net
+ *   deno task recipe classify --plugin ./examples/custom_backbone.ts \
+ *     --backbone=separable-net --backboneConfig.width=8
  *
  * It registers `separable-net`: depthwise-separable stages (depthwise 3×3
  * stride 2 + pointwise 1×1), the MobileNet building block.
@@ -84,7 +85,11 @@ const plugin: Plugin = definePlugin({
       name: "separable-net",
       description: "example user plugin: depthwise-separable stages",
       defaults: { width: 16, stages: 3 },
-      create: (c) => new SeparableNet(Number(c.width), Number(c.stages)),
+      help: {
+        width: "channels of the stem (doubling per stage)",
+        stages: "depthwise-separable stages (output levels 1..stages)",
+      },
+      create: (c) => new SeparableNet(c.width, c.stages),
     });
   },
 });

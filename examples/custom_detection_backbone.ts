@@ -3,20 +3,23 @@
  * selftrain's public API and loaded with `--plugin`:
  *
  *   deno task recipe coco-supervised --plugin ./examples/custom_detection_backbone.ts \
- *     --model.backbone=strided-pyramid
+ *     --model.backbone=strided-pyramid --model.backboneConfig.width=24
  *   deno task recipe coco-selftrain --plugin ./examples/custom_detection_backbone.ts \
- *     --model.backbone=strided-pyramid
+ *     --model.backbone=strided-pyramid --model.backboneConfig.base=8
  *
  * RetinaNet takes levels 3–7 (strides 8–128). `strided-pyramid` makes them
  * with a plain chain of stride-2 3×3 convolutions (batch norm + ReLU), one
  * per level, each level's map projected to `width` channels for the head.
- * It declares `bnMomentum`, so the recipes' `model.bnMomentum` reaches it; a
- * backbone that does not declare a key is not handed it.
+ * Its own keys (`base`, `width`) come from `--model.backboneConfig.*`; the
+ * batch-norm settings come from the model's shared settings
+ * (`model.bnMomentum`, `model.bnEpsilon`), which every backbone is handed;
+ * it ignores the shared activation (always ReLU).
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import {
   activate,
   type Backbone,
+  type BackboneContext,
   BatchNorm,
   Conv2d,
   definePlugin,
@@ -24,19 +27,26 @@ import {
   type ForwardContext,
   Module,
   type Plugin,
+  type SharedSettings,
 } from "../mod.ts";
 
 /** conv 3×3 (stride 2) → batch norm → ReLU. */
 class DownBlock extends Module {
   readonly conv: Conv2d;
   readonly bn: BatchNorm;
-  constructor(cin: number, cout: number, bnMomentum: number) {
+  constructor(cin: number, cout: number, shared: Readonly<SharedSettings>) {
     super();
     this.conv = this.child(
       "conv",
       new Conv2d(cin, cout, { kernel: 3, stride: 2 }),
     );
-    this.bn = this.child("bn", new BatchNorm(cout, { momentum: bnMomentum }));
+    this.bn = this.child(
+      "bn",
+      new BatchNorm(cout, {
+        momentum: shared.bnMomentum,
+        epsilon: shared.bnEpsilon,
+      }),
+    );
   }
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     return activate(
@@ -54,14 +64,14 @@ export class StridedPyramid extends Module implements Backbone {
   readonly #lateral: Conv2d[] = [];
 
   /** `base` channels at level 1, doubling up to 8×; `width` at the outputs. */
-  constructor(base: number, width: number, bnMomentum: number) {
+  constructor(base: number, width: number, ctx: BackboneContext) {
     super();
     const channels: Record<number, number> = {};
     let cin = 3;
     for (let level = 1; level <= 7; level++) {
       const cout = base * 2 ** Math.min(level - 1, 3);
       this.#down.push(
-        this.child(`down${level}`, new DownBlock(cin, cout, bnMomentum)),
+        this.child(`down${level}`, new DownBlock(cin, cout, ctx.shared)),
       );
       if (level >= 3) {
         this.#lateral.push(
@@ -98,13 +108,12 @@ const plugin: Plugin = definePlugin({
       name: "strided-pyramid",
       description:
         "example user plugin: levels 3-7 from a chain of stride-2 convs, for RetinaNet",
-      defaults: { base: 16, width: 32, bnMomentum: 0.99 },
-      create: (c) =>
-        new StridedPyramid(
-          Number(c.base),
-          Number(c.width),
-          Number(c.bnMomentum),
-        ),
+      defaults: { base: 16, width: 32 },
+      help: {
+        base: "channels at level 1, doubling per level up to 8x",
+        width: "channels of each output level (3-7)",
+      },
+      create: (c, ctx) => new StridedPyramid(c.base, c.width, ctx),
     });
   },
 });

@@ -28,7 +28,6 @@ export const INIT_FILE = "init.json";
 
 /** The keys every detection / segmentation `model.*` section has. */
 export interface InitKeys {
-  [key: string]: string | number | boolean;
   /** Backbone plugin. */
   backbone: string;
   /** `random` or a backbone checkpoint folder. */

@@ -3,36 +3,33 @@
  * classification dataset plugin). The smallest complete pipeline: registry
  * → data → trainer → checkpoint → evaluation.
  */
-import { BatchLoader, shuffledPlan } from "../core/data/loader.ts";
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { train } from "../core/train/trainer.ts";
 import type { Dataset } from "../core/types.ts";
+import { trainPhase } from "./train_phase.ts";
 import { topKAccuracy } from "./classification_eval.ts";
 import {
   prefixKeys,
   TRAIN_CHOICES,
   TRAIN_HELP,
-  trainerConfig,
   type TrainSection,
 } from "./train_config.ts";
+import {
+  ACTIVATION_CHOICES,
+  CPU_SHARED,
+  type ModelBase,
+  SHARED_HELP,
+  sharedSettings,
+} from "./model_config.ts";
 
 /** Config of `classify`. */
-export interface ClassifyConfig {
-  [key: string]:
-    | string
-    | number
-    | boolean
-    | TrainSection
-    | Record<string, string | number>;
+export interface ClassifyConfig extends ModelBase {
   /** Seed of data order, init and augmentation. */
   seed: number;
   /** Dataset plugin name. */
   dataset: string;
-  /** Backbone plugin name. */
-  backbone: string;
   /** Training section. */
   train: TrainSection;
 }
@@ -55,6 +52,7 @@ export const classifyRecipe: Recipe<ClassifyConfig> = {
     seed: 0,
     dataset: "synthetic-classes",
     backbone: "tiny-convnet",
+    ...CPU_SHARED,
     train: {
       steps: 300,
       batchSize: 32,
@@ -72,21 +70,33 @@ export const classifyRecipe: Recipe<ClassifyConfig> = {
   help: {
     seed: "seed of data order, weight init and augmentation",
     dataset: "dataset plugin (classification samples)",
-    backbone: "backbone plugin",
+    backbone: "backbone plugin; its own keys are backboneConfig.*",
+    ...SHARED_HELP,
     ...prefixKeys("train", TRAIN_HELP),
   },
-  choices: prefixKeys("train", TRAIN_CHOICES),
+  choices: {
+    ...prefixKeys("train", TRAIN_CHOICES),
+    activation: ACTIVATION_CHOICES,
+  },
+  plugins: { backbone: "backbone" },
   async run(ctx) {
     const { config, registry, events, out } = ctx;
     const data = await registry.create("dataset", config.dataset, {
       seed: config.seed,
     });
+    const shared = sharedSettings(config);
     const model = withInitSeed(config.seed, () => {
-      const backbone = registry.create("backbone", config.backbone);
+      const backbone = registry.create(
+        "backbone",
+        config.backbone,
+        config.backboneConfig,
+        { shared },
+      );
       const head = registry.create("head", "classification", {}, {
         channels: backbone.outputChannels,
         numClasses: data.train.classNames.length,
         inputSize: [0, 0],
+        shared,
       });
       return new TaskModel(
         backbone,
@@ -96,29 +106,12 @@ export const classifyRecipe: Recipe<ClassifyConfig> = {
     });
     const t = config.train;
     const phase = await runPhase(out, "train", events, async (dir) => {
-      events.emit({
-        type: "phase-start",
-        phase: "train",
-        total: t.steps,
-        unit: "steps",
-      });
-      await train({
-        phase: "train",
-        model,
-        config: trainerConfig(t, config.seed),
-        data: new BatchLoader({
-          plan: shuffledPlan(data.train, t.batchSize, config.seed),
-        }),
-        loss: (b, c) => model.loss(b, c),
-        events,
-        checkpointDir: `${dir}/checkpoints`,
-        resume: ctx.resume,
-      });
+      await trainPhase(ctx, "train", model, t, { dir, data: data.train });
       return {
         accuracy: await accuracy(model, data.val),
         params: model.countParameters(),
       };
-    });
+    }, { total: t.steps, unit: "steps" });
     model.dispose();
     return {
       recipe: "classify",

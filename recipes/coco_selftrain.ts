@@ -17,24 +17,22 @@
  * Each phase writes `<out>/<phase>/metrics.json` when done and is skipped
  * when re-run with the same `--out`.
  */
+import { COCO_SELFTRAIN_HELP } from "./coco_selftrain_help.ts";
 import { exists } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { loadLatestWeights } from "../core/train/trainer.ts";
-import {
-  NO_SHARD,
-  parseShard,
-  type ShardMode,
-} from "../core/selftrain/shard.ts";
-import { PseudoLabelStore } from "../core/selftrain/pseudo_store.ts";
+import { loadModelWeights } from "./phase.ts";
+import { NO_SHARD, parseShard, type ShardMode } from "../selftrain/shard.ts";
+import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
 import {
   AUG_DEFAULTS,
   type AugSection,
   buildDetector,
   createAugmenter,
-  DETECTION_COMMON_HELP,
+  DETECTION_COMMON_CHOICES,
   DETECTION_DATA_DEFAULTS,
+  DETECTION_PLUGINS,
   type DetectionDataSection,
   type DetectorSection,
   evaluateDetector,
@@ -47,22 +45,23 @@ import {
   labelCounts,
   labelPool,
   type PseudoSection,
-} from "./labeling.ts";
-import { PseudoLabeledDataset } from "./pseudo_dataset.ts";
+} from "../selftrain/label_pool.ts";
+import { PseudoLabeledDataset } from "../selftrain/pseudo_dataset.ts";
 import { writeSelfTrainReport } from "./report.ts";
-import { trainDetector } from "./detector_training.ts";
+import { trainPhase } from "./train_phase.ts";
 import {
   type BaselineBatch,
   composition,
   type StudentSection,
+  trainedAsTeacher,
   trainMixedPhase,
 } from "./mixed_training.ts";
-import { withPhaseLock } from "./run_lock.ts";
+import { withPhaseLock } from "../selftrain/run_lock.ts";
 import { prepareInit } from "./backbone_init.ts";
+import { JOINT_DEFAULTS, type JointSection } from "./joint_training.ts";
 import {
   prefixKeys,
   TRAIN_CHOICES,
-  TRAIN_HELP,
   type TrainSection,
 } from "./train_config.ts";
 
@@ -83,7 +82,8 @@ export interface CocoSelfTrainConfig {
     | DetectionDataSection
     | DetectorSection
     | TrainSection
-    | PseudoSection;
+    | PseudoSection
+    | JointSection;
   /** Seed of everything. */
   seed: number;
   /** Student augmentation level (the stronger one); the teacher's is `teacher.augment`. */
@@ -108,6 +108,8 @@ export interface CocoSelfTrainConfig {
   pseudo: PseudoSection;
   /** Student training. */
   student: StudentSection;
+  /** Joint classification training of teacher, student and baseline (off at weight 0). */
+  joint: JointSection;
 }
 
 const PHASES = ["all", "teacher", "label", "student", "baseline"] as const;
@@ -150,52 +152,20 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       normDecay: 0.99,
       positivesMomentum: 0,
     },
+    joint: JOINT_DEFAULTS,
   },
-  help: {
-    ...DETECTION_COMMON_HELP,
-    phase:
-      "all, or up to one phase: teacher, label (with --shard for one slice of the pool), student, baseline",
-    shard:
-      "I/N: with --phase label, label shard I of N of the unlabelled pool (then deno task merge-labels)",
-    baselineBatch:
-      "compute-matched baseline's images per step, all human: human (as many as the student's human half, the same batches without the pseudo half) or full (the student's whole batch size)",
-    shardMode:
-      "range (contiguous slices of the pool listing) or hash (by image id; stable when the pool is reordered or grows)",
-    augment:
-      "student augmentation: S1, S2, S3, S4 (SPEC levels) or an augmenter plugin; usually stronger than the teacher's",
-    ...prefixKeys("teacher", TRAIN_HELP),
-    "teacher.augment": "teacher augmentation (S1..S4 or an augmenter plugin)",
-    "pseudo.labeler":
-      "labeler plugin (hard: boxes with score >= threshold after NMS; soft: those boxes for the box loss, and the teacher's per-anchor class probabilities as class targets)",
-    "pseudo.nms":
-      "extra NMS on the teacher's boxes before thresholding: none (the head's class-wise NMS only), classwise, or agnostic (one box per object across classes)",
-    "pseudo.temperature":
-      "soft labels: class targets are sigmoid(teacher logit / temperature); < 1 sharpens",
-    "pseudo.threshold": "teacher score threshold for a pseudo box (paper: 0.5)",
-    "pseudo.batchSize": "images per teacher inference batch",
-    "pseudo.ignoreBelow":
-      "teacher boxes scoring in [ignoreBelow, threshold) become ignore regions, not background (0: off, the paper's rule)",
-    ...prefixKeys("student", TRAIN_HELP),
-    "student.init":
-      "random (paper: model.init, i.e. random weights or its pre-trained backbone, with a fresh head) or teacher (start from the teacher's weights)",
-    "student.mixRatio": "human:pseudo images per batch (paper: 1:1)",
-    "student.normalize":
-      "loss normalisation L = (L_h + a*(avgL_h/avgL_p)*L_p)/(1+a); false for the ablation",
-    "student.alpha": "weight a of the pseudo loss",
-    "student.normDecay": "EMA decay of the moving loss averages",
-    "student.positivesMomentum":
-      "moving average of positive anchors normalising each half's detection loss (detectron2); 0 = this batch's count, which spikes on pseudo halves with no box",
-  },
+  help: COCO_SELFTRAIN_HELP,
   choices: {
     phase: PHASES,
     shardMode: ["range", "hash"],
     baselineBatch: ["human", "full"],
     "pseudo.nms": ["none", "classwise", "agnostic"],
-    "data.onError": ["fail", "skip"],
+    ...DETECTION_COMMON_CHOICES,
     "student.init": ["random", "teacher"],
     ...prefixKeys("teacher", TRAIN_CHOICES),
     ...prefixKeys("student", TRAIN_CHOICES),
   },
+  plugins: DETECTION_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const started = performance.now();
@@ -239,7 +209,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     const teacher = await build(c.seed);
     const runTeacher = () =>
       runPhase(out, "teacher", events, async (dir) => {
-        await trainDetector(ctx, "teacher", teacher, c.teacher, {
+        await trainPhase(ctx, "teacher", teacher, c.teacher, {
           dir,
           augment: createAugmenter(
             registry,
@@ -256,12 +226,12 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
           events,
           "teacher",
         );
-      });
+      }, { total: c.teacher.steps, unit: "steps" });
     const teacherPhase = teacherDone
       ? await runTeacher()
       : await withPhaseLock(out, "teacher", runTeacher);
     if (teacherPhase.skipped) {
-      await loadLatestWeights(teacher, `${out}/teacher/checkpoints`);
+      await loadModelWeights(teacher, `${out}/teacher/checkpoints`);
     }
     if (only === "teacher") {
       teacher.dispose();
@@ -312,7 +282,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     const initModel = async (): Promise<TaskModel> => {
       const model = await build(c.seed + 1);
       if (c.student.init === "teacher") {
-        await loadLatestWeights(model, `${out}/teacher/checkpoints`);
+        await loadModelWeights(model, `${out}/teacher/checkpoints`);
       }
       return model;
     };
@@ -324,7 +294,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       const soft = phase === "student" && c.pseudo.labeler === "soft";
       const softTeacher = soft ? await build(c.seed) : null;
       if (softTeacher) {
-        await loadLatestWeights(softTeacher, `${out}/teacher/checkpoints`);
+        await loadModelWeights(softTeacher, `${out}/teacher/checkpoints`);
       }
       try {
         return await runPhase(out, phase, events, (dir) =>
@@ -342,7 +312,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
             softTeacher: softTeacher
               ? { model: softTeacher, temperature: c.pseudo.temperature }
               : undefined,
-          }));
+          }), { total: c.student.steps, unit: "steps" });
       } finally {
         model.dispose();
         softTeacher?.dispose();
@@ -405,14 +375,10 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
  * augmentation, all-human batches of the same size).
  */
 export function teacherIsBaseline(c: CocoSelfTrainConfig): boolean {
-  const teacherInit = c.model.init;
-  const studentInit = c.student.init === "teacher" ? "teacher" : c.model.init;
-  if (studentInit !== teacherInit || c.augment !== c.teacher.augment) {
-    return false;
-  }
-  const batch = composition(c.student, false, c.baselineBatch as BaselineBatch)
-    .humanPerStep;
-  return Object.keys(c.teacher).every((k) =>
-    k === "augment" || k === "batchSize" || c.teacher[k] === c.student[k]
-  ) && batch === c.teacher.batchSize && c.student.positivesMomentum === 0;
+  return trainedAsTeacher(
+    c.teacher,
+    c.student,
+    c.augment,
+    c.baselineBatch as BaselineBatch,
+  ) && c.student.positivesMomentum === 0;
 }

@@ -4,18 +4,24 @@
  * Writes `train/metrics.json` (the 12 COCO numbers), detections in COCO
  * results format, and a checkpoint under `--out`.
  */
-import { BatchLoader, shuffledPlan } from "../core/data/loader.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { train } from "../core/train/trainer.ts";
+import { trainPhase } from "./train_phase.ts";
+import {
+  JOINT_DEFAULTS,
+  JOINT_HELP,
+  type JointSection,
+} from "./joint_training.ts";
 import { INIT_DEFAULTS, prepareInit } from "./backbone_init.ts";
 import {
   AUG_DEFAULTS,
   type AugSection,
   buildDetector,
   createAugmenter,
+  DETECTION_COMMON_CHOICES,
   DETECTION_COMMON_HELP,
   DETECTION_DATA_DEFAULTS,
+  DETECTION_PLUGINS,
   type DetectionDataSection,
   type DetectorSection,
   evaluateDetector,
@@ -26,9 +32,10 @@ import {
   prefixKeys,
   TRAIN_CHOICES,
   TRAIN_HELP,
-  trainerConfig,
   type TrainSection,
 } from "./train_config.ts";
+import { CPU_SHARED } from "./model_config.ts";
+import { RETINANET_DEFAULTS } from "../plugins/retinanet/config.ts";
 
 /** Config of `coco-supervised`. */
 export interface CocoSupervisedConfig {
@@ -38,7 +45,8 @@ export interface CocoSupervisedConfig {
     | AugSection
     | DetectionDataSection
     | DetectorSection
-    | TrainSection;
+    | TrainSection
+    | JointSection;
   /** Seed of data order, fraction, init and augmentation. */
   seed: number;
   /** Augmentation level or augmenter plugin. */
@@ -51,18 +59,17 @@ export interface CocoSupervisedConfig {
   model: DetectorSection;
   /** Training. */
   train: TrainSection;
+  /** Joint classification training (off at weight 0). */
+  joint: JointSection;
 }
 
 /** Detector defaults that train in minutes on 2 CPU cores. */
 export const CPU_DETECTOR: DetectorSection = {
   backbone: "convnet-fpn",
-  headConvs: 2,
-  headFilters: 64,
-  bnMomentum: 0.9,
-  softNms: false,
-  anchorSize: 2,
-  scoreThreshold: 0.05,
+  ...CPU_SHARED,
   ...INIT_DEFAULTS,
+  // A 2×64 head, anchors of 2 strides: the objects are small.
+  head: { ...RETINANET_DEFAULTS, convs: 2, filters: 64, anchorSize: 2 },
 };
 
 /** Training defaults of the CPU detector. */
@@ -93,17 +100,20 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
     data: DETECTION_DATA_DEFAULTS,
     model: CPU_DETECTOR,
     train: CPU_DETECTOR_TRAIN,
+    joint: JOINT_DEFAULTS,
   },
   help: {
     ...DETECTION_COMMON_HELP,
     augment:
       "augmentation: S1, S2, S3, S4 (SPEC levels) or any augmenter plugin",
     ...prefixKeys("train", TRAIN_HELP),
+    ...prefixKeys("joint", JOINT_HELP),
   },
   choices: {
     ...prefixKeys("train", TRAIN_CHOICES),
-    "data.onError": ["fail", "skip"],
+    ...DETECTION_COMMON_CHOICES,
   },
+  plugins: DETECTION_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const splits = await loadDetectionData(registry, c.data, c.seed);
@@ -124,28 +134,13 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
       init.record.overrides,
     ));
     const phase = await runPhase(out, "train", events, async (dir) => {
-      events.emit({
-        type: "phase-start",
-        phase: "train",
-        total: c.train.steps,
-        unit: "steps",
+      await trainPhase(ctx, "train", model, c.train, {
+        dir,
+        augment,
+        data: splits.train,
       });
-      const r = await train({
-        phase: "train",
-        model,
-        config: trainerConfig(c.train, c.seed),
-        data: new BatchLoader({
-          plan: shuffledPlan(splits.train, c.train.batchSize, c.seed),
-          augment,
-        }),
-        loss: (b, fc) => model.loss(b, fc),
-        events,
-        checkpointDir: `${dir}/checkpoints`,
-        resume: ctx.resume,
-      });
-      r.ema?.dispose();
       return { ...await evaluateDetector(model, splits, dir, events, "train") };
-    });
+    }, { total: c.train.steps, unit: "steps" });
     model.dispose();
     return {
       recipe: "coco-supervised",

@@ -5,13 +5,24 @@
  * results format).
  */
 import type { ConfigObject } from "../core/config.ts";
+import {
+  RETINANET_HELP,
+  type RetinaNetConfig,
+} from "../plugins/retinanet/config.ts";
+import {
+  ACTIVATION_CHOICES,
+  backboneArgs,
+  type ModelBase,
+  SHARED_HELP,
+  sharedSettings,
+} from "./model_config.ts";
 import type { Augmenter } from "../core/contracts.ts";
 import { sequentialBatches } from "../core/data/loader.ts";
 import {
   type CocoMetrics,
   evaluateCoco,
   readCocoDataset,
-} from "../core/eval/mod.ts";
+} from "../eval/mod.ts";
 import { join } from "node:path";
 import type { EventBus } from "../core/events.ts";
 import { writeJsonAtomic } from "../core/fs.ts";
@@ -48,23 +59,16 @@ export interface DetectionDataSection extends Omit<CocoSplitsConfig, "seed"> {
   source: string;
 }
 
-/** `model.*`: the detector. */
-export interface DetectorSection extends InitKeys {
-  [key: string]: string | number | boolean;
+/**
+ * `model.*`: the detector: a backbone plugin with P3–P7 outputs and its
+ * own config, the shared settings, the initialisation, and the RetinaNet
+ * head's config.
+ */
+export interface DetectorSection extends ModelBase, InitKeys {
   /** Backbone plugin (P3–P7 outputs). */
   backbone: string;
-  /** Convs per RetinaNet subnet. */
-  headConvs: number;
-  /** Channels of the subnets. */
-  headFilters: number;
-  /** Batch-norm momentum of backbone and head. */
-  bnMomentum: number;
-  /** Use soft-NMS at inference. */
-  softNms: boolean;
-  /** Anchor size in strides (paper: 4; 2 suits small objects in small images). */
-  anchorSize: number;
-  /** Detections below this score are dropped before NMS. */
-  scoreThreshold: number;
+  /** The `retinanet` head's config (`model.head.*`). */
+  head: RetinaNetConfig;
 }
 
 /** Defaults sized for a CPU run on the built-in data. */
@@ -98,16 +102,9 @@ export const DETECTION_DATA_HELP: Readonly<Record<string, string>> = {
 /** Meaning of the `model.*` keys. */
 export const DETECTOR_HELP: Readonly<Record<string, string>> = {
   backbone:
-    "backbone plugin with P3-P7 outputs (spinenet-*, efficientnet-fpn, or a user plugin)",
-  headConvs: "convs per RetinaNet class/box subnet (paper: 4; SpineNet-190: 7)",
-  headFilters: "channels of the subnets (paper: 256; SpineNet-190: 512)",
-  bnMomentum:
-    "batch-norm moving-average momentum (0.99 for long runs; 0.9 suits short CPU runs)",
-  softNms: "soft-NMS (sigma 0.3) instead of hard NMS at inference",
-  scoreThreshold:
-    "detections below this score are dropped before NMS (paper: 0.05)",
-  anchorSize:
-    "anchor size as a multiple of the level's stride (paper: 4; 2 for small objects at small input sizes)",
+    "backbone plugin with P3-P7 outputs (convnet-fpn, spinenet-*, efficientnet-fpn, or a user plugin); its own keys are model.backboneConfig.*",
+  ...SHARED_HELP,
+  ...prefixKeys("head", RETINANET_HELP),
   ...INIT_HELP,
 };
 
@@ -139,6 +136,19 @@ export const DETECTION_COMMON_HELP: Readonly<Record<string, string>> = {
   ...prefixKeys("aug", AUG_HELP),
   ...prefixKeys("data", DETECTION_DATA_HELP),
   ...prefixKeys("model", DETECTOR_HELP),
+};
+
+/** Choices of the keys every detection recipe shares. */
+export const DETECTION_COMMON_CHOICES: Readonly<
+  Record<string, readonly string[]>
+> = {
+  "data.onError": ["fail", "skip"],
+  "model.activation": ACTIVATION_CHOICES,
+};
+
+/** The plugin-naming keys of the detection recipes. */
+export const DETECTION_PLUGINS: Readonly<Record<string, "backbone">> = {
+  "model.backbone": "backbone",
 };
 
 /** Builds augmenter `name` for `inputSize`, passing the `aug.*` keys it declares. */
@@ -196,24 +206,15 @@ export function buildDetector(
   seed: number,
   backboneOverrides: ConfigObject = {},
 ): TaskModel {
+  const shared = sharedSettings(m);
   return withInitSeed(seed, () => {
-    // A user's backbone need not have a batch-norm momentum setting.
-    const declared = registry.get("backbone", m.backbone).defaults;
-    const backbone = registry.create("backbone", m.backbone, {
-      ...("bnMomentum" in declared ? { bnMomentum: m.bnMomentum } : {}),
-      ...backboneOverrides,
-    });
-    const head = registry.create("head", "retinanet", {
-      convs: m.headConvs,
-      filters: m.headFilters,
-      bnMomentum: m.bnMomentum,
-      softNms: m.softNms,
-      anchorSize: m.anchorSize,
-      scoreThreshold: m.scoreThreshold,
-    }, {
+    const bb = backboneArgs(m, backboneOverrides);
+    const backbone = registry.create("backbone", m.backbone, bb.config, bb.ctx);
+    const head = registry.create("head", "retinanet", m.head, {
       channels: backbone.outputChannels,
       numClasses,
       inputSize: [inputSize, inputSize],
+      shared,
     });
     return new TaskModel(
       backbone,

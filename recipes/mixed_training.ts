@@ -8,12 +8,11 @@
  */
 import type { SampleRef } from "../core/data/loader.ts";
 import type { TaskModel } from "../core/model.ts";
-import type { ConfigObject } from "../core/config.ts";
 import type { DataSplits, RecipeContext } from "../core/registry.ts";
-import { MixedBatchSampler } from "../core/selftrain/mixing.ts";
+import { MixedBatchSampler } from "../selftrain/mixing.ts";
 import type { Augmenter } from "../core/contracts.ts";
 import type { Dataset } from "../core/types.ts";
-import { type PhaseLoss, trainDetector } from "./detector_training.ts";
+import { type PhaseLoss, trainPhase } from "./train_phase.ts";
 import { evaluateDetector } from "./detection.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { type PseudoTargetHook, studentLoss } from "./student_loss.ts";
@@ -46,7 +45,7 @@ export interface BatchComposition {
 /** Inputs of `trainMixedPhase`. */
 export interface MixedPhaseInputs {
   /** Recipe context. */
-  ctx: RecipeContext<ConfigObject>;
+  ctx: RecipeContext<{ seed: number }>;
   /** `student` or `baseline`. */
   phase: string;
   /** The model, already initialised. */
@@ -110,9 +109,15 @@ export function softTargetHook(
  */
 export type BaselineBatch = "human" | "full";
 
+/** The batch settings of a student section (detection or segmentation). */
+export type MixSettings = Pick<TrainSection, "batchSize"> & {
+  /** human:pseudo images per batch. */
+  mixRatio: string;
+};
+
 /** Batch composition of the student (`pseudo` true) or of the baseline. */
 export function composition(
-  s: StudentSection,
+  s: MixSettings,
   pseudo: boolean,
   baselineBatch: BaselineBatch = "human",
 ): BatchComposition {
@@ -137,6 +142,66 @@ export function composition(
   };
 }
 
+/**
+ * The batches of the student (`pseudo` set: human images first, then
+ * pseudo ones, by `s.mixRatio`) or of its baseline (`pseudo` null: the
+ * student's human stream alone, `composition(s, false, baselineBatch)`
+ * images per step). The sampler draws each source independently of the
+ * other, so the baseline sees the very human images the student sees.
+ */
+export function mixedPlan(
+  human: Dataset,
+  pseudo: Dataset | null,
+  s: MixSettings,
+  seed: number,
+  baselineBatch: BaselineBatch = "human",
+): { sampler: MixedBatchSampler; plan: (step: number) => SampleRef[] } {
+  const sampler = new MixedBatchSampler({
+    humanSize: human.size,
+    pseudoSize: pseudo?.size ?? 0,
+    batchSize: pseudo
+      ? s.batchSize
+      : composition(s, false, baselineBatch).humanPerStep,
+    ratio: pseudo ? s.mixRatio : "1:0",
+    seed,
+  });
+  const sources: Record<"human" | "pseudo", Dataset | null> = {
+    human,
+    pseudo,
+  };
+  const plan = (step: number): SampleRef[] =>
+    sampler.batch(step).map((e) => ({
+      dataset: sources[e.source]!,
+      index: e.index,
+      seed: e.seed,
+    }));
+  return { sampler, plan };
+}
+
+/**
+ * True when the teacher already is the student's compute-matched baseline:
+ * the student starts from the teacher's initialisation (`student.init`
+ * other than `teacher`: `model.init`, random weights or a pre-trained
+ * backbone, never the teacher's weights) and is trained exactly as the
+ * teacher was (every training key but the batch size equal, the same
+ * augmentation), and the baseline's all-human batches are the teacher's
+ * batch size.
+ */
+export function trainedAsTeacher(
+  teacher: TrainSection & { augment: string },
+  student: TrainSection & { init: string; mixRatio: string },
+  studentAugment: string,
+  baselineBatch: BaselineBatch,
+): boolean {
+  if (student.init === "teacher" || studentAugment !== teacher.augment) {
+    return false;
+  }
+  const batch = composition(student, false, baselineBatch).humanPerStep;
+  return Object.keys(teacher).every((k) =>
+    k === "augment" || k === "batchSize" || teacher[k] === student[k]
+  ) && batch === teacher.batchSize;
+}
+
 /** Trains and evaluates the student or the baseline. */
 export async function trainMixedPhase(
   m: MixedPhaseInputs,
@@ -146,27 +211,13 @@ export async function trainMixedPhase(
     ctx.registry.create("loss", "retinanet-loss", {
       normalizerMomentum: momentum,
     });
-  // The baseline's batches are the student's human images (the same
-  // stream: the sampler draws each source independently of the other).
-  const sampler = new MixedBatchSampler({
-    humanSize: splits.train.size,
-    pseudoSize: pseudo?.size ?? 0,
-    batchSize: pseudo
-      ? s.batchSize
-      : composition(s, false, m.baselineBatch).humanPerStep,
-    ratio: pseudo ? s.mixRatio : "1:0",
-    seed: m.seed,
-  });
-  const sources: Record<"human" | "pseudo", Dataset | null> = {
-    human: splits.train,
+  const { sampler, plan } = mixedPlan(
+    splits.train,
     pseudo,
-  };
-  const plan = (step: number): SampleRef[] =>
-    sampler.batch(step).map((e) => ({
-      dataset: sources[e.source]!,
-      index: e.index,
-      seed: e.seed,
-    }));
+    s,
+    m.seed,
+    m.baselineBatch,
+  );
   let loss: PhaseLoss;
   if (pseudo && sampler.pseudoPerBatch > 0) {
     loss = studentLoss(
@@ -195,7 +246,7 @@ export async function trainMixedPhase(
       state: whole.state,
     };
   }
-  await trainDetector(ctx, m.phase, model, s, {
+  await trainPhase(ctx, m.phase, model, s, {
     dir: m.dir,
     augment: m.augment,
     plan,

@@ -29,4 +29,4 @@ export const builtinRecipes: readonly Recipe[] = [
   pascalSupervisedRecipe,
   pretrainSupervisedRecipe,
   pretrainSimClrRecipe,
-] as unknown as Recipe[];
+];

@@ -19,11 +19,11 @@
  * i.e. two forward passes per micro-batch; not done here.
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import { BatchLoader, shuffledPlan } from "../core/data/loader.ts";
+import { shuffledPlan } from "../core/data/loader.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { train } from "../core/train/trainer.ts";
+import { trainPhase } from "./train_phase.ts";
 import type { PoolMode } from "../plugins/classifier/head.ts";
 import {
   SimClrModel,
@@ -46,6 +46,7 @@ import {
   PRETRAIN_COMMON_HELP,
   PRETRAIN_MODEL_CHOICES,
   PRETRAIN_MODEL_DEFAULTS,
+  PRETRAIN_PLUGINS,
   type PretrainModelSection,
   writeBackbone,
 } from "./pretraining.ts";
@@ -55,7 +56,6 @@ import {
   prefixKeys,
   TRAIN_CHOICES,
   TRAIN_HELP,
-  trainerConfig,
 } from "./train_config.ts";
 
 /** `views.*`: the view augmentation (the output size is `data.inputSize`). */
@@ -167,6 +167,7 @@ export const pretrainSimClrRecipe: Recipe<PretrainSimClrConfig> = {
     ...PRETRAIN_MODEL_CHOICES,
     "data.source": ["auto", "synthetic", "folder"],
   },
+  plugins: PRETRAIN_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const data = await loadClassificationData(registry, c.data);
@@ -187,24 +188,11 @@ export const pretrainSimClrRecipe: Recipe<PretrainSimClrConfig> = {
     });
     const t = c.train;
     const phase = await runPhase(out, "train", events, async (dir) => {
-      events.emit({
-        type: "phase-start",
-        phase: "train",
-        total: t.steps,
-        unit: "steps",
-      });
-      await train({
-        phase: "train",
-        model,
-        config: trainerConfig(t, c.seed),
-        data: new BatchLoader({
-          plan: twoViewPlan(shuffledPlan(data.train, t.batchSize, c.seed)),
-          augment: views,
-        }),
-        loss: (b, fc) => model.loss(b, fc),
-        events,
-        checkpointDir: `${dir}/checkpoints`,
-        resume: ctx.resume,
+      await trainPhase(ctx, "train", model, t, {
+        dir,
+        data: data.train,
+        plan: twoViewPlan(shuffledPlan(data.train, t.batchSize, c.seed)),
+        augment: views,
       });
       const features = (images: tf.Tensor4D) =>
         model.features(images, { training: false });
@@ -242,7 +230,7 @@ export const pretrainSimClrRecipe: Recipe<PretrainSimClrConfig> = {
         },
       );
       return metrics;
-    });
+    }, { total: t.steps, unit: "steps" });
     model.dispose();
     return {
       recipe: "pretrain-simclr",

@@ -8,12 +8,11 @@
  * under their own names and the head under `head.*` with the class names,
  * for `--model.init=<out>/backbone` in the detection recipes.
  */
-import { BatchLoader, shuffledPlan } from "../core/data/loader.ts";
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
-import { runPhase } from "../core/phase.ts";
+import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { train } from "../core/train/trainer.ts";
+import { trainPhase } from "./train_phase.ts";
 import { RandomResizedCrop } from "../plugins/augment/resized_crop.ts";
 import {
   ClassificationHead,
@@ -28,6 +27,7 @@ import {
   PRETRAIN_COMMON_HELP,
   PRETRAIN_MODEL_CHOICES,
   PRETRAIN_MODEL_DEFAULTS,
+  PRETRAIN_PLUGINS,
   type PretrainModelSection,
   writeBackbone,
 } from "./pretraining.ts";
@@ -38,7 +38,6 @@ import {
   prefixKeys,
   TRAIN_CHOICES,
   TRAIN_HELP,
-  trainerConfig,
 } from "./train_config.ts";
 
 /** `aug.*`: the random resized crop and flip. */
@@ -133,6 +132,7 @@ export const pretrainSupervisedRecipe: Recipe<PretrainSupervisedConfig> = {
     ...PRETRAIN_MODEL_CHOICES,
     "data.source": ["auto", "synthetic", "folder"],
   },
+  plugins: PRETRAIN_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const data = await loadClassificationData(registry, c.data);
@@ -159,26 +159,11 @@ export const pretrainSupervisedRecipe: Recipe<PretrainSupervisedConfig> = {
     });
     const t = c.train;
     const phase = await runPhase(out, "train", events, async (dir) => {
-      events.emit({
-        type: "phase-start",
-        phase: "train",
-        total: t.steps,
-        unit: "steps",
+      await trainPhase(ctx, "train", model, t, {
+        dir,
+        data: data.train,
+        augment,
       });
-      const r = await train({
-        phase: "train",
-        model,
-        config: trainerConfig(t, c.seed),
-        data: new BatchLoader({
-          plan: shuffledPlan(data.train, t.batchSize, c.seed),
-          augment,
-        }),
-        loss: (b, fc) => model.loss(b, fc),
-        events,
-        checkpointDir: `${dir}/checkpoints`,
-        resume: ctx.resume,
-      });
-      r.ema?.dispose();
       const [tune1, tune5] = await topKAccuracy(model, data.tune);
       const [val1, val5] = await topKAccuracy(model, data.val);
       const metrics = {
@@ -205,7 +190,7 @@ export const pretrainSupervisedRecipe: Recipe<PretrainSupervisedConfig> = {
         { module: model.head, classes },
       );
       return metrics;
-    });
+    }, { total: t.steps, unit: "steps" });
     model.dispose();
     return {
       recipe: "pretrain-supervised",

@@ -11,11 +11,7 @@
  * as an ImageNet-pre-trained backbone does under RetinaNet's FPN.
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import {
-  coerceLeaf,
-  type ConfigLeaf,
-  type ConfigObject,
-} from "../core/config.ts";
+import type { ConfigObject } from "../core/config.ts";
 import type { Backbone } from "../core/contracts.ts";
 import type { Module } from "../core/nn/module.ts";
 import type { DataSplits, Registry } from "../core/registry.ts";
@@ -26,6 +22,13 @@ import {
   saveBackboneCheckpoint,
 } from "../plugins/pretrain/mod.ts";
 import { prefixKeys } from "./train_config.ts";
+import {
+  ACTIVATION_CHOICES,
+  CPU_SHARED,
+  type ModelBase,
+  SHARED_HELP,
+  sharedSettings,
+} from "./model_config.ts";
 
 /** Folder (inside a run's `--out`) of the pre-trained backbone checkpoint. */
 export const BACKBONE_DIR = "backbone";
@@ -93,15 +96,11 @@ export async function loadClassificationData(
   return { ...splits, tune: splits.tune, name };
 }
 
-/** `model.*`: the backbone being pre-trained. */
-export interface PretrainModelSection {
-  [key: string]: string | number;
-  /** Backbone plugin. */
-  backbone: string;
-  /** Backbone config overrides, `key=value,key=value` over its defaults. */
-  config: string;
-  /** Batch-norm momentum (passed when the backbone declares it). */
-  bnMomentum: number;
+/**
+ * `model.*`: the backbone being pre-trained (its own keys are
+ * `model.backboneConfig.*`), the shared settings, and the pooling.
+ */
+export interface PretrainModelSection extends ModelBase {
   /** Pooled features: `deepest` level or `all` levels concatenated. */
   pool: string;
 }
@@ -109,18 +108,16 @@ export interface PretrainModelSection {
 /** Defaults: the body of `convnet-fpn` (tiny-convnet, 5 stages, width 16). */
 export const PRETRAIN_MODEL_DEFAULTS: PretrainModelSection = {
   backbone: "tiny-convnet",
-  config: "stages=5",
-  bnMomentum: 0.9,
+  ...CPU_SHARED,
+  backboneConfig: { stages: 5 },
   pool: "deepest",
 };
 
 /** Meaning of the `model.*` keys. */
 export const PRETRAIN_MODEL_HELP: Readonly<Record<string, string>> = {
   backbone:
-    "backbone plugin; tiny-convnet with stages=5 is convnet-fpn's body, efficientnet-b0 ... efficientnet-fpn's",
-  config:
-    "backbone config overrides as key=value,key=value (its other keys keep their defaults)",
-  bnMomentum: "batch-norm moving-average momentum",
+    "backbone plugin; tiny-convnet with stages=5 is convnet-fpn's body, efficientnet-b0 ... efficientnet-fpn's; its own keys are model.backboneConfig.*",
+  ...SHARED_HELP,
   pool:
     "features for the classifier / projection: global pool of the deepest level, or of all levels concatenated",
 };
@@ -128,38 +125,23 @@ export const PRETRAIN_MODEL_HELP: Readonly<Record<string, string>> = {
 /** Allowed values of the `model.*` string keys. */
 export const PRETRAIN_MODEL_CHOICES: Readonly<
   Record<string, readonly string[]>
-> = { "model.pool": ["deepest", "all"] };
+> = {
+  "model.pool": ["deepest", "all"],
+  "model.activation": ACTIVATION_CHOICES,
+};
+
+/** The plugin-naming keys of the pre-training recipes. */
+export const PRETRAIN_PLUGINS: Readonly<Record<string, "backbone">> = {
+  "model.backbone": "backbone",
+};
 
 /**
- * The backbone's full config: its registered defaults, `model.config`'s
- * overrides (typed by those defaults) and the batch-norm momentum.
+ * The backbone's config as its checkpoint records it: its own keys plus the
+ * shared settings it was built with (activation, batch-norm epsilon and
+ * momentum), which `model.init` gives back to the backbone it initialises.
  */
-export function backboneConfig(
-  registry: Registry,
-  m: PretrainModelSection,
-): ConfigObject {
-  const declared = registry.get("backbone", m.backbone).defaults;
-  const config: ConfigObject = structuredClone(declared);
-  if ("bnMomentum" in declared) config.bnMomentum = m.bnMomentum;
-  for (const part of m.config.split(",").map((s) => s.trim())) {
-    if (!part) continue;
-    const eq = part.indexOf("=");
-    const key = eq < 0 ? part : part.slice(0, eq).trim();
-    const example = declared[key];
-    if (eq < 0 || example === undefined || typeof example === "object") {
-      throw new Error(
-        `model.config: "${part}" is not key=value with a key of backbone "${m.backbone}" (${
-          Object.keys(declared).join(", ")
-        })`,
-      );
-    }
-    config[key] = coerceLeaf(
-      `model.config ${key}`,
-      part.slice(eq + 1).trim(),
-      example as ConfigLeaf,
-    );
-  }
-  return config;
+export function backboneConfig(m: PretrainModelSection): ConfigObject {
+  return { ...m.backboneConfig, ...sharedSettings(m) };
 }
 
 /** Builds the backbone of `m` (call inside `withInitSeed`). */
@@ -167,8 +149,10 @@ export function buildBackbone(
   registry: Registry,
   m: PretrainModelSection,
 ): { backbone: Backbone; config: ConfigObject } {
-  const config = backboneConfig(registry, m);
-  return { backbone: registry.create("backbone", m.backbone, config), config };
+  const backbone = registry.create("backbone", m.backbone, m.backboneConfig, {
+    shared: sharedSettings(m),
+  });
+  return { backbone, config: backboneConfig(m) };
 }
 
 /** Help of the keys both pre-training recipes share: seed, data.*, model.*. */

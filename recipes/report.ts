@@ -3,10 +3,10 @@
  * pseudo-label counts and score histogram, written as `report.json`,
  * `report.md` and `curves.svg` (loss curves of both phases and AP bars).
  */
-import { COCO_METRIC_NAMES } from "../core/eval/mod.ts";
+import { COCO_METRIC_NAMES } from "../eval/mod.ts";
 import { exists, readJson, writeFileAtomic } from "../core/fs.ts";
-import type { PseudoStats } from "../core/selftrain/pseudo_store.ts";
-import { renderCurvesSvg, type Series } from "./svg_plot.ts";
+import type { PseudoStats } from "../selftrain/pseudo_store.ts";
+import { renderCurvesSvg, type Series } from "../image/svg_plot.ts";
 import { describeInit, type InitRecord } from "./backbone_init.ts";
 
 /** One trained model of the report. */
@@ -17,8 +17,8 @@ export interface PhaseOutcome {
   steps: number;
 }
 
-/** What the recipe knows when it reports. */
-export interface SelfTrainOutcome {
+/** What every self-training recipe knows of its phases when it reports. */
+export interface SelfTrainPhases {
   /** Recipe name. */
   recipe: string;
   /** Seed. */
@@ -45,23 +45,31 @@ export interface SelfTrainOutcome {
     /** Pseudo images per step. */
     pseudoPerStep: number;
   };
+  /** Wall seconds of this invocation. */
+  seconds: number;
+}
+
+/** What `coco-selftrain` knows when it reports. */
+export interface SelfTrainOutcome extends SelfTrainPhases {
   /** Pseudo-label COCO file used by the student. */
   labelsFile: string;
   /** Class names, index = label. */
   classNames: readonly string[];
   /** Human boxes per class name in the labelled split. */
   humanPerClass: Record<string, number>;
-  /** Wall seconds of this invocation. */
-  seconds: number;
 }
 
-/** `a − b` on every metric both have (ignoring the −1 of an empty area range). */
+/**
+ * `a − b` on every metric of `names` both have (ignoring COCO's −1 of an
+ * empty area range).
+ */
 export function metricDelta(
   a: Record<string, number>,
   b: Record<string, number>,
+  names: readonly string[] = COCO_METRIC_NAMES,
 ): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of COCO_METRIC_NAMES) {
+  for (const k of names) {
     if (a[k] !== undefined && b[k] !== undefined && a[k] >= 0 && b[k] >= 0) {
       out[k] = a[k] - b[k];
     }
@@ -69,23 +77,27 @@ export function metricDelta(
   return out;
 }
 
-const pct = (v: number | undefined) =>
+/** A fraction as a percentage with one decimal ("-" when missing). */
+export const pct = (v: number | undefined): string =>
   v === undefined ? "-" : v < 0 ? "-1" : (100 * v).toFixed(1);
-const signed = (v: number | undefined) =>
+/** A difference of fractions as signed percentage points. */
+export const signed = (v: number | undefined): string =>
   v === undefined ? "-" : `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}`;
 
 /**
- * The 12 COCO numbers of teacher, compute-matched baseline and student,
- * with Δ(student − baseline), the headline, and Δ(student − teacher).
+ * The metrics `names` (default the 12 COCO numbers) of teacher,
+ * compute-matched baseline and student, with Δ(student − baseline), the
+ * headline, and Δ(student − teacher).
  */
 export function comparisonTable(
   teacher: Record<string, number>,
   baseline: Record<string, number>,
   student: Record<string, number>,
+  names: readonly string[] = COCO_METRIC_NAMES,
 ): string {
-  const vsBase = metricDelta(student, baseline);
-  const vsTeacher = metricDelta(student, teacher);
-  const rows = COCO_METRIC_NAMES.map((k) =>
+  const vsBase = metricDelta(student, baseline, names);
+  const vsTeacher = metricDelta(student, teacher, names);
+  const rows = names.map((k) =>
     `| ${k} | ${pct(teacher[k])} | ${pct(baseline[k])} | ${
       pct(student[k])
     } | **${signed(vsBase[k])}** | ${signed(vsTeacher[k])} |`
@@ -132,17 +144,18 @@ async function pseudoCounts(
   return { images: file.images?.length ?? 0, boxes, ignored, perClass };
 }
 
-/** Per-class shares of human and pseudo boxes, as a Markdown table. */
-function classTable(
+/** Per-class shares of human and pseudo labels (`unit`: boxes, pixels), as a Markdown table. */
+export function classTable(
   human: Record<string, number>,
   pseudo: Record<string, number>,
+  unit = "boxes",
 ): string {
   const total = (r: Record<string, number>) =>
     Object.values(r).reduce((a, b) => a + b, 0) || 1;
   const th = total(human), tp = total(pseudo);
   const names = [...new Set([...Object.keys(human), ...Object.keys(pseudo)])];
   return [
-    "| class | human boxes | share | pseudo boxes | share |",
+    `| class | human ${unit} | share | pseudo ${unit} | share |`,
     "|---|---:|---:|---:|---:|",
     ...names.map((n) =>
       `| ${n} | ${human[n] ?? 0} | ${
@@ -152,7 +165,8 @@ function classTable(
   ].join("\n");
 }
 
-async function lossSeries(out: string): Promise<Series[]> {
+/** Loss curves per phase from `<out>/events.jsonl` (the last attempt of each). */
+export async function lossSeries(out: string): Promise<Series[]> {
   const path = `${out}/events.jsonl`;
   if (!(await exists(path))) return [];
   const series = new Map<string, [number, number][]>();

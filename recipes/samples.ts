@@ -7,48 +7,14 @@
  * small to read.
  */
 import { sequentialBatches } from "../core/data/loader.ts";
-import { readImage, writeImage } from "../core/image/codec.ts";
-import { colorFor, drawBox } from "../core/image/draw.ts";
-import { resizeBilinear } from "../core/image/resize.ts";
+import { writeImage } from "../image/codec.ts";
+import { sampleFileStem, sourceImage } from "../image/source_image.ts";
+import { colorFor, drawBox } from "../image/draw.ts";
 import type { TaskModel } from "../core/model.ts";
-import type { Dataset, Detection, RawImage, Sample } from "../core/types.ts";
+import type { Dataset, Detection, RawImage } from "../core/types.ts";
 
 /** Default score threshold of drawn detections. */
 export const SAMPLE_MIN_SCORE = 0.3;
-
-/**
- * The original-resolution image of a sample: its source file when
- * `meta.file` is set, else the letterboxed `sample.image` cropped to its
- * content and resized back to `meta.sourceWidth × meta.sourceHeight`.
- */
-export async function sourceImage(sample: Sample): Promise<RawImage> {
-  const meta = sample.meta;
-  if (meta?.file) return await readImage(meta.file);
-  const img = sample.image;
-  if (!meta) return { ...img, data: img.data.slice() };
-  // Same rounding as `letterbox`, so the crop is exactly its content.
-  const cw = Math.max(
-    1,
-    Math.min(img.width, Math.round(meta.sourceWidth * meta.scale)),
-  );
-  const ch = Math.max(
-    1,
-    Math.min(img.height, Math.round(meta.sourceHeight * meta.scale)),
-  );
-  const c = img.channels;
-  const data = new Uint8Array(cw * ch * c);
-  for (let y = 0; y < ch; y++) {
-    data.set(
-      img.data.subarray(y * img.width * c, (y * img.width + cw) * c),
-      y * cw * c,
-    );
-  }
-  return resizeBilinear(
-    { data, width: cw, height: ch, channels: c },
-    meta.sourceWidth,
-    meta.sourceHeight,
-  );
-}
 
 /**
  * Draws detections with `score >= minScore` on `image` in place: a box in
@@ -89,14 +55,6 @@ export interface SampleImageOptions {
   minScore?: number;
   /** `jpg` (default, small) or `png` (lossless). */
   format?: "jpg" | "png";
-}
-
-/** A sample id as a safe file-name stem (extension dropped, odd characters replaced). */
-export function sampleFileStem(id: number | string): string {
-  return String(id).replace(/\.(jpe?g|png)$/i, "").replace(
-    /[^A-Za-z0-9_-]/g,
-    "_",
-  );
 }
 
 /**
@@ -140,3 +98,5 @@ export async function writeSampleImages(
   }
   return written;
 }
+
+export { sampleFileStem, sourceImage } from "../image/source_image.ts";

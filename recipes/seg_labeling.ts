@@ -10,15 +10,14 @@
 import { sequentialBatches } from "../core/data/loader.ts";
 import { imagesToTensor } from "../core/data/loader.ts";
 import { writeFileAtomic } from "../core/fs.ts";
-import { decodeMaskPng, encodeMaskPng } from "../core/image/mask_png.ts";
+import { decodeMaskPng, encodeMaskPng } from "../image/mask_png.ts";
 import type { TaskModel } from "../core/model.ts";
-import type { ConfigObject } from "../core/config.ts";
 import type { RecipeContext } from "../core/registry.ts";
-import { readCoco } from "../core/selftrain/mod.ts";
+import { readCoco } from "../selftrain/mod.ts";
 import {
   PseudoLabelStore,
   type PseudoStats,
-} from "../core/selftrain/pseudo_store.ts";
+} from "../selftrain/pseudo_store.ts";
 import {
   type Dataset,
   IGNORE_LABEL,
@@ -32,25 +31,35 @@ import { letterboxMask } from "../plugins/voc/dataset.ts";
 
 /** `pseudo.*` of `pascal-selftrain`. */
 export interface SegPseudoSection {
-  [key: string]: string | number | boolean;
   /** Labeler plugin. */
   labeler: string;
   /** Pixels whose top probability is below this are ignored (paper: 0.5). */
   threshold: number;
   /** Multi-scale (`scales`) + flip teacher. */
   tta: boolean;
-  /** TTA scales, comma-separated (paper: 0.5 … 1.75). */
-  scales: string;
+  /** TTA scales (paper: 0.5 … 1.75). */
+  scales: number[];
   /** Images per teacher batch (without TTA). */
   batchSize: number;
 }
 
-/** Teacher prediction for one image under multi-scale + flip TTA. */
-async function ttaPredict(
-  teacher: TaskModel,
+/** What labelling needs of a teacher: batched inference. */
+export type SegTeacher = Pick<TaskModel, "predict">;
+
+/**
+ * The teacher's prediction for one letterboxed sample under multi-scale +
+ * flip TTA (`pseudo.tta`): the probability maps of every view (each scale,
+ * plain and mirrored) un-flipped, resized to the input and averaged, then
+ * cropped to the letterbox content and resized to source pixels, as the
+ * head's own postprocess does.
+ */
+export async function ttaPrediction(
+  teacher: SegTeacher,
   sample: Sample,
   scales: number[],
-): Promise<Prediction> {
+): Promise<
+  Prediction & { probs: Float32Array; width: number; height: number }
+> {
   const map = await segmentationTta(sample.image, async (view) => {
     const x = imagesToTensor([view]);
     const [p] = await teacher.predict(x, [{ id: sample.id, image: view }]);
@@ -82,8 +91,8 @@ async function ttaPredict(
 
 /** Labels the pool into `<out>/labels`; returns the store's statistics. */
 export async function labelSegPool(
-  ctx: RecipeContext<ConfigObject>,
-  teacher: TaskModel,
+  ctx: Pick<RecipeContext, "registry" | "out" | "events">,
+  teacher: SegTeacher,
   pool: Dataset,
   pseudo: SegPseudoSection,
 ): Promise<PseudoStats & { ignoredFraction: number }> {
@@ -96,7 +105,12 @@ export async function labelSegPool(
   const store = await PseudoLabelStore.open(dir, { categories });
   const all = Array.from({ length: pool.size }, (_, i) => i);
   const todo = all.filter((i) => !store.has(pool.idOf!(i)));
-  const scales = pseudo.scales.split(",").map(Number);
+  const scales = pseudo.scales;
+  if (pseudo.tta && !scales.every((v) => v > 0)) {
+    throw new Error(
+      `pseudo.scales must be positive numbers like 0.5,1,1.5, got ${scales}`,
+    );
+  }
   ctx.events.emit({
     type: "phase-start",
     phase: "label",
@@ -113,7 +127,7 @@ export async function labelSegPool(
     )
   ) {
     const preds = pseudo.tta
-      ? [await ttaPredict(teacher, batch.samples[0], scales)]
+      ? [await ttaPrediction(teacher, batch.samples[0], scales)]
       : await teacher.predict(batch.images, batch.samples);
     batch.images.dispose();
     for (let i = 0; i < preds.length; i++) {

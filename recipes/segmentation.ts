@@ -5,8 +5,9 @@
  * a split (with coloured mask overlays of the first images).
  */
 import { sequentialBatches } from "../core/data/loader.ts";
-import { ConfusionMatrix } from "../core/eval/miou.ts";
-import { writeImage } from "../core/image/codec.ts";
+import { ConfusionMatrix, type SegmentationMetrics } from "../eval/miou.ts";
+import type { EventBus } from "../core/events.ts";
+import { writeImage } from "../image/codec.ts";
 import { TaskModel } from "../core/model.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
 import type { ConfigObject } from "../core/config.ts";
@@ -15,7 +16,20 @@ import type { Registry } from "../core/registry.ts";
 import type { Augmenter } from "../core/contracts.ts";
 import type { Dataset, Sample } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
-import { letterboxMask, type SegSplits } from "../plugins/voc/mod.ts";
+import {
+  letterboxMask,
+  type SegmentationDataset,
+  type SegSplits,
+} from "../plugins/voc/mod.ts";
+import { TUNE_PREFIX } from "./detection.ts";
+import {
+  ACTIVATION_CHOICES,
+  backboneArgs,
+  CPU_SHARED,
+  type ModelBase,
+  SHARED_HELP,
+  sharedSettings,
+} from "./model_config.ts";
 
 /** `data.*` of the segmentation recipes. */
 export interface SegDataSection {
@@ -32,6 +46,8 @@ export interface SegDataSection {
   valSplit: string;
   /** Folder of unlabelled images. */
   unlabeledImages: string;
+  /** Labelled fraction of the train split kept, in (0, 1] (nested across fractions for one seed). */
+  fraction: number;
   /** Square model input (images letterboxed; training crops of this size). */
   inputSize: number;
   /** Smallest scale-jitter factor (PASCAL: 0.2). */
@@ -50,6 +66,7 @@ export const SEG_DATA_DEFAULTS: SegDataSection = {
   tuneSplit: "",
   valSplit: "val",
   unlabeledImages: "",
+  fraction: 1,
   inputSize: 64,
   jitterMin: 0.2,
   jitterMax: 1.5,
@@ -67,6 +84,8 @@ export const SEG_DATA_HELP: Readonly<Record<string, string>> = {
   tuneSplit: "split list every choice is made on (the built-in set has 'tune')",
   valSplit: "split list that is reported",
   unlabeledImages: "folder of unlabelled JPEG/PNG images (self-training)",
+  fraction:
+    "fraction of the train split's labels used (same images for the same seed; a smaller fraction is a subset of a larger one)",
   inputSize: "square model input; images letterboxed, training crops this size",
   jitterMin: "smallest scale-jitter factor (PASCAL: 0.2)",
   jitterMax: "largest scale-jitter factor (PASCAL: 1.5)",
@@ -75,50 +94,65 @@ export const SEG_DATA_HELP: Readonly<Record<string, string>> = {
 };
 
 /** `model.*` of the segmentation recipes. */
-export interface SegModelSection extends InitKeys {
-  [key: string]: string | number | boolean;
+export interface SegModelSection extends ModelBase, InitKeys {
   /** Backbone with levels 2 and 4 (or 3). */
   backbone: string;
-  /** 16 or 8. */
+  /** 16 or 8 (the head's, and the backbone's when it has the key). */
   outputStride: number;
   /** ASPP / decoder channels (paper: 256). */
   filters: number;
   /** Channels of the stride-4 projection (paper: 48). */
   lowLevelFilters: number;
-  /** Batch-norm momentum. */
-  bnMomentum: number;
 }
 
 /** CPU preset: `convnet-seg`, 64 channels (the paper's 256 is a key away). */
 export const CPU_SEGMENTER: SegModelSection = {
   backbone: "convnet-seg",
+  ...CPU_SHARED,
   outputStride: 16,
   filters: 64,
   lowLevelFilters: 48,
-  bnMomentum: 0.9,
   ...INIT_DEFAULTS,
 };
 
 /** Meaning of the `model.*` keys. */
 export const SEG_MODEL_HELP: Readonly<Record<string, string>> = {
   backbone:
-    "backbone with stride-4 and output-stride features: convnet-seg, efficientnet-seg, spinenet-seg, or a user plugin with levels 2 and 4",
-  outputStride: "16 (ASPP rates 6/12/18) or 8 (rates doubled)",
+    "backbone with stride-4 and output-stride features: convnet-seg, efficientnet-seg, spinenet-seg, or a user plugin with levels 2 and 4; its own keys are model.backboneConfig.*",
+  ...SHARED_HELP,
+  outputStride:
+    "16 (ASPP rates 6/12/18) or 8 (rates doubled); also sets a backbone's outputStride key",
   filters: "ASPP and decoder channels (paper: 256)",
   lowLevelFilters: "channels of the stride-4 projection (paper: 48)",
-  bnMomentum: "batch-norm momentum (0.9 suits short CPU runs)",
   ...INIT_HELP,
 };
 
-/** Loads the splits named by `data.*`. */
+/** Choices of the keys both segmentation recipes share. */
+export const SEG_COMMON_CHOICES: Readonly<Record<string, readonly string[]>> = {
+  "data.onError": ["fail", "skip"],
+  "model.activation": ACTIVATION_CHOICES,
+};
+
+/** The plugin-naming keys of the segmentation recipes. */
+export const SEG_PLUGINS: Readonly<Record<string, "backbone">> = {
+  "model.backbone": "backbone",
+};
+
+/** Loads the splits named by `data.*`; `seed` picks the labelled fraction. */
 export async function loadSegData(
   registry: Registry,
   d: SegDataSection,
+  seed: number,
 ): Promise<SegSplits> {
   const source = d.source === "auto"
     ? (d.root ? "voc" : "synthetic")
     : d.source;
-  const common = { inputSize: d.inputSize, onError: d.onError };
+  const common = {
+    inputSize: d.inputSize,
+    onError: d.onError,
+    fraction: d.fraction,
+    fractionSeed: seed,
+  };
   if (source === "synthetic") {
     return (await registry.create(
       "dataset",
@@ -154,22 +188,21 @@ export function buildSegmenter(
   seed: number,
   backboneOverrides: ConfigObject = {},
 ): TaskModel {
+  const shared = sharedSettings(m);
   return withInitSeed(seed, () => {
-    const declared = registry.get("backbone", m.backbone).defaults;
-    const backbone = registry.create("backbone", m.backbone, {
-      ...("bnMomentum" in declared ? { bnMomentum: m.bnMomentum } : {}),
-      ...("outputStride" in declared ? { outputStride: m.outputStride } : {}),
-      ...backboneOverrides,
-    });
+    // The head's output stride is the backbone's when it has that key.
+    const bb = backboneArgs(m, backboneOverrides);
+    if ("outputStride" in bb.config) bb.config.outputStride = m.outputStride;
+    const backbone = registry.create("backbone", m.backbone, bb.config, bb.ctx);
     const head = registry.create("head", "deeplabv3plus", {
       outputStride: m.outputStride,
       filters: m.filters,
       lowLevelFilters: m.lowLevelFilters,
-      bnMomentum: m.bnMomentum,
     }, {
       channels: backbone.outputChannels,
       numClasses,
       inputSize: [inputSize, inputSize],
+      shared,
     });
     return new TaskModel(backbone, head, registry.create("loss", "seg-ce"));
   });
@@ -203,6 +236,76 @@ function withSourceMask(
 }
 
 /**
+ * One split's numbers, keys prefixed `prefix`: the summary (`mIoU`,
+ * `pixelAccuracy`) and the per-class IoU (`IoU/<class>`; classes in
+ * neither ground truth nor prediction have none).
+ */
+function segMetricRecords(
+  m: SegmentationMetrics,
+  classNames: readonly string[],
+  prefix: string,
+): { summary: Record<string, number>; perClass: Record<string, number> } {
+  const perClass: Record<string, number> = {};
+  m.IoU.forEach((v, k) => {
+    if (v !== null) perClass[`${prefix}${IOU_PREFIX}${classNames[k] ?? k}`] = v;
+  });
+  return {
+    summary: {
+      [`${prefix}mIoU`]: m.mIoU,
+      [`${prefix}pixelAccuracy`]: m.pixelAccuracy,
+    },
+    perClass,
+  };
+}
+
+/** Prefix of the per-class IoU keys of a phase's metrics (`IoU/cat`). */
+export const IOU_PREFIX = "IoU/";
+
+/**
+ * Evaluates `model` on the val split and, when the data has one, the tune
+ * split, as detection does: `mIoU`, `pixelAccuracy` and `IoU/<class>` on
+ * val, the same keys prefixed `tune/` on tune (choices are made on those,
+ * val is only reported). Overlays of the first val images go to
+ * `<dir>/<prefix>_<id>.jpg`; `events` gets the val numbers as an `eval`.
+ */
+export async function evaluateSegSplits(
+  model: TaskModel,
+  splits: SegSplits,
+  dir: string,
+  prefix: string,
+  events?: EventBus,
+): Promise<Record<string, number>> {
+  const names = splits.val.classNames;
+  const v = await evaluateSegmenter(model, splits.val as SegmentationDataset, {
+    dir,
+    prefix,
+    overlays: 4,
+  });
+  const val = segMetricRecords(v, names, "");
+  events?.emit({
+    type: "eval",
+    phase: prefix,
+    step: 0,
+    metrics: { ...val.summary, ...val.perClass },
+  });
+  const tune = splits.tune
+    ? segMetricRecords(
+      await evaluateSegmenter(model, splits.tune as SegmentationDataset),
+      names,
+      TUNE_PREFIX,
+    )
+    : { summary: {}, perClass: {} };
+  // Summaries first: progress lines show a phase's first numbers.
+  const out = {
+    ...val.summary,
+    ...tune.summary,
+    ...val.perClass,
+    ...tune.perClass,
+  };
+  return out;
+}
+
+/**
  * mIoU, per-class IoU and pixel accuracy of `model` on `data` (masks
  * compared at source resolution); the first `overlays` images are written
  * as `<dir>/<prefix>_<id>.jpg` with the predicted mask blended in.
@@ -216,7 +319,7 @@ export async function evaluateSegmenter(
     overlays?: number;
     batchSize?: number;
   } = {},
-): Promise<{ mIoU: number; pixelAccuracy: number; IoU: (number | null)[] }> {
+): Promise<SegmentationMetrics> {
   const cm = new ConfusionMatrix(data.classNames.length);
   if (opts.dir) await Deno.mkdir(opts.dir, { recursive: true });
   let seen = 0;

@@ -7,11 +7,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   LossNormalizer,
   type LossNormalizerConfig,
-} from "../core/selftrain/normalizer.ts";
-import { sliceTree } from "../core/tensor_tree.ts";
+} from "../selftrain/normalizer.ts";
+import { sliceTree } from "../selftrain/tensor_tree.ts";
 import type { TaskModel } from "../core/model.ts";
 import type { Loss, TensorTree } from "../core/contracts.ts";
-import type { PhaseLoss } from "./detector_training.ts";
+import type { PhaseLoss } from "./train_phase.ts";
 
 /** The task losses of each half; separate instances may keep separate state. */
 export interface HalfLosses {

@@ -2,7 +2,7 @@
  * The training section shared by recipes (`train.*` keys), and its
  * translation to the trainer's config.
  */
-import type { TrainerConfig } from "../core/train/trainer.ts";
+import type { TrainerConfig } from "../core/train/loop.ts";
 
 /** Flat training settings as they appear in a recipe config. */
 export interface TrainSection {

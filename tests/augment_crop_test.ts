@@ -4,7 +4,7 @@
  * centre-crop fallback, exact pixels for known windows, determinism.
  */
 import assert from "node:assert/strict";
-import { resizeBilinear } from "../core/image/resize.ts";
+import { resizeBilinear } from "../image/resize.ts";
 import { Registry } from "../core/registry.ts";
 import { Rng } from "../core/rng.ts";
 import type { RawImage } from "../core/types.ts";

@@ -1,8 +1,8 @@
 /** Preview grid rendering and the augment-preview CLI. */
 import assert from "node:assert/strict";
 import { main } from "../cli/augment_preview.ts";
-import { readImage } from "../core/image/codec.ts";
-import { colorFor } from "../core/image/draw.ts";
+import { readImage } from "../image/codec.ts";
+import { colorFor } from "../image/draw.ts";
 import { IGNORE_LABEL, type Sample } from "../core/types.ts";
 import {
   demoSamples,
@@ -61,14 +61,15 @@ Deno.test("grid: tiles, box outlines and mask overlay", () => {
   const ov = overlayMask({
     id: 0,
     image: {
-      data: new Uint8Array(6).fill(100),
-      width: 2,
+      data: new Uint8Array(9).fill(100),
+      width: 3,
       height: 1,
       channels: 3,
     },
-    mask: Uint8Array.of(IGNORE_LABEL, 0),
+    mask: Uint8Array.of(IGNORE_LABEL, 0, 1),
   });
-  assert.deepEqual([...ov.data], [50, 50, 50, 100, 100, 100]);
+  // Class 1 in VOC's (128, 0, 0) at alpha 0.45: 100·0.55 + 128·0.45 = 112.6.
+  assert.deepEqual([...ov.data], [50, 50, 50, 100, 100, 100, 113, 55, 55]);
 });
 
 Deno.test("augment-preview CLI writes a PNG grid; bad input is a one-line error", async () => {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+import { DEFAULT_SHARED } from "../core/contracts.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
 import { Registry } from "../core/registry.ts";
 import { Rng } from "../core/rng.ts";
@@ -145,9 +146,25 @@ Deno.test("plugin registers b0-b7 and efficientnet-fpn; config is checked", () =
   assert.equal(fpn.outputChannels[7], 16);
   fpn.dispose();
   assert.throws(
-    () => reg.create("backbone", "efficientnet-b0", { activation: "tanh" }),
+    () =>
+      reg.create("backbone", "efficientnet-b0", {}, {
+        shared: { ...DEFAULT_SHARED, activation: "relu6" },
+      }),
     /plugins\/efficientnet: activation must be swish or relu/,
   );
+  // `auto` is EfficientNet's own swish; relu is taken when given.
+  const auto = reg.create("backbone", "efficientnet-b0") as EfficientNet;
+  assert.equal(auto.plan.norm.activation, "swish");
+  auto.dispose();
+  const relu = reg.create("backbone", "efficientnet-b0", {}, {
+    shared: { bnMomentum: 0.9, bnEpsilon: 1e-4, activation: "relu" },
+  }) as EfficientNet;
+  assert.deepEqual(relu.plan.norm, {
+    activation: "relu",
+    bnMomentum: 0.9,
+    bnEpsilon: 1e-4,
+  });
+  relu.dispose();
   assert.throws(
     () => reg.create("backbone", "efficientnet-b0", { seRatio: 2 }),
     /seRatio must be in \[0, 1\]/,

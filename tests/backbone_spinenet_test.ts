@@ -2,7 +2,12 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+import type { SharedSettings } from "../core/contracts.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
+import {
+  DEFAULT_NORM_ACT,
+  type NormActConfig,
+} from "../plugins/layers/conv_bn.ts";
 import { Registry } from "../core/registry.ts";
 import { Rng } from "../core/rng.ts";
 import spinenetPlugin, {
@@ -18,8 +23,12 @@ await tf.setBackend("cpu");
 
 const tiny: SpineNetConfig = { ...SPINENET_DEFAULTS, variant: "tiny" };
 
-function build(config: SpineNetConfig, seed = 1): SpineNet {
-  return withInitSeed(seed, () => new SpineNet(config));
+function build(
+  config: SpineNetConfig,
+  seed = 1,
+  norm: NormActConfig = DEFAULT_NORM_ACT,
+): SpineNet {
+  return withInitSeed(seed, () => new SpineNet(config, norm));
 }
 
 Deno.test("spinenet-tiny outputs P3-P7 at ceil(size / stride)", () => {
@@ -51,7 +60,10 @@ Deno.test("spinenet-tiny outputs P3-P7 at ceil(size / stride)", () => {
 
 Deno.test("every variant small enough for CPU builds and runs; outputs match outputChannels", () => {
   for (const variant of ["49XS", "49S"]) {
-    const net = build({ ...SPINENET_DEFAULTS, variant, activation: "swish" });
+    const net = build({ ...SPINENET_DEFAULTS, variant }, 1, {
+      ...DEFAULT_NORM_ACT,
+      activation: "swish",
+    });
     const ep = spineNetScaling(variant).endpointFilters;
     const before = tf.memory().numTensors;
     const shapes = tf.tidy(() =>
@@ -211,16 +223,22 @@ Deno.test("plugin registers every variant; config is checked", () => {
     "spinenet-96",
     "spinenet-tiny",
   ]);
-  const net = reg.create("backbone", "spinenet-tiny", {
-    endpointFilters: 32,
-    activation: "swish",
-    bnEpsilon: 1e-4,
+  const shared = { bnMomentum: 0.9, bnEpsilon: 1e-4, activation: "swish" };
+  const net = reg.create("backbone", "spinenet-tiny", { endpointFilters: 32 }, {
+    shared: shared as SharedSettings,
   });
   assert.deepEqual(net.outputChannels, { 3: 32, 4: 32, 5: 32, 6: 32, 7: 32 });
   net.dispose();
   assert.throws(
-    () => reg.create("backbone", "spinenet-tiny", { activation: "gelu" }),
+    () =>
+      reg.create("backbone", "spinenet-tiny", {}, {
+        shared: { ...shared, activation: "sigmoid" } as SharedSettings,
+      }),
     /plugins\/spinenet: activation must be relu or swish/,
+  );
+  assert.throws(
+    () => reg.create("backbone", "spinenet-tiny", { activation: "swish" }),
+    /unknown key "activation"; valid keys: variant, dropConnect, endpointFilters/,
   );
   assert.throws(
     () => new SpineNet({ ...tiny, variant: "50" }),

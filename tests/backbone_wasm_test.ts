@@ -8,6 +8,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import type { FeaturePyramid } from "../core/contracts.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
+import { DEFAULT_NORM_ACT } from "../plugins/layers/conv_bn.ts";
 import { SpineNet, SPINENET_DEFAULTS } from "../plugins/spinenet/mod.ts";
 import {
   EFFICIENTNET_FPN_DEFAULTS,
@@ -47,9 +48,8 @@ Deno.test("spinenet-tiny and efficientnet-fpn agree on cpu and wasm", async () =
     tf.randomNormal([2, 48, 40, 3], 0, 1, "float32", 9).dataSync()
   ) as Float32Array;
   const nets = withInitSeed(4, () => [
-    new SpineNet({
-      ...SPINENET_DEFAULTS,
-      variant: "tiny",
+    new SpineNet({ ...SPINENET_DEFAULTS, variant: "tiny" }, {
+      ...DEFAULT_NORM_ACT,
       activation: "swish",
     }),
     new EfficientNetFpn({

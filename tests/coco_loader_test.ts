@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  evaluateCoco,
-  readCocoDataset,
-  readCocoResults,
-} from "../core/eval/mod.ts";
-import { createImage, writeImage } from "../core/image/codec.ts";
+import { evaluateCoco, readCocoDataset, readCocoResults } from "../eval/mod.ts";
+import { createImage, writeImage } from "../image/codec.ts";
 import { Registry } from "../core/registry.ts";
 import cocoPlugin, {
   CategoryMap,

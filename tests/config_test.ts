@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { applyOverrides, flattenConfig, setConfigKey } from "../core/config.ts";
+import {
+  applyOverrides,
+  flattenConfig,
+  formatLeaf,
+  setConfigKey,
+} from "../core/config.ts";
 import { parseRecipeArgs } from "../cli/recipe.ts";
 
 const defaults = {
@@ -75,4 +80,44 @@ Deno.test("command line: flags, recipe name, both override forms", () => {
   assert.equal(a.flags.resume, true);
   assert.equal(a.flags.serve, "127.0.0.1:8787");
   assert.throws(() => parseRecipeArgs(["a", "b"]), /one recipe at a time/);
+});
+
+Deno.test("lists: comma-separated on the command line, element types checked", () => {
+  const d = { head: { ratios: [1, 2, 0.5], names: ["a"], on: true } };
+  const c = applyOverrides(d, {
+    "head.ratios": "1, 1.5,3",
+    "head.names": "x,y",
+  });
+  assert.deepEqual(c.head.ratios, [1, 1.5, 3]);
+  assert.deepEqual(c.head.names, ["x", "y"]);
+  assert.deepEqual(d.head.ratios, [1, 2, 0.5], "defaults are not mutated");
+  assert.deepEqual(applyOverrides(d, { "head.ratios": "" }).head.ratios, []);
+  // A typed tree of overrides (JSON) keeps its arrays.
+  assert.deepEqual(
+    applyOverrides(d, { head: { ratios: [4] } }).head.ratios,
+    [4],
+  );
+  assert.throws(
+    () => applyOverrides(d, { "head.ratios": "1,two" }),
+    { message: '--head.ratios expects a number, got "two"' },
+  );
+  assert.throws(
+    () => applyOverrides(d, { head: { ratios: ["1"] } }),
+    { message: '--head.ratios expects a list of numbers, got ["1"]' },
+  );
+  assert.throws(
+    () => applyOverrides(d, { head: { ratios: 3 } }),
+    /--head\.ratios expects a list of numbers, got 3/,
+  );
+  assert.throws(
+    () => applyOverrides(d, { head: { on: [true] } }),
+    /--head\.on expects a boolean/,
+  );
+  assert.deepEqual(flattenConfig(c), [
+    ["head.ratios", [1, 1.5, 3]],
+    ["head.names", ["x", "y"]],
+    ["head.on", true],
+  ]);
+  assert.equal(formatLeaf([1, 2, 0.5]), "1,2,0.5");
+  assert.equal(formatLeaf(0.5), "0.5");
 });

@@ -33,16 +33,20 @@ function build(
       channels: b.outputChannels,
       numClasses: classes,
       inputSize: [size, size],
-    }) as unknown as DeepLabV3PlusHead;
+    }) as DeepLabV3PlusHead;
     return { b, h };
   });
 }
 
 Deno.test("ASPP rates: 6/12/18 at output stride 16, doubled at 8; bad values fail", () => {
-  assert.deepEqual(asppRates("6,12,18", 16), [6, 12, 18]);
-  assert.deepEqual(asppRates("6,12,18", 8), [12, 24, 36]);
-  assert.throws(() => asppRates("6,12,18", 32), /outputStride must be 16 or 8/);
-  assert.throws(() => asppRates("6,x", 16), /positive integers/);
+  assert.deepEqual(asppRates([6, 12, 18], 16), [6, 12, 18]);
+  assert.deepEqual(asppRates([6, 12, 18], 8), [12, 24, 36]);
+  assert.throws(
+    () => asppRates([6, 12, 18], 32),
+    /outputStride must be 16 or 8/,
+  );
+  assert.throws(() => asppRates([6, 1.5], 16), /positive integers/);
+  assert.throws(() => asppRates([], 16), /positive integers/);
   const { h } = build("convnet-seg", { width: 4 }, { filters: 8 }, 64);
   assert.deepEqual(h.aspp.rates, [6, 12, 18]);
   assert.equal(h.highLevel, 4);

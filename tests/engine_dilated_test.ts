@@ -2,7 +2,7 @@
  * What DeepLabv3+ needs from the engine, checked on `wasm` and `native`
  * against tfjs' `cpu` backend: dilated convolutions forward (plain, fused,
  * depthwise), both gradients of the atrous convolution the models train
- * with (tfjs refuses gradients of dilation > 1, see `core/nn/atrous.ts`),
+ * with (tfjs refuses gradients of dilation > 1, see `plugins/layers/atrous.ts`),
  * and bilinear resize forward and gradient.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -14,7 +14,11 @@ import {
   relativeError,
   runOn,
 } from "./engine_helpers.ts";
-import { atrousConv2d, atrousDepthwiseConv2d } from "../core/nn/atrous.ts";
+import {
+  atrous,
+  atrousConv2d,
+  atrousDepthwiseConv2d,
+} from "../plugins/layers/atrous.ts";
 
 const TOL = 1e-4;
 
@@ -99,6 +103,45 @@ Deno.test("dilated depthwise conv: forward and both gradients match cpu", async 
       ];
     });
     assert.ok(relativeError(viaAtrous, direct) <= 1e-6);
+  }
+});
+
+Deno.test("atrous rate >= map size: the centre-tap shortcut equals space-to-batch, forward and gradients", async () => {
+  // The shortcut (a 1x1 conv with the centre tap) against the generic
+  // space-to-batch form of the same kernel, both on cpu.
+  const cases: [number[], number, number, boolean][] = [
+    [[2, 4, 4, 8], 6, 3, false],
+    [[1, 3, 5, 4], 18, 3, false],
+    [[1, 4, 4, 6], 4, 5, false],
+    [[2, 4, 3, 6], 12, 3, true],
+  ];
+  for (const [shape, rate, k, depthwise] of cases) {
+    const [fast, generic] = await Promise.all(
+      [true, false].map((short) =>
+        runOn(REFERENCE, () => {
+          const x = t4(shape, 11), c = shape[3];
+          const f = t4(depthwise ? [k, k, c, 1] : [k, k, c, 5], 12);
+          const valid = (v: tf.Tensor4D, w: tf.Tensor4D) =>
+            depthwise
+              ? tf.depthwiseConv2d(v, w, 1, "valid")
+              : tf.conv2d(v, w, 1, "valid");
+          const conv = (a: tf.Tensor, b: tf.Tensor) => {
+            const [xa, fb] = [a as tf.Tensor4D, b as tf.Tensor4D];
+            if (!short) return atrous(xa, rate, k, (v) => valid(v, fb));
+            return depthwise
+              ? atrousDepthwiseConv2d(xa, fb, rate)
+              : atrousConv2d(xa, fb, rate);
+          };
+          const y = conv(x, f);
+          const [dx, df] = tf.grads(conv)([x, f], t4(y.shape, 13));
+          return [y, dx, df];
+        })
+      ),
+    );
+    for (let i = 0; i < 3; i++) {
+      const err = relativeError(fast[i], generic[i]);
+      assert.ok(err <= 1e-6, `${shape} rate ${rate} k${k}: output ${i} ${err}`);
+    }
   }
 });
 

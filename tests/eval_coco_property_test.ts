@@ -9,7 +9,7 @@ import {
   type CocoDataset,
   type CocoResult,
   evaluateCoco,
-} from "../core/eval/mod.ts";
+} from "../eval/mod.ts";
 import { Rng } from "../core/rng.ts";
 
 type Gt = CocoDataset["annotations"][number] & { _ignore?: number };

@@ -4,7 +4,7 @@ import {
   type CocoResult,
   evaluateCoco,
   formatCocoSummary,
-} from "../core/eval/mod.ts";
+} from "../eval/mod.ts";
 
 type Box = [number, number, number, number];
 

@@ -6,12 +6,8 @@ import assert from "node:assert/strict";
 import { runEvalCli } from "./eval_helpers.ts";
 import { Buffer } from "node:buffer";
 import { PNG } from "pngjs";
-import { ConfusionMatrix } from "../core/eval/miou.ts";
-import {
-  decodeMaskPng,
-  encodeMaskPng,
-  vocPalette,
-} from "../core/image/mask_png.ts";
+import { ConfusionMatrix } from "../eval/miou.ts";
+import { decodeMaskPng, encodeMaskPng, vocPalette } from "../image/mask_png.ts";
 
 Deno.test("confusion matrix: IoU, mIoU and pixel accuracy by hand; 255 ignored", () => {
   const cm = new ConfusionMatrix(3);
@@ -132,6 +128,26 @@ Deno.test("eval voc CLI: --json last line; missing and extra predictions are one
       /^eval: .*pred\/b\.png: missing prediction/,
     );
     assert.equal(missing.err.trim().split("\n").length, 1);
+    // --list: only the listed ids; GT masks outside it are left alone.
+    await Deno.writeTextFile(`${dir}/val.txt`, "a\n\n");
+    const listed = await runEvalCli([
+      ...args,
+      "--list",
+      `${dir}/val.txt`,
+      "--json",
+    ]);
+    assert.equal(listed.code, 0, listed.err);
+    const a = JSON.parse(listed.out.trim().split("\n").at(-1)!);
+    // a only, gt [0,0,1] vs pred [0,1,1]: class 0 tp 1 fn 1, class 1 tp 1 fp 1.
+    assert.deepEqual(a.IoU, [1 / 2, 1 / 2, null]);
+    assert.equal(a.pixelAccuracy, 2 / 3);
+    await Deno.writeTextFile(`${dir}/val.txt`, "a\nz\n");
+    const absent = await runEvalCli([...args, "--list", `${dir}/val.txt`]);
+    assert.equal(absent.code, 1);
+    assert.match(
+      absent.err.trim(),
+      /^eval: .*gt\/z\.png: listed, but no such mask$/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

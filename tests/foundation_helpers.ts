@@ -15,7 +15,7 @@ import {
 } from "../plugins/classifier/head.ts";
 import { ShapeDataset } from "../plugins/classifier/shapes.ts";
 import { BatchLoader, shuffledPlan } from "../core/data/loader.ts";
-import type { TrainerConfig } from "../core/train/trainer.ts";
+import type { TrainerConfig } from "../core/train/loop.ts";
 
 /** Activates the wasm backend (idempotent). */
 export async function useWasm(): Promise<void> {

@@ -7,7 +7,7 @@ import {
   readImage,
   sniffFormat,
   writeImage,
-} from "../core/image/codec.ts";
+} from "../image/codec.ts";
 import type { RawImage } from "../core/types.ts";
 
 function gradient(w: number, h: number): RawImage {

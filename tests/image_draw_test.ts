@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createImage } from "../core/image/codec.ts";
+import { createImage } from "../image/codec.ts";
 import {
   drawBox,
   drawRect,
@@ -7,7 +7,7 @@ import {
   fillRect,
   GLYPH_HEIGHT,
   textWidth,
-} from "../core/image/draw.ts";
+} from "../image/draw.ts";
 import type { RawImage } from "../core/types.ts";
 
 function px(img: RawImage, x: number, y: number): number[] {

@@ -4,7 +4,7 @@
  * a one-line error naming the path for each kind of bad input.
  */
 import assert from "node:assert/strict";
-import { encodeJpeg, encodePng } from "../core/image/codec.ts";
+import { encodeJpeg, encodePng } from "../image/codec.ts";
 import { Registry } from "../core/registry.ts";
 import type { RawImage } from "../core/types.ts";
 import imageFolderPlugin, {

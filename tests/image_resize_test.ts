@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { createImage, encodeJpeg, encodePng } from "../core/image/codec.ts";
-import { readImageSize } from "../core/image/header.ts";
-import { letterbox, resizeBilinear, scaleBoxes } from "../core/image/resize.ts";
+import { createImage, encodeJpeg, encodePng } from "../image/codec.ts";
+import { readImageSize } from "../image/header.ts";
+import { letterbox, resizeBilinear, scaleBoxes } from "../image/resize.ts";
 import type { RawImage } from "../core/types.ts";
 
 function grey(

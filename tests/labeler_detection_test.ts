@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Registry } from "../core/registry.ts";
 import type { Detection, Prediction, Sample } from "../core/types.ts";
+import { pseudoLabelledSample } from "../selftrain/pseudo_labels.ts";
 import labelers, {
   boxIou,
   classwiseNms,
@@ -45,36 +46,76 @@ function approx(actual: ArrayLike<number>, expected: number[], tol = 1e-6) {
   }
 }
 
-Deno.test("hard: threshold, source → sample pixels, clipping, scores kept", () => {
+Deno.test("hard: threshold and clipping in source pixels; scores kept", () => {
   const out = hardDetectionLabel(prediction, sample)!;
-  approx(out.boxes!, [5, 10, 25, 30, 6, 11, 26, 31, 90, 70, 100, 80]);
-  assert.deepEqual([...out.labels!], [1, 1, 2]);
-  approx(out.scores!, [0.9, 0.6, 0.5]);
-  assert.deepEqual([...out.crowd!], [0, 0, 0]);
-  assert.equal(out.pseudo, true);
+  assert.deepEqual([out.id, out.width, out.height], [7, 200, 160]);
+  approx(out.boxes, [10, 20, 50, 60, 12, 22, 52, 62, 180, 140, 200, 160]);
+  assert.deepEqual([...out.classes], [1, 1, 2]);
+  approx(out.scores, [0.9, 0.6, 0.5]);
+  assert.deepEqual([...out.ignore], [0, 0, 0]);
   assert.equal(out.mask, undefined);
+});
+
+Deno.test("pseudoLabelledSample: the one conversion to sample pixels, human targets replaced", () => {
+  const labels = hardDetectionLabel(prediction, sample, {
+    ...HARD_DETECTION_DEFAULTS,
+    ignoreBelow: 0.4,
+  })!;
+  const out = pseudoLabelledSample(sample, labels);
+  approx(out.boxes!, [
+    5,
+    10,
+    25,
+    30,
+    6,
+    11,
+    26,
+    31,
+    90,
+    70,
+    100,
+    80,
+    0,
+    0,
+    5,
+    5,
+  ]);
+  assert.deepEqual([...out.labels!], [1, 1, 2, 0]);
+  assert.deepEqual([...out.crowd!], [0, 0, 0, 1]);
+  approx(out.scores!, [0.9, 0.6, 0.5, 0.49]);
+  assert.equal(out.pseudo, true);
+  assert.equal(out.mask, undefined); // the human mask is not a pseudo target
   assert.equal(out.image, sample.image);
+  // A box that scales to nothing inside the sample is dropped.
+  const tiny = {
+    ...labels,
+    boxes: Float32Array.of(300, 300, 320, 320),
+    classes: Int32Array.of(1),
+    scores: Float32Array.of(1),
+    ignore: Uint8Array.of(0),
+  };
+  assert.equal(pseudoLabelledSample(sample, tiny).boxes!.length, 0);
 });
 
 Deno.test("hard: optional class-wise NMS and max detections", () => {
   const cfg = { ...HARD_DETECTION_DEFAULTS, nms: true, nmsIou: 0.5 };
   const out = hardDetectionLabel(prediction, sample, cfg)!;
-  assert.deepEqual([...out.labels!], [1, 2]);
+  assert.deepEqual([...out.classes], [1, 2]);
   const loose = hardDetectionLabel(prediction, sample, {
     ...cfg,
     nmsIou: 0.9,
   })!;
-  assert.deepEqual([...loose.labels!], [1, 1, 2]);
+  assert.deepEqual([...loose.classes], [1, 1, 2]);
   const capped = hardDetectionLabel(prediction, sample, {
     ...cfg,
     maxDetections: 1,
   })!;
-  assert.deepEqual([...capped.labels!], [1]);
+  assert.deepEqual([...capped.classes], [1]);
 });
 
 Deno.test("hard: empty images kept or dropped; mismatched ids rejected", () => {
   const empty: Prediction = { id: 7, detections: [detections[2]] };
-  assert.equal(hardDetectionLabel(empty, sample)!.boxes!.length, 0);
+  assert.equal(hardDetectionLabel(empty, sample)!.boxes.length, 0);
   assert.equal(
     hardDetectionLabel(empty, sample, {
       ...HARD_DETECTION_DEFAULTS,
@@ -91,10 +132,10 @@ Deno.test("hard: empty images kept or dropped; mismatched ids rejected", () => {
 
 Deno.test("hard: registered plugin honours config overrides", () => {
   const registry = new Registry().use(labelers);
-  assert.deepEqual(registry.list("labeler"), ["hard", "hard-seg", "soft"]);
+  assert.deepEqual(registry.list("labeler"), ["hard", "hard-seg"]);
   const labeler = registry.create("labeler", "hard", { threshold: 0.7 });
   const out = labeler.label(prediction, sample)!;
-  approx(out.boxes!, [5, 10, 25, 30]);
+  approx(out.boxes, [10, 20, 50, 60]);
   assert.throws(() => registry.create("labeler", "hard", { threshold: "x" }));
 });
 
@@ -124,11 +165,11 @@ Deno.test("hard: uncertain boxes in [ignoreBelow, threshold) become ignore regio
     0.5,
     0.49,
   ]);
-  assert.deepEqual(Array.from(out.crowd!), [0, 0, 0, 1]);
-  approx(out.boxes!.subarray(12, 16), [0, 0, 5, 5]);
+  assert.deepEqual(Array.from(out.ignore), [0, 0, 0, 1]);
+  approx(out.boxes.subarray(12, 16), [0, 0, 10, 10]);
   // ignoreBelow = threshold (the default) keeps the paper's rule: nothing ignored.
   const plain = hardDetectionLabel(prediction, sample)!;
-  assert.deepEqual(Array.from(plain.crowd!), [0, 0, 0]);
+  assert.deepEqual(Array.from(plain.ignore), [0, 0, 0]);
 });
 
 Deno.test("hard: class-agnostic NMS keeps one box per object across classes", () => {
@@ -143,12 +184,12 @@ Deno.test("hard: class-agnostic NMS keeps one box per object across classes", ()
   };
   const cfg = { ...HARD_DETECTION_DEFAULTS, nms: true, nmsIou: 0.5 };
   const classwise = hardDetectionLabel(unsure, sample, cfg)!;
-  assert.deepEqual([...classwise.labels!], [2, 1, 1]);
+  assert.deepEqual([...classwise.classes], [2, 1, 1]);
   const agnostic = hardDetectionLabel(unsure, sample, {
     ...cfg,
     classAgnostic: true,
   })!;
-  assert.deepEqual([...agnostic.labels!], [2, 1]);
+  assert.deepEqual([...agnostic.classes], [2, 1]);
   approx(agnostic.scores!, [0.8, 0.6]);
-  approx(agnostic.boxes!, [6, 11, 26, 31, 50, 50, 70, 70]);
+  approx(agnostic.boxes, [12, 22, 52, 62, 100, 100, 140, 140]);
 });

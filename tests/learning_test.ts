@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { runRecipe } from "../core/runner.ts";
-import { loadPlugin, Registry } from "../core/registry.ts";
+import { Registry } from "../core/registry.ts";
+import { loadPlugin } from "../cli/plugins.ts";
 import { wasmBackend } from "../plugins/backends/wasm.ts";
 import classifierPlugin from "../plugins/classifier/mod.ts";
 import { classifyRecipe } from "../recipes/classify.ts";

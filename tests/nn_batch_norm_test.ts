@@ -5,11 +5,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
-import {
-  batchNormTraining,
-  foldBatchNorm,
-  FoldCache,
-} from "../core/nn/batch_norm.ts";
+import { batchNormTraining } from "../core/nn/batch_norm.ts";
+import { foldBatchNorm, FoldCache } from "../plugins/layers/fold.ts";
 import {
   FAST,
   randomValues,

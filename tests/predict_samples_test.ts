@@ -2,9 +2,9 @@
 // writeSampleImages end to end on a real (tiny) detector.
 import assert from "node:assert/strict";
 import "../core/gradients.ts";
-import { readImage, writeImage } from "../core/image/codec.ts";
-import { colorFor } from "../core/image/draw.ts";
-import { letterbox } from "../core/image/resize.ts";
+import { readImage, writeImage } from "../image/codec.ts";
+import { colorFor } from "../image/draw.ts";
+import { letterbox } from "../image/resize.ts";
 import type { Dataset, RawImage, Sample } from "../core/types.ts";
 import { wasmBackend } from "../plugins/backends/wasm.ts";
 import {

@@ -3,10 +3,14 @@
 // errors of bad input.
 import assert from "node:assert/strict";
 import { readJson } from "../core/fs.ts";
-import { readImage, writeImage } from "../core/image/codec.ts";
+import { readImage, writeImage } from "../image/codec.ts";
 import { wasmBackend } from "../plugins/backends/wasm.ts";
 import type { PredictRecord } from "../cli/predict.ts";
-import { resolveCheckpoint } from "../recipes/trained_detector.ts";
+import {
+  readRunModelSpec,
+  resolveCheckpoint,
+} from "../recipes/trained_model.ts";
+import type { DetectorSection } from "../recipes/detection.ts";
 import { CLASSES, confidentDetector, writeRun } from "./predict_helpers.ts";
 
 await wasmBackend.activate();
@@ -149,5 +153,43 @@ Deno.test("resolveCheckpoint: run, phase, checkpoints/ and step folders", async 
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readRunModelSpec: a run made before model.head.* gets its flat head keys back", async () => {
+  const run = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${run}/config.json`,
+      JSON.stringify({
+        recipe: "coco-supervised",
+        config: {
+          data: { inputSize: 64 },
+          model: {
+            backbone: "convnet-fpn",
+            headConvs: 1,
+            headFilters: 16,
+            bnMomentum: 0.9,
+            softNms: true,
+            anchorSize: 3,
+            scoreThreshold: 0.2,
+          },
+        },
+      }),
+    );
+    await Deno.writeTextFile(`${run}/classes.json`, JSON.stringify(CLASSES));
+    const spec = await readRunModelSpec(run);
+    assert.equal(spec.task, "detection");
+    const m = spec.model as DetectorSection;
+    assert.deepEqual(
+      [m.head.convs, m.head.filters, m.head.softNms, m.head.anchorSize],
+      [1, 16, true, 3],
+    );
+    assert.equal(m.head.scoreThreshold, 0.2);
+    assert.ok(!("headConvs" in m), "the flat key is gone");
+    assert.deepEqual(m.backboneConfig, {});
+    assert.equal(m.activation, "auto");
+  } finally {
+    await Deno.remove(run, { recursive: true });
   }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Dataset, Sample } from "../core/types.ts";
-import { PseudoLabeledDataset } from "../recipes/pseudo_dataset.ts";
+import { PseudoLabeledDataset } from "../selftrain/pseudo_dataset.ts";
 
 // Two source images letterboxed at scale 0.5; only image 20 was labelled.
 const base: Dataset = {

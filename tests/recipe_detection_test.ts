@@ -4,12 +4,16 @@
  * detection recipes through the CLI.
  */
 import assert from "node:assert/strict";
-import { COCO_METRIC_NAMES, readCocoDataset } from "../core/eval/mod.ts";
-import { runRecipe } from "../core/runner.ts";
-import { loadPlugin } from "../core/registry.ts";
+import { COCO_METRIC_NAMES, readCocoDataset } from "../eval/mod.ts";
+import { resolveConfig, runRecipe } from "../core/runner.ts";
+import { DEFAULT_SHARED, type SharedSettings } from "../core/contracts.ts";
+import { exists } from "../core/fs.ts";
+import type { ConfigObject } from "../core/config.ts";
+import { CPU_DETECTOR } from "../recipes/coco_supervised.ts";
+import { loadPlugin } from "../cli/plugins.ts";
 import { StridedPyramid } from "../examples/custom_detection_backbone.ts";
 import { latestCheckpoint, loadCheckpoint } from "../core/train/checkpoint.ts";
-import { restoreModel } from "../core/train/trainer.ts";
+import { restoreModel } from "../core/train/checkpoint.ts";
 import { EventBus } from "../core/events.ts";
 import {
   buildDetector,
@@ -24,6 +28,7 @@ import {
   tempOut,
   TINY_MODEL,
   TINY_SELFTRAIN,
+  tinyCocoData,
   tinyRegistry,
   tinySet,
   tinyTrain,
@@ -171,54 +176,158 @@ Deno.test("recipe CLI: a value of the wrong type is a one-line error naming the 
   }
 });
 
-Deno.test("a user's detection backbone from examples/ trains in coco-supervised and coco-selftrain", async () => {
-  const registry = tinyRegistry();
-  await loadPlugin("./examples/custom_detection_backbone.ts", registry);
+Deno.test("recipe CLI: --help lists the chosen backbone's own keys with help and defaults", async () => {
+  const r = await new Deno.Command(DENO, {
+    args: [
+      "run",
+      "-A",
+      "cli/recipe.ts",
+      "coco-supervised",
+      "--model.backbone=spinenet-49",
+      "--help",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(r.stdout);
+  assert.equal(r.code, 0);
+  assert.match(
+    text,
+    /--model\.backboneConfig\.variant="49"\n {6}backbone spinenet-49: 49S, 49, 96/,
+  );
+  assert.match(text, /--model\.backboneConfig\.dropConnect=0\n/);
+  assert.match(text, /--model\.head\.aspectRatios=1,2,0\.5\n/);
+  assert.match(text, /--model\.activation="auto" \[auto\|relu\|swish\|relu6\]/);
+  assert.doesNotMatch(text, /convnet-fpn: /);
+});
+
+/** The `lateral3` kernel shape of the newest checkpoint under `dir`. */
+async function lateral3Shape(dir: string): Promise<number[]> {
+  const { weights, state } = await loadCheckpoint(
+    (await latestCheckpoint(dir))!,
+  );
+  const shape = [...weights].find(([k]) => k.endsWith("lateral3.kernel"))!;
+  const out = shape[1].shape;
+  for (const t of [...weights.values(), ...state.values()]) t.dispose();
+  return out;
+}
+
+Deno.test("a user's detection backbone from examples/ takes its own keys from the command line in coco-supervised and coco-selftrain", async () => {
   const out = await tempOut("userdet");
+  const plugin = "./examples/custom_detection_backbone.ts";
   try {
-    const model = { ...TINY_MODEL, "model.backbone": "strided-pyramid" };
-    const supervised = await runRecipe({
-      registry,
-      recipe: "coco-supervised",
-      out: `${out}/sup`,
-      backend: "wasm",
-      overrides: { ...model, ...tinyTrain("train", 2) },
-    });
-    const m = supervised.report.metrics as Record<string, number>;
-    assert.ok(m.AP >= 0 && m.AP <= 1);
-    // A backbone that declares no bnMomentum is not handed one.
-    registry.register("backbone", {
-      name: "no-bn-key",
-      description: "the example without declared keys",
-      defaults: {},
-      create: () => new StridedPyramid(8, 16, 0.9),
-    });
-    await runRecipe({
-      registry,
-      recipe: "coco-supervised",
-      out: `${out}/nokey`,
-      backend: "wasm",
-      overrides: {
-        ...model,
-        "model.backbone": "no-bn-key",
-        ...tinyTrain("train", 1),
-      },
-    });
+    // Through the CLI: --plugin, then the plugin's own keys.
+    const data = await tinyCocoData();
+    const flags = Object.entries({
+      ...data,
+      ...TINY_MODEL,
+      ...tinyTrain("train", 2),
+      "model.backbone": "strided-pyramid",
+      "model.backboneConfig.base": "8",
+      "model.backboneConfig.width": "24",
+    }).map(([k, v]) => `--${k}=${v}`);
+    const sup = await cli([
+      "coco-supervised",
+      "--plugin",
+      plugin,
+      "--backend",
+      "wasm",
+      "--out",
+      `${out}/sup`,
+      ...flags,
+    ]);
+    assert.equal(sup.code, 0, sup.stderr);
+    const { config } = await readJsonFile<{
+      config: { model: DetectorSection };
+    }>(`${out}/sup/config.json`);
+    assert.deepEqual(config.model.backboneConfig, { base: 8, width: 24 });
+    // base 8 doubles to 32 channels at level 3; width 24 at the outputs.
+    assert.deepEqual(
+      await lateral3Shape(`${out}/sup/train/checkpoints`),
+      [1, 1, 32, 24],
+    );
+
+    // An unknown key of the plugin fails before any training, in one line.
+    const bad = await cli([
+      "coco-selftrain",
+      "--plugin",
+      plugin,
+      "--out",
+      `${out}/bad`,
+      "--model.backbone=strided-pyramid",
+      "--model.backboneConfig.widht=3",
+    ]);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+    assert.match(
+      bad.stderr,
+      /backbone "strided-pyramid" \(--model\.backboneConfig\.\*\): unknown key "widht"; valid keys: base, width$/m,
+    );
+    assert.ok(!(await exists(`${out}/bad`)), "nothing written");
+
+    // coco-selftrain with the same command-line overrides, in process.
+    const registry = tinyRegistry();
+    await loadPlugin(plugin, registry);
     const self = await runRecipe({
       registry,
       recipe: "coco-selftrain",
       out: `${out}/self`,
       backend: "wasm",
-      overrides: { ...TINY_SELFTRAIN, ...model },
+      overrides: {
+        ...TINY_SELFTRAIN,
+        "model.backbone": "strided-pyramid",
+        "model.backboneConfig.width": "12",
+      },
     });
-    const ckpt = await latestCheckpoint(`${out}/self/student/checkpoints`);
-    const { weights } = await loadCheckpoint(ckpt!);
-    assert.ok(
-      [...weights.keys()].some((k) => k.includes("lateral3")),
-      "the student is built on the user's backbone",
-    );
+    for (const phase of ["teacher", "student"]) {
+      assert.deepEqual(
+        await lateral3Shape(`${out}/self/${phase}/checkpoints`),
+        [1, 1, 64, 12],
+        phase,
+      );
+    }
     assert.ok(self.report.delta);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("every backbone is handed the model's shared settings as one argument", () => {
+  const registry = tinyRegistry();
+  const seen: SharedSettings[] = [];
+  registry.register("backbone", {
+    name: "records-shared",
+    description: "a backbone with no keys that records its context",
+    defaults: {},
+    create: (_c, ctx) => {
+      seen.push({ ...ctx.shared });
+      return new StridedPyramid(8, 16, ctx);
+    },
+  });
+  const config = resolveConfig(registry, "coco-supervised", {
+    "model.backbone": "records-shared",
+  });
+  assert.deepEqual((config.model as ConfigObject).backboneConfig, {});
+  const model = buildDetector(
+    registry,
+    {
+      ...CPU_DETECTOR,
+      backbone: "records-shared",
+      bnMomentum: 0.8,
+      bnEpsilon: 1e-4,
+      activation: "swish",
+    },
+    3,
+    64,
+    0,
+  );
+  model.dispose();
+  assert.deepEqual(seen, [{
+    bnMomentum: 0.8,
+    bnEpsilon: 1e-4,
+    activation: "swish",
+  }]);
+  // Built alone, a backbone gets Model Garden's defaults.
+  registry.create("backbone", "records-shared").dispose();
+  assert.deepEqual(seen[1], DEFAULT_SHARED);
 });

@@ -65,10 +65,10 @@ export async function tinyCocoData(
 /** Model overrides shared by every tiny run. */
 export const TINY_MODEL: Readonly<Record<string, string>> = {
   "data.inputSize": "64",
-  "model.headFilters": "16",
-  "model.headConvs": "1",
+  "model.head.filters": "16",
+  "model.head.convs": "1",
   // A teacher trained for a few steps scores about 0.01: keep its boxes.
-  "model.scoreThreshold": "0.001",
+  "model.head.scoreThreshold": "0.001",
 };
 
 /** Train-section overrides (prefix `train`, `teacher` or `student`). */
@@ -108,11 +108,7 @@ export function runTinySelfTrain(
   });
 }
 
-/**
- * Every built-in plugin, with `synthetic-shapes` defaulting to the tiny set
- * and the RetinaNet head keeping detections down to a score of 0.001 (so a
- * teacher trained for a few steps still yields boxes to check).
- */
+/** Every built-in plugin, with `synthetic-shapes` defaulting to the tiny set. */
 export function tinyRegistry(): Registry {
   const base = createBuiltinRegistry();
   const registry = new Registry();
@@ -131,9 +127,6 @@ function tinyEntry<K extends PluginKind>(
   const spec = entry as PluginKinds[K] & { defaults: ConfigObject };
   if (kind === "dataset" && entry.name === "synthetic-shapes") {
     return { ...spec, defaults: { ...spec.defaults, ...TINY_SET } };
-  }
-  if (kind === "head" && entry.name === "retinanet") {
-    return { ...spec, defaults: { ...spec.defaults, scoreThreshold: 0.001 } };
   }
   return entry;
 }

@@ -7,23 +7,17 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { withInitSeed } from "../core/nn/layers.ts";
 import { runRecipe } from "../core/runner.ts";
 import { latestCheckpoint, loadCheckpoint } from "../core/train/checkpoint.ts";
-import { TinyConvNet } from "../plugins/classifier/convnet.ts";
-import {
-  productPreprocessing,
-  saveBackboneCheckpoint,
-} from "../plugins/pretrain/mod.ts";
 import {
   type CocoSelfTrainConfig,
   cocoSelfTrainRecipe,
   teacherIsBaseline,
 } from "../recipes/coco_selftrain.ts";
 import {
-  loadTrainedDetector,
-  readRunDetectorSpec,
-} from "../recipes/trained_detector.ts";
+  loadTrainedModel,
+  readRunModelSpec,
+} from "../recipes/trained_model.ts";
 import {
   readJsonFile,
   tempOut,
@@ -32,39 +26,9 @@ import {
   tinyTrain,
 } from "./recipe_helpers.ts";
 import { useWasm } from "./foundation_helpers.ts";
+import { tinyConvnetCheckpoint } from "./init_helpers.ts";
 
 await useWasm();
-
-/** A tiny-convnet checkpoint (5 stages, width 8: not convnet-*'s default 16). */
-async function tinyConvnetCheckpoint(
-  dir: string,
-): Promise<Map<string, Float32Array>> {
-  const net = withInitSeed(
-    42,
-    () =>
-      new TinyConvNet({
-        width: 8,
-        stages: 5,
-        activation: "relu",
-        bnMomentum: 0.9,
-      }),
-  );
-  for (const [n, v] of net.namedBuffers()) {
-    if (n.endsWith("moving_mean")) v.assign(tf.fill(v.shape, 0.25));
-  }
-  await saveBackboneCheckpoint(dir, net.namedVariables(), {
-    format: "selftrain-backbone/1",
-    architecture: "tiny-convnet",
-    config: { width: 8, stages: 5, activation: "relu", bnMomentum: 0.9 },
-    preprocessing: productPreprocessing(32),
-    provenance: { source: "test-fixture", created: "2024-01-01", seed: 42 },
-  });
-  const values = new Map(
-    net.namedVariables().map(([n, v]) => [n, v.dataSync() as Float32Array]),
-  );
-  net.dispose();
-  return values;
-}
 
 async function finalWeights(dir: string): Promise<Map<string, tf.Tensor>> {
   const path = await latestCheckpoint(`${dir}/checkpoints`);
@@ -130,9 +94,9 @@ Deno.test("coco-selftrain from a backbone checkpoint: teacher, student and basel
       /initialisation \(teacher, student, baseline\): \/.*-ck \(tiny-convnet; source test-fixture, created 2024-01-01, seed 42\); stem \+ 0 stages frozen/,
     );
     // predict rebuilds the width-8 body from init.json (width 16 would not load).
-    const spec = await readRunDetectorSpec(out);
+    const spec = await readRunModelSpec(out);
     const step = await latestCheckpoint(`${out}/student/checkpoints`);
-    const model = await loadTrainedDetector(tinyRegistry(), spec, step!);
+    const model = await loadTrainedModel(tinyRegistry(), spec, step!);
     assert.equal(
       model.namedVariables().find(([n]) =>
         n === "backbone.body.stage1_down.conv.kernel"

@@ -2,11 +2,12 @@
  * A short `pascal-selftrain` run killed with SIGKILL while it journals
  * pseudo masks resumes with every pool image labelled exactly once, each
  * with a readable mask PNG; then the student and baseline phases run and
- * the report has both Δ rows.
+ * the report has both Δ rows, tune numbers for every model and pixel
+ * statistics over the whole pool.
  */
 import assert from "node:assert/strict";
-import { decodeMaskPng } from "../core/image/mask_png.ts";
-import { readCoco } from "../core/selftrain/mod.ts";
+import { decodeMaskPng } from "../image/mask_png.ts";
+import { readCoco } from "../selftrain/mod.ts";
 import { ensureSyntheticSeg } from "../plugins/voc/mod.ts";
 
 const CLI = new URL("../cli/recipe.ts", import.meta.url).pathname;
@@ -34,6 +35,7 @@ function args(out: string, root: string, extra: string[]): string[] {
     "--student.steps=2",
     "--student.batchSize=2",
     "--student.checkpointEvery=0",
+    "--student.init=teacher",
     "--pseudo.batchSize=1",
     ...extra,
   ];
@@ -97,22 +99,39 @@ Deno.test("pascal-selftrain: SIGKILL while labelling, resume: no pseudo mask los
       assert.equal(m.width, 32);
     }
     const report = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
-    for (
-      const k of [
-        "teacher",
-        "baseline",
-        "student",
-        "delta_student_minus_baseline",
-        "delta_student_minus_teacher",
-      ]
-    ) {
-      assert.equal(typeof report[k].val_mIoU, "number", k);
+    for (const k of ["teacher", "baseline", "student"]) {
+      for (const m of ["mIoU", "pixelAccuracy", "tune/mIoU"]) {
+        assert.equal(typeof report[k].metrics[m], "number", `${k} ${m}`);
+      }
     }
-    assert.equal(typeof report.student.tune_mIoU, "number");
-    assert.match(
-      await Deno.readTextFile(`${out}/report.md`),
-      /Δ student − baseline/,
+    for (const k of ["baseline", "teacher"]) {
+      assert.equal(
+        report.delta[k].mIoU,
+        report.student.metrics.mIoU - report[k].metrics.mIoU,
+      );
+    }
+    // The student fine-tunes the teacher here: a separate baseline, on the
+    // student's human half.
+    assert.equal(report.baseline.reusedTeacher, false);
+    assert.equal(report.baseline.humanPerStep, 1);
+    assert.deepEqual(
+      [report.student.humanPerStep, report.student.pseudoPerStep],
+      [1, 1],
     );
+    // Pseudo-mask statistics cover the whole pool, the killed run's images too.
+    const pl = report.pseudo_labels;
+    assert.equal(pl.images, pool);
+    assert.ok(pl.ignored_fraction >= 0 && pl.ignored_fraction <= 1);
+    const pixels = Object.values(pl.per_class as Record<string, number>)
+      .reduce((a, b) => a + b, 0);
+    assert.equal(
+      Math.round(pixels + pl.ignored_fraction * pool * 32 * 32),
+      pool * 32 * 32,
+    );
+    assert.ok(pl.human_per_class.background > 0);
+    const md = await Deno.readTextFile(`${out}/report.md`);
+    assert.match(md, /Δ vs baseline/);
+    assert.match(md, /IoU per class/);
   } finally {
     await Deno.remove(cache, { recursive: true });
     await Deno.remove(out, { recursive: true });

@@ -10,9 +10,10 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { EventBus } from "../core/events.ts";
-import { encodePng } from "../core/image/codec.ts";
+import { encodePng } from "../image/codec.ts";
 import { seedFor } from "../core/rng.ts";
-import { runRecipe } from "../core/runner.ts";
+import { resolveConfig, runRecipe } from "../core/runner.ts";
+import type { ConfigObject } from "../core/config.ts";
 import { latestCheckpoint, loadCheckpoint } from "../core/train/checkpoint.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import { renderShape, SHAPE_CLASSES } from "../plugins/classifier/shapes.ts";
@@ -51,7 +52,8 @@ function tinyPretrain(root: string): Record<string, string> {
   return {
     "data.root": root,
     "data.inputSize": "32",
-    "model.config": "stages=5,width=4",
+    "model.backboneConfig.stages": "5",
+    "model.backboneConfig.width": "4",
     "train.steps": "4",
     "train.batchSize": "6",
     "train.accumulate": "2",
@@ -101,11 +103,13 @@ Deno.test("pretrain-supervised: backbone + head.* are the trained weights, manif
     const ck = await readBackboneCheckpoint(`${out}/backbone`);
     const man = ck.manifest;
     assert.equal(man.architecture, "tiny-convnet");
+    // Its own keys and the shared settings it was built with.
     assert.deepEqual(man.config, {
       width: 4,
       stages: 5,
-      activation: "relu",
       bnMomentum: 0.9,
+      bnEpsilon: 1e-3,
+      activation: "auto",
     });
     assert.equal(man.preprocessing.inputSize, 32);
     assert.deepEqual(man.classes, [
@@ -236,7 +240,7 @@ Deno.test("the pre-training recipes learn: supervised >= 75% tune top-1 (chance 
     const common = {
       "data.root": root,
       "data.inputSize": "32",
-      "model.config": "stages=3",
+      "model.backboneConfig.stages": "3",
       "train.batchSize": "24",
       "train.warmupSteps": "5",
       "train.lr": "0.1",
@@ -289,27 +293,34 @@ Deno.test("top-k hits: hand-counted, ties go to the lower class", () => {
   assert.deepEqual(topKHits(scores, 3, [0, 2, 0], [1]), [2]);
 });
 
-Deno.test("model.config: typed key=value overrides of the backbone's defaults; unknown keys and bad values are one-line errors", () => {
+Deno.test("model.backboneConfig: the backbone's own keys typed by its defaults, the recipe's stages=5 for its default backbone only, one-line errors", () => {
   const r = createBuiltinRegistry();
-  const m = { ...PRETRAIN_MODEL_DEFAULTS, config: "stages=4, width=8" };
-  assert.deepEqual(backboneConfig(r, m), {
-    width: 8,
-    stages: 4,
-    activation: "relu",
-    bnMomentum: 0.9,
-  });
+  const model = (o: Record<string, string>) =>
+    resolveConfig(r, "pretrain-supervised", o).model as ConfigObject;
   assert.deepEqual(
-    backboneConfig(r, { ...m, backbone: "convnet-fpn", config: "" }).width,
-    16,
+    model({ "model.backboneConfig.width": "8" }).backboneConfig,
+    { width: 8, stages: 5 },
+  );
+  assert.deepEqual(
+    model({ "model.backbone": "convnet-fpn" }).backboneConfig,
+    { width: 16, fpnFilters: 64 },
   );
   assert.throws(
-    () => backboneConfig(r, { ...m, config: "depth=3" }),
-    /model\.config: "depth=3" is not key=value with a key of backbone "tiny-convnet" \(width, stages, activation, bnMomentum\)/,
+    () => model({ "model.backboneConfig.depth": "3" }),
+    /backbone "tiny-convnet" \(--model\.backboneConfig\.\*\): unknown key "depth"; valid keys: width, stages/,
   );
   assert.throws(
-    () => backboneConfig(r, { ...m, config: "stages=many" }),
-    /expects a number/,
+    () => model({ "model.backboneConfig.stages": "many" }),
+    /--stages expects a number, got "many"/,
   );
+  // What the checkpoint records: its own keys and the shared settings.
+  const m = { ...PRETRAIN_MODEL_DEFAULTS, backboneConfig: { stages: 4 } };
+  assert.deepEqual(backboneConfig(m), {
+    stages: 4,
+    bnMomentum: 0.9,
+    bnEpsilon: 1e-3,
+    activation: "auto",
+  });
 });
 
 /** `n` points per class around class centres in `dim` dimensions. */

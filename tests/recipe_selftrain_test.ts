@@ -5,9 +5,9 @@
  * losing or repeating an image.
  */
 import assert from "node:assert/strict";
-import { COCO_METRIC_NAMES, readCocoDataset } from "../core/eval/mod.ts";
+import { COCO_METRIC_NAMES, readCocoDataset } from "../eval/mod.ts";
 import { runRecipe } from "../core/runner.ts";
-import { mergeShardFiles } from "../core/selftrain/shard.ts";
+import { mergeShardFiles } from "../selftrain/shard.ts";
 import type { SyntheticOptions } from "../plugins/synthetic/mod.ts";
 import {
   killWhen,

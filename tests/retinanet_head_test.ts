@@ -4,10 +4,12 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "../core/gradients.ts";
 import { wasmBackend } from "../plugins/backends/wasm.ts";
-import type {
-  Backbone,
-  FeaturePyramid,
-  HeadInputs,
+import {
+  type Backbone,
+  DEFAULT_SHARED,
+  type FeaturePyramid,
+  type HeadInputs,
+  type SharedSettings,
 } from "../core/contracts.ts";
 import { TaskModel } from "../core/model.ts";
 import { Conv2d, withInitSeed } from "../core/nn/layers.ts";
@@ -15,7 +17,7 @@ import { type ForwardContext, Module } from "../core/nn/module.ts";
 import { Registry } from "../core/registry.ts";
 import type { Sample } from "../core/types.ts";
 import retinanet, {
-  RETINANET_HEAD_DEFAULTS,
+  RETINANET_DEFAULTS,
   type RetinaNetHead,
   type RetinaOutputs,
   type RetinaTargets,
@@ -26,25 +28,23 @@ await wasmBackend.activate();
 const LEVELS = [3, 4, 5, 6, 7];
 const SIZE = 64;
 
-function deps(ch: number, numClasses: number, size = SIZE): HeadInputs {
+function deps(
+  ch: number,
+  numClasses: number,
+  size = SIZE,
+  shared: Partial<SharedSettings> = {},
+): HeadInputs {
   return {
     channels: Object.fromEntries(LEVELS.map((l) => [l, ch])),
     numClasses,
     inputSize: [size, size],
+    shared: { ...DEFAULT_SHARED, ...shared },
   };
 }
 
-function createHead(
-  overrides: Record<string, number | string | boolean>,
-  d: HeadInputs,
-) {
+function createHead(overrides: object, d: HeadInputs): RetinaNetHead {
   const reg = new Registry().use(retinanet);
-  return reg.create(
-    "head",
-    "retinanet",
-    overrides,
-    d,
-  ) as unknown as RetinaNetHead;
+  return reg.create("head", "retinanet", overrides, d) as RetinaNetHead;
 }
 
 /** A trivial backbone: a 3×3 conv, then 2×2 average pools down the levels. */
@@ -160,18 +160,37 @@ Deno.test("head: output layout, prior-probability init, config errors", () => {
     /equal channels/,
   );
   assert.throws(
-    () => createHead({ activation: "tanh" }, deps(8, 3)),
-    /activation/,
+    () => createHead({}, deps(8, 3, SIZE, { activation: "sigmoid" })),
+    /retinanet: activation must be one of relu, swish, relu6, got "sigmoid"/,
+  );
+  assert.throws(
+    () => createHead({ activation: "relu" }, deps(8, 3)),
+    /unknown key "activation"/,
   );
   assert.throws(
     () => createHead({ aspectRatios: "1,,x" }, deps(8, 3)),
-    /aspectRatios/,
+    /--aspectRatios expects a number, got ""/,
   );
+  assert.throws(
+    () => createHead({ aspectRatios: [] }, deps(8, 3)),
+    /aspectRatios must be positive numbers/,
+  );
+  assert.throws(
+    () => createHead({ aspectRatios: ["1"] }, deps(8, 3)),
+    /--aspectRatios expects a list of numbers, got \["1"\]/,
+  );
+  // A list from the command line: three ratios → 2 scales × 3 = 6 anchors.
+  const two = createHead(
+    { numScales: 2, aspectRatios: "1,2,0.5", convs: 0, filters: 8 },
+    deps(8, 3),
+  );
+  assert.equal(two.anchors().perLocation, 6);
+  two.dispose();
   assert.throws(
     () => createHead({ matchNegative: 0.7 }, deps(8, 3)),
     /negative/,
   );
-  assert.equal(RETINANET_HEAD_DEFAULTS.aspectRatios, "1,2,0.5");
+  assert.deepEqual(RETINANET_DEFAULTS.aspectRatios, [1, 2, 0.5]);
 });
 
 Deno.test("head: encodeTargets matches, encodes and rejects bad samples", () => {
@@ -227,15 +246,15 @@ Deno.test("head: tiny model overfits two images in 30 steps without leaking", as
     const backbone = new PoolBackbone(16);
     // Fast BN averages so inference-mode statistics settle within 30 steps.
     const head = createHead(
-      { convs: 1, filters: 16, bnMomentum: 0.5 },
-      deps(16, 2),
+      { convs: 1, filters: 16 },
+      deps(16, 2, SIZE, { bnMomentum: 0.5 }),
     );
     const reg = new Registry().use(retinanet);
     const loss = reg.create("loss", "retinanet-loss", {});
     return new TaskModel<RetinaOutputs, RetinaTargets>(
       backbone,
       head,
-      loss as unknown as TaskModel<RetinaOutputs, RetinaTargets>["lossFn"],
+      loss as TaskModel<RetinaOutputs, RetinaTargets>["lossFn"],
     );
   });
   const images = toImages(samples);

@@ -5,6 +5,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "../core/gradients.ts";
 import {
   huberLoss,
+  RETINANET_LOSS_DEFAULTS,
   RetinaNetLoss,
   sigmoidFocalLoss,
 } from "../plugins/retinanet/mod.ts";
@@ -121,8 +122,7 @@ Deno.test("retinanet loss: positives summed over the batch; shape mismatch fails
   const bad = { ...targets, labels: tf.zeros([2, 5], "int32") as tf.Tensor2D };
   assert.throws(() => new RetinaNetLoss().compute(out, bad), /anchors/);
   assert.throws(
-    () =>
-      new RetinaNetLoss({ alpha: 2, gamma: 1, huberDelta: 0.1, boxWeight: 1 }),
+    () => new RetinaNetLoss({ ...RETINANET_LOSS_DEFAULTS, alpha: 2 }),
     /alpha/,
   );
   tf.dispose([r.total, r.components.cls, r.components.box, out.cls, out.box]);

@@ -13,10 +13,11 @@ import type { Detection } from "../core/types.ts";
 import {
   type CocoCategory,
   parseShard,
+  pseudoLabelsFromDetections,
   PseudoLabelStore,
   type Shard,
   shardIndices,
-} from "../core/selftrain/mod.ts";
+} from "../selftrain/mod.ts";
 import {
   HARD_DETECTION_DEFAULTS,
   selectHardDetections,
@@ -64,9 +65,12 @@ export async function labelPool(
   for (const i of shardIndices(size, shard, mode, fakeId)) {
     const id = fakeId(i);
     if (store.has(id)) continue;
-    await store.addDetections(
-      { id, fileName: `${id}.jpg`, width: 320, height: 240 },
-      selectHardDetections(fakeDetections(i), HARD_DETECTION_DEFAULTS),
+    await store.addPseudoLabels(
+      pseudoLabelsFromDetections(
+        { id, width: 320, height: 240 },
+        selectHardDetections(fakeDetections(i), HARD_DETECTION_DEFAULTS),
+      ),
+      `${id}.jpg`,
     );
     await onLabelled?.(id, ++added);
   }

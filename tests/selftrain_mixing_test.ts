@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MixedBatchSampler, parseRatio } from "../core/selftrain/mod.ts";
+import { MixedBatchSampler, parseRatio } from "../selftrain/mod.ts";
 
 function stream(
   sampler: MixedBatchSampler,

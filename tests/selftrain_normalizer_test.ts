@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "../core/gradients.ts";
-import { LossNormalizer } from "../core/selftrain/mod.ts";
+import { LossNormalizer } from "../selftrain/mod.ts";
 
 await tf.setBackend("cpu");
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readCoco } from "../core/selftrain/mod.ts";
+import { readCoco } from "../selftrain/mod.ts";
 import { fakeId, labelPool } from "./selftrain_fake_pool.ts";
 
 const WORKER = new URL("./selftrain_fake_pool.ts", import.meta.url).pathname;

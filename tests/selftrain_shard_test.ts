@@ -8,7 +8,7 @@ import {
   shardIndices,
   shardRange,
   shardTag,
-} from "../core/selftrain/mod.ts";
+} from "../selftrain/mod.ts";
 import { FAKE_CATEGORIES, fakeId, labelPool } from "./selftrain_fake_pool.ts";
 
 Deno.test("parseShard: I/N accepted, bad text rejected with the text", () => {

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { PseudoLabelStore, readCoco } from "../core/selftrain/mod.ts";
+import {
+  pseudoLabelsFromDetections,
+  PseudoLabelStore,
+  readCoco,
+} from "../selftrain/mod.ts";
 import { FAKE_CATEGORIES } from "./selftrain_fake_pool.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -18,26 +22,29 @@ Deno.test("pseudo store: COCO output, scores kept, stats and histogram", () =>
     const store = await PseudoLabelStore.open(dir, {
       categories: FAKE_CATEGORIES,
     });
-    await store.addDetections(image(5), [
+    await store.addPseudoLabels(pseudoLabelsFromDetections(image(5), [
       { box: [10, 20, 40, 60], label: 2, score: 0.95 },
       { box: [0, 0, 5, 5], label: 0, score: 0.5 },
-    ]);
-    await store.addDetections(image(2), []);
-    await store.addDetections({ ...image("b"), fileName: "b.png" }, [
-      { box: [1, 1, 2, 3], label: 1, score: 0.71 },
-    ]);
+    ]));
+    await store.addPseudoLabels(pseudoLabelsFromDetections(image(2), []));
+    await store.addPseudoLabels(
+      pseudoLabelsFromDetections(image("b"), [
+        { box: [1, 1, 2, 3], label: 1, score: 0.71 },
+      ]),
+      "b.png",
+    );
     assert.ok(store.has(5) && store.has("b") && !store.has("5"));
     assert.throws(
-      () => store.addDetections(image(5), []),
+      () => store.addPseudoLabels(pseudoLabelsFromDetections(image(5), [])),
       /image 5 is already labelled/,
     );
     assert.throws(
       () =>
-        store.addDetections(image(9), [{
+        store.addPseudoLabels(pseudoLabelsFromDetections(image(9), [{
           box: [0, 0, 1, 1],
           label: 3,
           score: 1,
-        }]),
+        }])),
       /label 3 has no category/,
     );
     const stats = store.stats();
@@ -69,7 +76,7 @@ Deno.test("pseudo store: COCO output, scores kept, stats and histogram", () =>
         bbox: [10, 20, 30, 40],
         area: 1200,
         iscrowd: 0,
-        score: 0.95,
+        score: Math.fround(0.95), // scores are float32, as labelers return them
       },
       {
         id: 2,
@@ -87,7 +94,7 @@ Deno.test("pseudo store: COCO output, scores kept, stats and histogram", () =>
         bbox: [1, 1, 1, 2],
         area: 2,
         iscrowd: 0,
-        score: 0.71,
+        score: Math.fround(0.71),
       },
     ]);
     assert.deepEqual(coco.categories, FAKE_CATEGORIES);
@@ -98,7 +105,7 @@ Deno.test("pseudo store: reopen resumes; stale COCO removed on new records; othe
     const first = await PseudoLabelStore.open(dir, {
       categories: FAKE_CATEGORIES,
     });
-    await first.addDetections(image(1), []);
+    await first.addPseudoLabels(pseudoLabelsFromDetections(image(1), []));
     const path = await first.finalize();
     await first.close();
     const again = await PseudoLabelStore.open(dir, {
@@ -106,7 +113,7 @@ Deno.test("pseudo store: reopen resumes; stale COCO removed on new records; othe
     });
     assert.ok(again.has(1));
     assert.equal(again.size, 1);
-    await again.addDetections(image(2), []);
+    await again.addPseudoLabels(pseudoLabelsFromDetections(image(2), []));
     await assert.rejects(Deno.stat(path)); // the old file no longer matches
     assert.equal((await readCoco(await again.finalize())).images.length, 2);
     await again.close();
@@ -131,8 +138,8 @@ Deno.test("pseudo store: corrupt middle line is an error naming the file", () =>
     const store = await PseudoLabelStore.open(dir, {
       categories: FAKE_CATEGORIES,
     });
-    await store.addDetections(image(1), []);
-    await store.addDetections(image(2), []);
+    await store.addPseudoLabels(pseudoLabelsFromDetections(image(1), []));
+    await store.addPseudoLabels(pseudoLabelsFromDetections(image(2), []));
     await store.close();
     const lines = (await Deno.readTextFile(store.journalPath)).split("\n");
     lines[1] = lines[1].slice(0, 10);

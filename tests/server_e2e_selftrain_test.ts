@@ -115,6 +115,14 @@ Deno.test({
       "student − baseline: +1.3 AP",
     );
 
+    // Detection: no per-class IoU card; the box views, not the mask ones.
+    assert.equal(await page.locator("#iou-card").isVisible(), false);
+    assert.equal(await page.locator("#fate-legend").isVisible(), true);
+    assert.equal(
+      await page.locator("#class-title").textContent(),
+      "Boxes per class, share of all boxes",
+    );
+
     // Previews load; the sample grid keeps the other samples only.
     const previews = page.locator("#pseudo-previews img");
     assert.equal(await previews.count(), PREVIEWS.length);

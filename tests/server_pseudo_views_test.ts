@@ -5,6 +5,7 @@ import {
   scoreBins,
   sharesDisagree,
 } from "../ui/pseudo_data.ts";
+import { classIou } from "../ui/seg_data.ts";
 
 Deno.test("pseudo views: class shares compare pseudo and human labels and mark the skewed ones", () => {
   const s = classShares(
@@ -62,4 +63,24 @@ Deno.test("pseudo views: score bins from lower edges or all boundaries, and thei
   ]);
   assert.equal(binFate(lower[1], 0.3, 0), "dropped");
   assert.equal(binFate(lower[1], undefined, 0.1), null);
+});
+
+Deno.test("segmentation views: per-class IoU of each model from its IoU/<class> keys", () => {
+  const c = classIou({
+    teacher: { mIoU: 0.5, "IoU/background": 0.9, "IoU/cat": 0.1 },
+    baseline: undefined,
+    student: {
+      "IoU/background": 0.92,
+      "IoU/dog": 0.3,
+      "tune/IoU/cat": 0.7,
+      "IoU/cat": 0.2,
+    },
+    detector: { AP: 0.3 },
+  });
+  assert.deepEqual(c.classes, ["background", "cat", "dog"]);
+  assert.deepEqual(c.series, [
+    { name: "teacher", values: { background: 0.9, cat: 0.1 } },
+    { name: "student", values: { background: 0.92, dog: 0.3, cat: 0.2 } },
+  ]);
+  assert.deepEqual(classIou({ a: { AP: 1 } }), { classes: [], series: [] });
 });

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import type { RunEvent } from "../core/events.ts";
-import { encodeJpeg } from "../core/image/codec.ts";
+import { encodeJpeg } from "../image/codec.ts";
 import { fakeStep } from "./server_helpers.ts";
 
 /** The run's folder name. */

@@ -134,18 +134,62 @@ Deno.test("server serve: the serve CLI rejects bad arguments with one clear line
     /--runs \/nonexistent\/runs: not a folder/,
   );
   const dir = await Deno.makeTempDir();
+  // The recipes' --serve syntax, parsed by the same function.
   await assert.rejects(
-    () => serveMain(["--runs", dir, "--port", "x"]),
-    /--port x: not a port number/,
+    () => serveMain(["--runs", dir, "--serve", "host:x"]),
+    /--serve: bad port "x" in "host:x"/,
+  );
+  await assert.rejects(
+    () => serveMain(["--runs", dir, "--port", "9000"]),
+    /Unknown option '--port'/,
   );
   const saved = Deno.env.get("SELFTRAIN_TOKEN");
   Deno.env.delete("SELFTRAIN_TOKEN");
   try {
     await assert.rejects(
-      () => serveMain(["--runs", dir, "--host", "0.0.0.0", "--port", "0"]),
-      /refusing to bind 0\.0\.0\.0 without a token; pass --token TOKEN/,
+      () => serveMain(["--runs", dir, "--serve", "0.0.0.0:0"]),
+      /refusing to bind 0\.0\.0\.0 without a token; pass --serve-token TOKEN/,
     );
   } finally {
     if (saved !== undefined) Deno.env.set("SELFTRAIN_TOKEN", saved);
   }
 });
+
+Deno.test("server serve: deno task serve listens where --serve says, as the recipes do", async () => {
+  const dir = await Deno.makeTempDir();
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli/serve.ts", "--runs", dir, "--serve", `:${port}`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const res = await waitFor(`http://127.0.0.1:${port}/api/runs`);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    child.kill("SIGINT");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A port nothing listens on now. */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = l.addr as Deno.NetAddr;
+  l.close();
+  return port;
+}
+
+/** Fetches `url`, retrying while the server starts. */
+async function waitFor(url: string): Promise<Response> {
+  for (let i = 0;; i++) {
+    try {
+      return await fetch(url);
+    } catch (e) {
+      if (i > 300) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { swish, SWISH_KERNEL } from "../core/nn/swish.ts";
+import { swish, SWISH_KERNEL } from "../plugins/layers/activations.ts";
 import {
   ACTIVATION_SOURCE_SHA256,
 } from "../plugins/backends/kernels/simd/activation_wasm.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readCocoDataset } from "../core/eval/mod.ts";
+import { readCocoDataset } from "../eval/mod.ts";
 import { Registry } from "../core/registry.ts";
 import { Rng } from "../core/rng.ts";
 import syntheticPlugin, {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { sliceTree } from "../core/tensor_tree.ts";
+import { sliceTree } from "../selftrain/tensor_tree.ts";
 
 Deno.test("sliceTree slices every leaf along the batch axis", async () => {
   await tf.setBackend("cpu");

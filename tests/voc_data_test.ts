@@ -6,8 +6,8 @@
  * keeps image and mask aligned.
  */
 import assert from "node:assert/strict";
-import { encodeJpeg } from "../core/image/codec.ts";
-import { encodeMaskPng } from "../core/image/mask_png.ts";
+import { encodeJpeg } from "../image/codec.ts";
+import { encodeMaskPng } from "../image/mask_png.ts";
 import { Rng } from "../core/rng.ts";
 import { IGNORE_LABEL } from "../core/types.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
@@ -57,6 +57,8 @@ Deno.test("voc reader: splits, ids, letterboxed masks padded with 255", async ()
       trainSplit: "train",
       valSplit: "val",
       tuneSplit: "",
+      fraction: 1,
+      fractionSeed: 0,
       inputSize: 16,
       onError: "fail",
       unlabeledImages: `${root}/JPEGImages`,
@@ -146,6 +148,8 @@ for (
         trainSplit: "train",
         valSplit: "val",
         tuneSplit: "",
+        fraction: 1,
+        fractionSeed: 0,
         inputSize: 8,
         unlabeledImages: "",
       };
@@ -177,6 +181,8 @@ Deno.test("voc reader: a missing split list names the file", async () => {
         trainSplit: "train",
         valSplit: "val",
         tuneSplit: "",
+        fraction: 1,
+        fractionSeed: 0,
         inputSize: 8,
         onError: "fail",
         unlabeledImages: "",
@@ -205,7 +211,7 @@ Deno.test("synthetic-seg: four disjoint splits, masks match shapes, cached", asy
       "dataset",
       "synthetic-seg",
       cfg,
-    )) as unknown as import("../plugins/voc/mod.ts").SegSplits;
+    )) as import("../plugins/voc/mod.ts").SegSplits;
     assert.deepEqual([
       s.train.size,
       s.tune!.size,
@@ -224,7 +230,7 @@ Deno.test("synthetic-seg: four disjoint splits, masks match shapes, cached", asy
       "dataset",
       "synthetic-seg",
       cfg,
-    )) as unknown as typeof s;
+    )) as typeof s;
     assert.deepEqual((await again.train.get(0)).mask, x.mask);
     const entries = [];
     for await (const e of Deno.readDir(cacheDir)) entries.push(e.name);
@@ -243,6 +249,8 @@ Deno.test("S1 with PASCAL's jitter 0.2-1.5 plus crop keeps image and mask aligne
       trainSplit: "train",
       valSplit: "val",
       tuneSplit: "",
+      fraction: 1,
+      fractionSeed: 0,
       inputSize: 32,
       onError: "fail",
       unlabeledImages: "",

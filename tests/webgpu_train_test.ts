@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../core/backend.ts";
 import { runRecipe } from "../core/runner.ts";
-import { LossNormalizer } from "../core/selftrain/normalizer.ts";
+import { LossNormalizer } from "../selftrain/normalizer.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
 import { cpuBackend } from "../plugins/backends/cpu.ts";
 import {

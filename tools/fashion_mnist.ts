@@ -15,7 +15,7 @@
  * left alone.
  */
 import { parseArgs } from "node:util";
-import { buildFolderOnce } from "../core/fs.ts";
+import { buildFolderOnce } from "../plugins/synthetic/cache.ts";
 import {
   readIdxFile,
   writeIdxAsImageFolder,

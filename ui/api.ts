@@ -54,12 +54,14 @@ export interface RunListItem {
 
 /** A model of a self-training report: its metrics and training budget. */
 export interface ReportModel {
-  /** COCO metrics as fractions (-1: not defined). */
+  /** Metrics as fractions: COCO AP (-1: not defined), or mIoU, pixel accuracy, `IoU/<class>`. */
   metrics?: Record<string, number>;
   /** Optimisation steps. */
   steps?: number;
   /** Initialisation (`teacher`, `random`, ...). */
   init?: string;
+  /** Baseline: true when the teacher is the compute-matched baseline. */
+  reusedTeacher?: boolean;
   /** Human-labelled images per step. */
   humanPerStep?: number;
   /** Pseudo-labelled images per step. */
@@ -68,6 +70,10 @@ export interface ReportModel {
 
 /** Pseudo-label statistics of a self-training report. */
 export interface PseudoLabelReport {
+  /** `pixels` for pseudo masks (segmentation); boxes otherwise. */
+  unit?: string;
+  /** Masks: fraction of pseudo-mask pixels ignored (255). */
+  ignored_fraction?: number;
   /** Images labelled. */
   images?: number;
   /** Boxes kept. */
@@ -78,9 +84,9 @@ export interface PseudoLabelReport {
   score_histogram?: { edges?: number[]; counts?: number[] } | null;
   /** The pseudo-label COCO file. */
   file?: string;
-  /** Kept boxes per class name. */
+  /** Kept boxes (masks: labelled pixels) per class name. */
   per_class?: Record<string, number>;
-  /** Human-labelled boxes per class name. */
+  /** Human-labelled boxes (masks: pixels) per class name. */
   human_per_class?: Record<string, number>;
   /** Preview image names under the run's `samples/`. */
   previews?: string[];
@@ -90,6 +96,8 @@ export interface PseudoLabelReport {
 export interface SelfTrainReport {
   /** Recipe name. */
   recipe?: string;
+  /** `segmentation` for the segmentation recipes; absent for detection. */
+  task?: string;
   /** The teacher. */
   teacher?: ReportModel;
   /** The compute-matched supervised baseline. */

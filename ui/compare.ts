@@ -2,11 +2,12 @@
 /**
  * Teacher / compute-matched baseline / student on every metric of the
  * report, with Δ(student − baseline) as the headline row and Δ(student −
- * teacher) second. Values are COCO fractions shown as percentages; a
- * negative value (COCO's "undefined") shows as "–".
+ * teacher) second. Values are fractions (COCO AP, mIoU, pixel accuracy)
+ * shown as percentages; a negative value (COCO's "undefined") shows as "–".
  */
 import type { ReportModel, SelfTrainReport } from "./api.ts";
 import { byId, h, setText } from "./dom.ts";
+import { CLASS_IOU } from "./seg_data.ts";
 
 type Metrics = Record<string, number>;
 
@@ -88,9 +89,10 @@ export function renderComparison(report: SelfTrainReport | null): void {
   const r = report ?? {};
   const models = (["teacher", "baseline", "student"] as const)
     .filter((k) => r[k]?.metrics && Object.keys(r[k]!.metrics!).length);
+  // Per-class numbers (`IoU/<class>`) have their own chart.
   const names = [
     ...new Set(models.flatMap((k) => Object.keys(r[k]!.metrics!))),
-  ];
+  ].filter((k) => !k.includes(CLASS_IOU));
   if (models.length === 0) {
     setText("compare-headline", "");
     box.replaceChildren(h("p", "muted", "no teacher / student metrics"));
@@ -104,7 +106,11 @@ export function renderComparison(report: SelfTrainReport | null): void {
   t.append(head);
   for (const k of models) {
     const m = r[k]!;
-    const label = m.init ? `${k} (from ${m.init})` : k;
+    const label = m.reusedTeacher
+      ? `${k} (= teacher)`
+      : m.init
+      ? `${k} (from ${m.init})`
+      : k;
     t.append(
       row(
         k,
@@ -129,7 +135,7 @@ export function renderComparison(report: SelfTrainReport | null): void {
       row("delta", ["Δ vs teacher", "", ""], deltaCells(vsTeacher, names)),
     );
   }
-  const key = names.includes("AP") ? "AP" : names[0];
+  const key = ["AP", "mIoU"].find((k) => names.includes(k)) ?? names[0];
   const main = vsBase ?? vsTeacher;
   setText(
     "compare-headline",

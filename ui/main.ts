@@ -14,6 +14,7 @@ import {
   type StatusReply,
   withToken,
 } from "./api.ts";
+import { initStudies } from "./study.ts";
 import { render, type View } from "./views.ts";
 
 let view: View = { snap: emptySnapshot(), detail: null, memory: null };
@@ -167,4 +168,19 @@ select.addEventListener("change", () => {
   else openRun(select.value);
 });
 
+/** Shows a study's cell as the chosen run. */
+function openCell(id: string): void {
+  if (![...select.options].some((o) => o.value === id)) return;
+  select.value = id;
+  select.dispatchEvent(new Event("change"));
+  byIdScroll("status-card");
+}
+
+function byIdScroll(id: string): void {
+  document.getElementById(id)?.scrollIntoView({ block: "start" });
+}
+
 loadRuns().catch((e) => setConn(String((e as Error).message), "down"));
+initStudies(openCell).catch((e) =>
+  setConn(String((e as Error).message), "down")
+);

@@ -3,7 +3,9 @@
  * The pseudo-label panel: counts, the teacher's score histogram coloured by
  * what the labeler does with each score band, per-class pseudo-label shares
  * beside the human ones (disagreeing classes marked), and the preview images
- * (`samples/pseudo_*.jpg`, the teacher's boxes coloured by fate).
+ * (`samples/pseudo_*.jpg`, the teacher's boxes coloured by fate). For pseudo
+ * masks (`unit: "pixels"`): the ignored-pixel fraction, pixel shares per
+ * class and the mask overlays; masks have no score histogram.
  */
 import type { PseudoLabelReport, RunDetailReply } from "./api.ts";
 import { sampleUrl } from "./api.ts";
@@ -18,6 +20,16 @@ const MAX_PREVIEWS = 24;
 /** True for a preview image name under `samples/`. */
 export function isPreview(name: string): boolean {
   return /^pseudo_/.test(name);
+}
+
+/** A fraction as a percentage with one decimal. */
+function percent(v: number): string {
+  return `${(100 * v).toFixed(1)}%`;
+}
+
+/** True for a report of pseudo masks (pixels), not boxes. */
+function isMasks(pl: PseudoLabelReport | null): boolean {
+  return pl?.unit === "pixels";
 }
 
 function num(v: unknown): number | undefined {
@@ -38,8 +50,10 @@ function renderStats(pl: PseudoLabelReport | null, snap: RunSnapshot): void {
   const rows: [string, string][] = [];
   if (pl) {
     for (const [k, x] of Object.entries(pl)) {
-      if (typeof x === "number") rows.push([k, fmt(x, 6)]);
-      else if (typeof x === "string") rows.push([k, x]);
+      if (typeof x === "number") {
+        rows.push([k, k.endsWith("_fraction") ? percent(x) : fmt(x, 6)]);
+      } else if (typeof x === "string") rows.push([k, x]);
+      else if (typeof x === "boolean") rows.push([k, x ? "yes" : "no"]);
     }
     if (pl.images && pl.boxes !== undefined) {
       rows.push(["boxes / image", fmt(pl.boxes / pl.images)]);
@@ -141,8 +155,23 @@ export function renderPseudoPanel(
   detail: RunDetailReply | null,
 ): void {
   const pl = detail?.report?.pseudo_labels ?? null;
+  const masks = isMasks(pl);
+  byId("score-hist-box").hidden = masks;
+  byId("fate-legend").hidden = masks;
+  setText(
+    "class-title",
+    masks
+      ? "Pixels per class, share of all labelled pixels"
+      : "Boxes per class, share of all boxes",
+  );
+  setText(
+    "preview-title",
+    masks
+      ? "Pseudo masks on unlabelled images (darkened: ignored pixels)"
+      : "Pseudo-labelled images: the teacher's boxes by fate",
+  );
   renderStats(pl, snap);
-  renderHistogram(pl, detail);
+  if (!masks) renderHistogram(pl, detail);
   renderClasses(pl);
   renderPreviews(pl, detail);
 }

@@ -15,6 +15,7 @@ import {
 import { renderComparison } from "./compare.ts";
 import { byId, figure, h, setText } from "./dom.ts";
 import { isPreview, renderPseudoPanel } from "./pseudo.ts";
+import { renderIouPanel } from "./seg.ts";
 
 /** What one render shows. */
 export interface View {
@@ -225,6 +226,7 @@ export function render(v: View): void {
   renderCharts(v.snap);
   renderAp(v);
   renderComparison(v.detail?.report ?? null);
+  renderIouPanel(v.detail, (name) => phaseColor(v.snap, name));
   renderPseudoPanel(v.snap, v.detail);
   renderSamples(v);
   setText("logs", v.snap.logs.slice(-50).join("\n"));

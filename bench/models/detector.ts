@@ -10,6 +10,7 @@ import type { Registry } from "../../core/registry.ts";
 import type { Optimizer } from "../../core/train/optimizer.ts";
 import type { Sample } from "../../core/types.ts";
 import { buildDetector } from "../../recipes/detection.ts";
+import { RETINANET_DEFAULTS } from "../../plugins/retinanet/config.ts";
 
 export { sgdOptimizer } from "./bench_model.ts";
 
@@ -24,12 +25,11 @@ export function benchDetector(
     registry,
     {
       backbone,
-      headConvs: 4,
-      headFilters: 256,
+      backboneConfig: {},
       bnMomentum: 0.99,
-      softNms: false,
-      anchorSize: 4,
-      scoreThreshold: 0.05,
+      bnEpsilon: 1e-3,
+      activation: "auto",
+      head: RETINANET_DEFAULTS,
       init: "random",
       freezeAt: -1,
     },

@@ -2,93 +2,104 @@
  * ResNet-18 in torchvision's layout (conv 7×7/2, max-pool 3×3/2, four stages
  * of two BasicBlocks with 64/128/256/512 channels, 1×1 projection shortcuts,
  * global average pool, fully connected): 11,689,512 trainable parameters at
- * 1000 classes. NHWC, plain tfjs-core ops.
+ * 1000 classes. Built from the product's modules (`Module`, `Dense`, and
+ * `ConvBn`, which is `core/nn`'s `Conv2d` + `BatchNorm` and folds the batch
+ * norm into one fused conv at inference), so `bench:compare` measures the
+ * nn every backbone uses. Batch norm as PyTorch's: momentum 0.1 (0.9 in the
+ * moving-average convention here), epsilon 1e-5. Convolutions pad `same`:
+ * the output sizes and work equal torchvision's symmetric padding.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  BatchNorm,
-  type BenchModel,
-  type BenchModelOptions,
-  ParamStore,
-} from "./bench_model.ts";
+import { Dense, withInitSeed } from "../../core/nn/layers.ts";
+import { type ForwardContext, Module } from "../../core/nn/module.ts";
+import { ConvBn, type NormActConfig } from "../../plugins/layers/conv_bn.ts";
+import { globalAvgPool, maxPool3x3s2 } from "../../plugins/layers/ops.ts";
+import type { BenchModel, BenchModelOptions } from "./bench_model.ts";
 
-type Apply = (x: tf.Tensor4D, training: boolean) => tf.Tensor4D;
+const TORCH_BN: NormActConfig = {
+  activation: "relu",
+  bnMomentum: 0.9,
+  bnEpsilon: 1e-5,
+};
 
-/**
- * Conv + batch norm (+ relu when `relu`); at inference the batch norm is
- * folded into one fused conv, as the product's `ConvBn` does.
- */
-function convBn(
-  store: ParamStore,
-  k: number,
-  cin: number,
-  cout: number,
-  stride: number,
-  relu: boolean,
-): Apply {
-  const w = store.he([k, k, cin, cout]) as tf.Variable<tf.Rank.R4>;
-  const bn = new BatchNorm(store, cout);
-  // PyTorch pads k//2 on every side; "same" differs for stride 2 on even sizes
-  const pad = Math.floor(k / 2);
-  return (x, training) => {
-    if (training) {
-      const y = bn.apply(tf.conv2d(x, w, stride, pad), training);
-      return relu ? tf.relu(y) : y;
-    }
-    return bn.withFolded(w, (folded) =>
-      tf.fused.conv2d({
-        x,
-        filter: folded.kernel,
-        strides: stride,
-        pad,
-        bias: folded.bias,
-        activation: relu ? "relu" : "linear",
-      }));
-  };
-}
+/** Two 3×3 conv-BN (ReLU after the first and after the sum), 1×1 shortcut when the shape changes. */
+export class BasicBlock extends Module {
+  readonly #a: ConvBn;
+  readonly #b: ConvBn;
+  readonly #shortcut: ConvBn | null;
 
-function basicBlock(
-  store: ParamStore,
-  cin: number,
-  cout: number,
-  stride: number,
-): Apply {
-  const a = convBn(store, 3, cin, cout, stride, true);
-  const b = convBn(store, 3, cout, cout, 1, false);
-  const shortcut = stride !== 1 || cin !== cout
-    ? convBn(store, 1, cin, cout, stride, false)
-    : null;
-  return (x, training) => {
-    const y = b(a(x, training), training);
-    return tf.relu(tf.add(y, shortcut ? shortcut(x, training) : x));
-  };
-}
-
-/** Builds ResNet-18 for `classes` outputs. */
-export function createResNet18(options: BenchModelOptions): BenchModel {
-  const store = new ParamStore(options.seed);
-  const stem = convBn(store, 7, 3, 64, 2, true);
-  const blocks: Apply[] = [];
-  let cin = 64;
-  for (const [cout, stride] of [[64, 1], [128, 2], [256, 2], [512, 2]]) {
-    blocks.push(basicBlock(store, cin, cout, stride));
-    blocks.push(basicBlock(store, cout, cout, 1));
-    cin = cout;
+  /** `cin` → `cout` channels, first conv at `stride`. */
+  constructor(cin: number, cout: number, stride: number) {
+    super();
+    this.#a = this.child(
+      "conv1",
+      new ConvBn(cin, cout, { kernel: 3, stride }, TORCH_BN),
+    );
+    this.#b = this.child(
+      "conv2",
+      new ConvBn(cout, cout, { kernel: 3, act: false }, TORCH_BN),
+    );
+    this.#shortcut = stride !== 1 || cin !== cout
+      ? this.child(
+        "downsample",
+        new ConvBn(cin, cout, { kernel: 1, stride, act: false }, TORCH_BN),
+      )
+      : null;
   }
-  const fcW = store.he([512, options.classes]);
-  const fcB = store.constant([options.classes], 0);
+
+  /** relu(branch(x) + shortcut(x)). */
+  apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+    const y = this.#b.apply(this.#a.apply(x, ctx), ctx);
+    return tf.relu(tf.add(y, this.#shortcut?.apply(x, ctx) ?? x));
+  }
+}
+
+/** ResNet-18 classifier: `[N, H, W, 3]` images → `[N, classes]` logits. */
+export class ResNet18 extends Module {
+  readonly #stem: ConvBn;
+  readonly #blocks: BasicBlock[] = [];
+  readonly #fc: Dense;
+
+  /** Builds the network for `classes` outputs. */
+  constructor(classes: number) {
+    super();
+    this.#stem = this.child(
+      "conv1",
+      new ConvBn(3, 64, { kernel: 7, stride: 2 }, TORCH_BN),
+    );
+    let cin = 64;
+    [[64, 1], [128, 2], [256, 2], [512, 2]].forEach(([cout, stride], i) => {
+      for (let j = 0; j < 2; j++) {
+        this.#blocks.push(
+          this.child(
+            `layer${i + 1}_${j}`,
+            new BasicBlock(cin, cout, j === 0 ? stride : 1),
+          ),
+        );
+        cin = cout;
+      }
+    });
+    this.#fc = this.child("fc", new Dense(512, classes));
+  }
+
+  /** Logits. */
+  apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D {
+    let h = maxPool3x3s2(this.#stem.apply(x, ctx));
+    for (const block of this.#blocks) h = block.apply(h, ctx);
+    return this.#fc.apply(globalAvgPool(h));
+  }
+}
+
+/** Builds ResNet-18 for `classes` outputs with weights drawn from `seed`. */
+export function createResNet18(options: BenchModelOptions): BenchModel {
+  const model = withInitSeed(
+    options.seed,
+    () => new ResNet18(options.classes),
+  );
   return {
-    variables: store.variables,
-    params: store.count(),
-    forward(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
-      let h = stem(x, training);
-      h = tf.maxPool(h, 3, 2, 1);
-      for (const block of blocks) h = block(h, training);
-      const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
-      return tf.add(tf.matMul(pooled, fcW as tf.Tensor2D), fcB);
-    },
-    dispose(): void {
-      store.dispose();
-    },
+    variables: model.namedParameters().map(([, v]) => v),
+    params: model.countParameters(),
+    forward: (x, training) => model.apply(x, { training }),
+    dispose: () => model.dispose(),
   };
 }

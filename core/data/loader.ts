@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Augmenter } from "../contracts.ts";
 import { Rng, seedFor } from "../rng.ts";
-import type { BatchSource } from "../train/trainer.ts";
+import type { BatchSource } from "../train/loop.ts";
 import type { Dataset, RawImage, Sample } from "../types.ts";
 
 /** One sample to load: which dataset, which index, which augmentation seed. */
@@ -64,6 +64,27 @@ export function shuffledPlan(
     }
     return refs;
   };
+}
+
+/**
+ * The labelled fraction of a training split, shared by every dataset:
+ * `round(fraction * n)` entries (at least 1) chosen by a seeded shuffle of
+ * the list, returned in list order. The same seed gives the same entries,
+ * and a smaller fraction is a subset of a larger one (20% ⊂ 50% ⊂ 100%), so
+ * a study over fractions compares nested label sets, as the paper's did.
+ */
+export function selectFraction<T>(
+  entries: readonly T[],
+  fraction: number,
+  seed: number,
+): T[] {
+  if (!(fraction > 0 && fraction <= 1)) {
+    throw new Error(`fraction must be in (0, 1], got ${fraction}`);
+  }
+  if (fraction === 1) return [...entries];
+  const n = Math.max(1, Math.round(fraction * entries.length));
+  const order = new Rng(seedFor(seed, 0x66726163)).shuffle([...entries.keys()]);
+  return order.slice(0, n).sort((a, b) => a - b).map((i) => entries[i]);
 }
 
 /** Per-channel mean and std (0–255 scale) used to normalise inputs. */
@@ -138,13 +159,7 @@ export class BatchLoader implements BatchSource<SampleBatch> {
     for (const s of [...this.#pending.keys()]) {
       if (s <= step) this.#pending.delete(s);
     }
-    return {
-      images: imagesToTensor(
-        samples.map((s) => s.image),
-        this.#opts.normalization,
-      ),
-      samples,
-    };
+    return toBatch(samples, this.#opts.normalization);
   }
 
   async #load(step: number): Promise<Sample[]> {
@@ -178,9 +193,10 @@ export async function* sequentialBatches(
     const samples = await next;
     const upcoming = all.slice(start + batchSize, start + 2 * batchSize);
     next = Promise.all(upcoming.map((i) => dataset.get(i)));
-    yield {
-      images: imagesToTensor(samples.map((s) => s.image), normalization),
-      samples,
-    };
+    yield toBatch(samples, normalization);
   }
+}
+
+function toBatch(samples: Sample[], norm?: Normalization): SampleBatch {
+  return { images: imagesToTensor(samples.map((s) => s.image), norm), samples };
 }

@@ -32,27 +32,19 @@ function backendHas(kernelName: string): boolean {
   return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 }
 
-/** The normalised output and the batch statistics it used. */
-export interface BatchNormTrainingResult<T extends tf.Tensor> {
-  /** γ·(x − μ)/√(σ² + ε) + β, same shape as `x`. */
-  y: T;
-  /** Per-channel batch mean (kept: the caller disposes it). */
-  mean: tf.Tensor1D;
-  /** Per-channel biased batch variance (kept: the caller disposes it). */
-  variance: tf.Tensor1D;
-}
-
 /**
  * Normalises channels-last `x` with its own batch statistics over every axis
- * but the last, returning the statistics for moving averages. Gradients
- * reach `x`, `gamma` and `beta`; the statistics are outside the tape.
+ * but the last: `y` = γ·(x − μ)/√(σ² + ε) + β, and the per-channel `mean`
+ * and biased `variance` for moving averages (kept: the caller disposes
+ * them). Gradients reach `x`, `gamma` and `beta`; the statistics are
+ * outside the tape.
  */
 export function batchNormTraining<T extends tf.Tensor>(
   x: T,
   gamma: tf.Tensor1D,
   beta: tf.Tensor1D,
   epsilon: number,
-): BatchNormTrainingResult<T> {
+): { y: T; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   if (x.rank < 2) {
     throw new Error(
       `core/nn/batch_norm.ts: batchNormTraining needs rank >= 2, got shape [${x.shape}]`,
@@ -119,111 +111,4 @@ export function batchNormTraining<T extends tf.Tensor>(
   );
   const y = op(x, gamma, beta) as T;
   return { y, mean: mean!, variance: variance! };
-}
-
-/** Inference-mode batch-norm parameters. */
-export interface BatchNormParams {
-  /** Scale γ. */
-  gamma: tf.Tensor1D;
-  /** Offset β. */
-  beta: tf.Tensor1D;
-  /** Moving mean. */
-  mean: tf.Tensor1D;
-  /** Moving variance. */
-  variance: tf.Tensor1D;
-  /** Variance epsilon. */
-  epsilon: number;
-}
-
-/**
- * Folds an inference-mode batch norm into the HWIO convolution before it:
- * kernel·s and (bias − mean)·s + β with s = γ/√(var + ε), so evaluation
- * runs one fused conv instead of conv + batch norm.
- */
-export function foldBatchNorm(
-  kernel: tf.Tensor4D,
-  bias: tf.Tensor1D | undefined,
-  bn: BatchNormParams,
-): { kernel: tf.Tensor4D; bias: tf.Tensor1D } {
-  return tf.tidy(() => {
-    const s = tf.mul(bn.gamma, tf.rsqrt(tf.add(bn.variance, bn.epsilon)));
-    const centred = bias ? tf.sub(bias, bn.mean) : tf.neg(bn.mean);
-    return {
-      kernel: tf.mul(kernel, s) as tf.Tensor4D,
-      bias: tf.add(tf.mul(centred, s), bn.beta) as tf.Tensor1D,
-    };
-  });
-}
-
-/** A conv kernel and bias with a batch norm folded in. */
-export interface FoldedConv {
-  /** HWIO kernel scaled per output channel. */
-  kernel: tf.Tensor4D;
-  /** Per-channel bias. */
-  bias: tf.Tensor1D;
-}
-
-function isTapeRecording(): boolean {
-  return tf.engine().state.gradientDepth > 0;
-}
-
-/**
- * Keeps the folded kernel and bias of one conv + batch norm while none of
- * their sources changed, so pseudo-labelling or evaluating thousands of
- * batches with a fixed teacher folds once instead of once per batch.
- * tfjs gives a variable a new `dataId` on every `assign`, which makes the
- * sources' dataIds a version key. While a gradient tape records, the fold
- * is recomputed so gradients still reach the sources.
- */
-export class FoldCache {
-  #key: unknown[] = [];
-  #value: FoldedConv | null = null;
-
-  /**
-   * Calls `use` with the folded pair; tensors it did not get from the
-   * cache are disposed after `use` returns.
-   */
-  use<T>(
-    kernel: tf.Tensor4D,
-    bias: tf.Tensor1D | undefined,
-    bn: BatchNormParams,
-    use: (folded: FoldedConv) => T,
-  ): T {
-    if (isTapeRecording()) {
-      const fresh = foldBatchNorm(kernel, bias, bn);
-      try {
-        return use(fresh);
-      } finally {
-        tf.dispose([fresh.kernel, fresh.bias]);
-      }
-    }
-    const key = [
-      kernel.dataId,
-      bias?.dataId,
-      bn.gamma.dataId,
-      bn.beta.dataId,
-      bn.mean.dataId,
-      bn.variance.dataId,
-      bn.epsilon,
-    ];
-    if (
-      this.#value === null || key.some((part, i) => part !== this.#key[i])
-    ) {
-      this.dispose();
-      const folded = foldBatchNorm(kernel, bias, bn);
-      this.#value = {
-        kernel: tf.keep(folded.kernel),
-        bias: tf.keep(folded.bias),
-      };
-      this.#key = key;
-    }
-    return use(this.#value);
-  }
-
-  /** Frees the cached pair. */
-  dispose(): void {
-    if (this.#value) tf.dispose([this.#value.kernel, this.#value.bias]);
-    this.#value = null;
-    this.#key = [];
-  }
 }

@@ -1,13 +1,11 @@
 /**
- * Basic layers over `Module`: convolutions, batch norm, dense, activations,
- * drop-connect. Initialisation is seeded through `withInitSeed` so building
- * the same model with the same seed gives identical weights.
+ * Basic layers over `Module`: convolution, batch norm, dense.
+ * Initialisation is seeded through `withInitSeed` so building the same
+ * model with the same seed gives identical weights.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { batchNormTraining, FoldCache, type FoldedConv } from "./batch_norm.ts";
+import { batchNormTraining } from "./batch_norm.ts";
 import { type ForwardContext, Module } from "./module.ts";
-import { atrousConv2d, atrousDepthwiseConv2d } from "./atrous.ts";
-import { swish } from "./swish.ts";
 import { seedFor } from "../rng.ts";
 
 let initSeed = 0;
@@ -34,46 +32,12 @@ export function heNormal(shape: number[], fan: number): tf.Tensor {
   return tf.randomNormal(shape, 0, Math.sqrt(2 / fan), "float32", nextSeed());
 }
 
-/** Normal init with a given standard deviation. */
-export function normalInit(shape: number[], std: number): tf.Tensor {
-  return tf.randomNormal(shape, 0, std, "float32", nextSeed());
-}
-
-/** Uniform init in [-limit, limit]. */
-export function uniformInit(shape: number[], limit: number): tf.Tensor {
-  return tf.randomUniform(shape, -limit, limit, "float32", nextSeed());
-}
-
-/** Activation names understood by `activate`. */
-export type Activation = "relu" | "swish" | "sigmoid" | "linear" | "relu6";
-
-/** Applies a named activation. */
-export function activate(x: tf.Tensor, fn: Activation): tf.Tensor {
-  switch (fn) {
-    case "relu":
-      return tf.relu(x);
-    case "relu6":
-      return tf.relu6(x);
-    case "swish":
-      return swish(x);
-    case "sigmoid":
-      return tf.sigmoid(x);
-    case "linear":
-      return x;
-  }
-}
-
-/** Activations a fused convolution applies in the same kernel. */
-export type FusedActivation = "linear" | "relu" | "relu6" | "sigmoid";
-
 /** Options of `Conv2d`. */
 export interface Conv2dOptions {
   /** Square kernel size. */
   kernel: number;
   /** Stride (default 1). */
   stride?: number;
-  /** Dilation rate (default 1). */
-  dilation?: number;
   /** Add a bias (default false: convs are usually followed by BN). */
   bias?: boolean;
   /** Initial bias value (default 0). */
@@ -82,14 +46,17 @@ export interface Conv2dOptions {
   std?: number;
 }
 
-/** 2-D convolution, NHWC, `same` padding. */
+/**
+ * 2-D convolution, NHWC, `same` padding (dilated and PyTorch-padded ones:
+ * `AtrousConv2d`, `PaddedConv2d` in `plugins/layers`).
+ */
 export class Conv2d extends Module {
   /** Kernel `[k, k, in, out]`. */
   readonly kernel: tf.Variable;
   /** Optional bias `[out]`. */
   readonly bias?: tf.Variable;
-  readonly #stride: number;
-  readonly #dilation: number;
+  /** Stride. */
+  readonly stride: number;
 
   /** Creates the layer for `inChannels` → `outChannels`. */
   constructor(inChannels: number, outChannels: number, opts: Conv2dOptions) {
@@ -99,7 +66,7 @@ export class Conv2d extends Module {
     this.kernel = this.param(
       "kernel",
       opts.std !== undefined
-        ? normalInit(shape, opts.std)
+        ? tf.randomNormal(shape, 0, opts.std, "float32", nextSeed())
         : heNormal(shape, k * k * outChannels),
     );
     if (opts.bias) {
@@ -108,99 +75,13 @@ export class Conv2d extends Module {
         tf.fill([outChannels], opts.biasInit ?? 0),
       );
     }
-    this.#stride = opts.stride ?? 1;
-    this.#dilation = opts.dilation ?? 1;
+    this.stride = opts.stride ?? 1;
   }
 
   /** Applies the convolution. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    // tfjs has no gradient for dilation > 1: those run as space-to-batch.
-    const y = this.#dilation > 1 && this.#stride === 1
-      ? atrousConv2d(x, this.kernel as tf.Tensor4D, this.#dilation)
-      : tf.conv2d(
-        x,
-        this.kernel as tf.Tensor4D,
-        this.#stride,
-        "same",
-        "NHWC",
-        this.#dilation,
-      );
+    const y = tf.conv2d(x, this.kernel as tf.Tensor4D, this.stride, "same");
     return this.bias ? tf.add(y, this.bias) : y;
-  }
-
-  /**
-   * Convolves with a replacement `kernel` and `bias` (e.g. batch norm folded
-   * in) and a fused activation, at this layer's stride and dilation.
-   */
-  applyFused(
-    x: tf.Tensor4D,
-    kernel: tf.Tensor4D,
-    bias: tf.Tensor1D,
-    activation: FusedActivation,
-  ): tf.Tensor4D {
-    const [n, h, w, c] = x.shape;
-    if (kernel.shape[0] === 1 && kernel.shape[1] === 1 && this.#stride === 1) {
-      // pointwise: a matrix product over pixels, as `pointwiseConv` does
-      const y = tf.fused.matMul({
-        a: tf.reshape(x, [n * h * w, c]),
-        b: tf.reshape(kernel, [c, kernel.shape[3]]),
-        bias,
-        activation,
-      });
-      return tf.reshape(y, [n, h, w, kernel.shape[3]]);
-    }
-    return tf.fused.conv2d({
-      x,
-      filter: kernel,
-      strides: this.#stride,
-      pad: "same",
-      dilations: this.#dilation,
-      bias,
-      activation,
-    });
-  }
-}
-
-/** Depthwise 2-D convolution (channel multiplier 1), NHWC, `same` padding. */
-export class DepthwiseConv2d extends Module {
-  /** Kernel `[k, k, channels, 1]`. */
-  readonly kernel: tf.Variable;
-  readonly #stride: number;
-  readonly #dilation: number;
-
-  /** Creates the layer. */
-  constructor(
-    channels: number,
-    kernel: number,
-    stride = 1,
-    dilation = 1,
-  ) {
-    super();
-    this.kernel = this.param(
-      "kernel",
-      heNormal([kernel, kernel, channels, 1], kernel * kernel),
-    );
-    this.#stride = stride;
-    this.#dilation = dilation;
-  }
-
-  /** Applies the convolution. */
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    if (this.#dilation > 1 && this.#stride === 1) {
-      return atrousDepthwiseConv2d(
-        x,
-        this.kernel as tf.Tensor4D,
-        this.#dilation,
-      );
-    }
-    return tf.depthwiseConv2d(
-      x,
-      this.kernel as tf.Tensor4D,
-      this.#stride,
-      "same",
-      "NHWC",
-      this.#dilation,
-    );
   }
 }
 
@@ -228,9 +109,10 @@ export class BatchNorm extends Module {
   readonly movingMean: tf.Variable;
   /** Moving variance. */
   readonly movingVariance: tf.Variable;
-  readonly #momentum: number;
-  readonly #epsilon: number;
-  readonly #folds = new FoldCache();
+  /** Moving-average momentum. */
+  readonly momentum: number;
+  /** Variance epsilon. */
+  readonly epsilon: number;
 
   /** Creates the layer for `channels` features. */
   constructor(channels: number, opts: BatchNormOptions = {}) {
@@ -239,34 +121,8 @@ export class BatchNorm extends Module {
     this.beta = this.param("beta", tf.zeros([channels]));
     this.movingMean = this.buffer("moving_mean", tf.zeros([channels]));
     this.movingVariance = this.buffer("moving_variance", tf.ones([channels]));
-    this.#momentum = opts.momentum ?? 0.99;
-    this.#epsilon = opts.epsilon ?? 1e-3;
-  }
-
-  /**
-   * Folds the inference-mode normalisation into the convolution before it:
-   * kernel·s and (bias − mean)·s + beta with s = gamma/√(var + ε), so
-   * evaluation runs one fused conv instead of conv + batch norm. The folded
-   * pair is cached while the weights and statistics are unchanged (and
-   * owned by the layer: `use` must not dispose it).
-   */
-  withFolded<T>(
-    kernel: tf.Tensor4D,
-    bias: tf.Tensor1D | undefined,
-    use: (folded: FoldedConv) => T,
-  ): T {
-    return this.#folds.use(kernel, bias, {
-      gamma: this.gamma as tf.Tensor1D,
-      beta: this.beta as tf.Tensor1D,
-      mean: this.movingMean as tf.Tensor1D,
-      variance: this.movingVariance as tf.Tensor1D,
-      epsilon: this.#epsilon,
-    }, use);
-  }
-
-  /** Frees the cached folded kernel. */
-  protected override releaseDerived(): void {
-    this.#folds.dispose();
+    this.momentum = opts.momentum ?? 0.99;
+    this.epsilon = opts.epsilon ?? 1e-3;
   }
 
   /**
@@ -281,18 +137,18 @@ export class BatchNorm extends Module {
         this.movingVariance as tf.Tensor1D,
         this.beta as tf.Tensor1D,
         this.gamma as tf.Tensor1D,
-        this.#epsilon,
+        this.epsilon,
       ) as T;
     }
     const { y, mean, variance } = batchNormTraining(
       x,
       this.gamma as tf.Tensor1D,
       this.beta as tf.Tensor1D,
-      this.#epsilon,
+      this.epsilon,
     );
     // The moving-average update is state: `assign` is not recorded on the
     // gradient tape, so it does not contribute to gradients.
-    const m = this.#momentum;
+    const m = this.momentum;
     tf.tidy(() => {
       this.movingMean.assign(
         tf.add(tf.mul(this.movingMean, m), tf.mul(mean, 1 - m)),
@@ -317,9 +173,10 @@ export class Dense extends Module {
   constructor(inFeatures: number, outFeatures: number, biasInit = 0) {
     super();
     const limit = Math.sqrt(6 / (inFeatures + outFeatures));
+    const shape = [inFeatures, outFeatures];
     this.kernel = this.param(
       "kernel",
-      uniformInit([inFeatures, outFeatures], limit),
+      tf.randomUniform(shape, -limit, limit, "float32", nextSeed()),
     );
     this.bias = this.param("bias", tf.fill([outFeatures], biasInit));
   }
@@ -328,30 +185,4 @@ export class Dense extends Module {
   apply(x: tf.Tensor2D): tf.Tensor2D {
     return tf.add(tf.matMul(x, this.kernel as tf.Tensor2D), this.bias);
   }
-}
-
-/**
- * Drop-connect (stochastic depth): in training, zeroes whole examples of a
- * residual branch with probability `rate` and rescales the rest.
- */
-export function dropConnect(
-  x: tf.Tensor4D,
-  rate: number,
-  ctx: ForwardContext,
-): tf.Tensor4D {
-  if (!ctx.training || rate <= 0) return x;
-  const keep = 1 - rate;
-  const mask = tf.floor(
-    tf.add(
-      tf.randomUniform(
-        [x.shape[0], 1, 1, 1],
-        0,
-        1,
-        "float32",
-        ctx.rng?.nextUint32(),
-      ),
-      keep,
-    ),
-  );
-  return tf.mul(tf.div(x, keep), mask);
 }

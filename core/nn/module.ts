@@ -46,24 +46,35 @@ export class Module {
     return v;
   }
 
-  /** Trainable parameters with their dotted names. */
-  namedParameters(prefix = ""): [string, tf.Variable][] {
-    const out: [string, tf.Variable][] = [];
-    for (const [n, v] of this.#params) out.push([prefix + n, v]);
+  /** This module (path `""`) and every module under it, with dotted paths. */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix.replace(/\.$/, ""), this]];
     for (const [n, c] of this.#children) {
-      out.push(...c.namedParameters(`${prefix}${n}.`));
+      out.push(...c.namedModules(`${prefix}${n}.`));
     }
     return out;
   }
 
+  /** Variables `pick` chooses of every module under this one, depth first. */
+  #named(
+    pick: (m: Module) => Map<string, tf.Variable>,
+  ): [string, tf.Variable][] {
+    return this.namedModules().flatMap(([path, m]) =>
+      [...pick(m)].map(([n, v]): [string, tf.Variable] => [
+        path ? `${path}.${n}` : n,
+        v,
+      ])
+    );
+  }
+
+  /** Trainable parameters with their dotted names. */
+  namedParameters(): [string, tf.Variable][] {
+    return this.#named((m) => m.#params);
+  }
+
   /** Non-trainable state with dotted names. */
-  namedBuffers(prefix = ""): [string, tf.Variable][] {
-    const out: [string, tf.Variable][] = [];
-    for (const [n, v] of this.#buffers) out.push([prefix + n, v]);
-    for (const [n, c] of this.#children) {
-      out.push(...c.namedBuffers(`${prefix}${n}.`));
-    }
-    return out;
+  namedBuffers(): [string, tf.Variable][] {
+    return this.#named((m) => m.#buffers);
   }
 
   /**
@@ -73,8 +84,7 @@ export class Module {
    * `frozen` (`inferenceIfFrozen`) run in inference mode. Irreversible.
    */
   freeze(): void {
-    this.#frozen = true;
-    for (const [, c] of this.#children) c.freeze();
+    for (const [, m] of this.namedModules()) m.#frozen = true;
   }
 
   /** True once `freeze` was called on this module or a parent. */
@@ -83,40 +93,16 @@ export class Module {
   }
 
   /** Parameters of the modules that are not frozen: what an optimizer updates. */
-  namedTrainableParameters(prefix = ""): [string, tf.Variable][] {
-    if (this.#frozen) return [];
-    const out: [string, tf.Variable][] = [];
-    for (const [n, v] of this.#params) out.push([prefix + n, v]);
-    for (const [n, c] of this.#children) {
-      out.push(...c.namedTrainableParameters(`${prefix}${n}.`));
-    }
-    return out;
+  namedTrainableParameters(): [string, tf.Variable][] {
+    return this.#named((m) => m.#frozen ? new Map() : m.#params);
   }
 
   /** Names of every variable of a frozen module (they never change in training). */
-  frozenVariableNames(prefix = ""): Set<string> {
-    if (this.#frozen) {
-      return new Set([
-        ...this.namedParameters(prefix),
-        ...this.namedBuffers(prefix),
-      ].map(([n]) => n));
-    }
-    const out = new Set<string>();
-    for (const [n, c] of this.#children) {
-      for (const name of c.frozenVariableNames(`${prefix}${n}.`)) {
-        out.add(name);
-      }
-    }
-    return out;
-  }
-
-  /** This module (path `""`) and every module under it, with dotted paths. */
-  namedModules(prefix = ""): [string, Module][] {
-    const out: [string, Module][] = [[prefix.replace(/\.$/, ""), this]];
-    for (const [n, c] of this.#children) {
-      out.push(...c.namedModules(`${prefix}${n}.`));
-    }
-    return out;
+  frozenVariableNames(): Set<string> {
+    const frozen = this.#named((m) =>
+      m.#frozen ? new Map([...m.#params, ...m.#buffers]) : new Map()
+    );
+    return new Set(frozen.map(([n]) => n));
   }
 
   /** Every variable (parameters then buffers), as saved in checkpoints. */
@@ -146,26 +132,5 @@ export class Module {
   #releaseTree(): void {
     this.releaseDerived();
     for (const [, c] of this.#children) c.#releaseTree();
-  }
-}
-
-/**
- * `ctx` in inference mode when `module` is frozen: a frozen block neither
- * drops its branch (drop-connect) nor uses batch statistics.
- */
-export function inferenceIfFrozen(
-  module: Module,
-  ctx: ForwardContext,
-): ForwardContext {
-  return module.frozen && ctx.training ? { ...ctx, training: false } : ctx;
-}
-
-/** Copies variable values from `source` into `target` by name (same shapes). */
-export function copyVariables(target: Module, source: Module): void {
-  const src = new Map(source.namedVariables());
-  for (const [name, v] of target.namedVariables()) {
-    const s = src.get(name);
-    if (!s) throw new Error(`copyVariables: source has no "${name}"`);
-    v.assign(s);
   }
 }

@@ -19,7 +19,7 @@ import * as tf from "@tensorflow/tfjs-core";
 export const SGD_MOMENTUM_KERNEL = "SelftrainSgdMomentum";
 
 /** Attributes of {@link SGD_MOMENTUM_KERNEL}. */
-export interface SgdMomentumAttrs {
+export type SgdMomentumAttrs = {
   /** Learning rate. */
   lr: number;
   /** Momentum factor μ. */
@@ -28,7 +28,7 @@ export interface SgdMomentumAttrs {
   weightDecay: number;
   /** Nesterov momentum. */
   nesterov: boolean;
-}
+};
 
 /** One SGD update of `v` and its momentum `m` as tfjs ops (the reference). */
 function sgdOps(
@@ -63,7 +63,7 @@ export function sgdMomentumUpdate(
   const out = tf.engine().runKernel(
     SGD_MOMENTUM_KERNEL,
     { variable, momentum, gradient },
-    { ...attrs } as unknown as tf.NamedAttrMap,
+    { ...attrs },
   ) as tf.Tensor[];
   return [out[0], out[1]];
 }
@@ -86,18 +86,11 @@ export interface OptimizerConfig {
   weightDecay: number;
 }
 
-/** True for variables that weight decay applies to (kernels, not BN/bias). */
-export function decays(name: string): boolean {
-  return name.endsWith("kernel");
-}
-
-/** Named optimizer slots, e.g. `momentum/<var>`. */
-export type OptimizerState = Map<string, tf.Variable>;
-
 /** Applies gradients to variables and owns its slot variables. */
 export class Optimizer {
   readonly #cfg: OptimizerConfig;
-  readonly #slots: OptimizerState = new Map();
+  /** Named slots, e.g. `momentum/<var>`. */
+  readonly #slots = new Map<string, tf.Variable>();
   #t = 0;
 
   /** Creates an optimizer. */
@@ -117,7 +110,8 @@ export class Optimizer {
       for (const [name, v] of vars) {
         const g = grads.get(name);
         if (!g) continue;
-        const wd = decays(name) ? c.weightDecay : 0;
+        // Weight decay applies to kernels, not to batch norm or biases.
+        const wd = name.endsWith("kernel") ? c.weightDecay : 0;
         if (c.type === "sgd") {
           const m = this.#slot(`momentum/${name}`, v);
           const [newV, newM] = sgdMomentumUpdate(v, m, g, {
@@ -155,7 +149,7 @@ export class Optimizer {
   }
 
   /** Slot variables by name plus the step counter, for checkpoints. */
-  state(): { slots: OptimizerState; iterations: number } {
+  state(): { slots: Map<string, tf.Variable>; iterations: number } {
     return { slots: this.#slots, iterations: this.#t };
   }
 

@@ -3,7 +3,8 @@
  * the model input size, a mask overlay, a grid of samples with their boxes
  * drawn, and a small scene generator used when no dataset is available.
  */
-import { colorFor, drawBox, fillRect } from "../../core/image/draw.ts";
+import { colorFor, drawBox, fillRect } from "../../image/draw.ts";
+import { vocPalette } from "../../image/mask_png.ts";
 import { Rng } from "../../core/rng.ts";
 import { IGNORE_LABEL, type RawImage, type Sample } from "../../core/types.ts";
 import { DEFAULT_FILTER } from "./boxes.ts";
@@ -20,7 +21,14 @@ export function letterbox(sample: Sample, size: number): Sample {
   });
 }
 
-/** Copy of the sample's image with its mask blended in (ignore = dark). */
+/** The VOC colour map, the colours the mask PNGs are written in. */
+const VOC_PALETTE = vocPalette();
+
+/**
+ * Copy of the sample's image with its mask blended in: each class in its
+ * VOC palette colour (as the mask PNGs show it) at `alpha`, background
+ * untouched, ignored pixels (255) darkened.
+ */
 export function overlayMask(sample: Sample, alpha = 0.45): RawImage {
   const img = sample.image;
   const out = new Uint8Array(img.data);
@@ -34,9 +42,9 @@ export function overlayMask(sample: Sample, alpha = 0.45): RawImage {
       for (let k = 0; k < 3; k++) out[o + k] = out[o + k] >> 1;
       continue;
     }
-    const c = colorFor(m - 1);
     for (let k = 0; k < 3; k++) {
-      out[o + k] = Math.round(out[o + k] * (1 - alpha) + c[k] * alpha);
+      const c = VOC_PALETTE[m * 3 + k];
+      out[o + k] = Math.round(out[o + k] * (1 - alpha) + c * alpha);
     }
   }
   return { ...img, data: out };

@@ -8,7 +8,7 @@
  * only on its seed. Image-level only: boxes and masks are refused.
  */
 import type { Augmenter } from "../../core/contracts.ts";
-import { resizeBilinear } from "../../core/image/resize.ts";
+import { resizeBilinear } from "../../image/resize.ts";
 import type { Rng } from "../../core/rng.ts";
 import type { RawImage, Sample } from "../../core/types.ts";
 import { cropPlane } from "./cutout.ts";

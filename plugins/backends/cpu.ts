@@ -6,7 +6,7 @@ import "@tensorflow/tfjs-backend-cpu";
 // tf.grads needs the gradient registry filled.
 import "../../core/gradients.ts";
 import type { BackendProvider, ProbeResult } from "../../core/backend.ts";
-import { useTfBackend } from "../../core/backend.ts";
+import { useTfBackend } from "./use.ts";
 
 /** The `cpu` backend provider (pure JavaScript reference). */
 export const cpuBackend: BackendProvider = {

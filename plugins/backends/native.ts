@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendProvider, ProbeResult } from "../../core/backend.ts";
-import { useTfBackend } from "../../core/backend.ts";
+import { useTfBackend } from "./use.ts";
 import {
   convForwardKernels,
   convGradKernels,

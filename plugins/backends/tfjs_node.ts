@@ -6,7 +6,7 @@
  * `deno install` does not run), so probing never downloads anything.
  */
 import type { BackendProvider, ProbeResult } from "../../core/backend.ts";
-import { useTfBackend } from "../../core/backend.ts";
+import { useTfBackend } from "./use.ts";
 
 /** The tfjs version every tfjs package here is pinned to. */
 export const TFJS_VERSION = "4.22.0";

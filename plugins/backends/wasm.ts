@@ -12,7 +12,7 @@ import "@tensorflow/tfjs-backend-wasm";
 // tf.grads needs the gradient registry filled.
 import "../../core/gradients.ts";
 import type { BackendProvider, ProbeResult } from "../../core/backend.ts";
-import { useTfBackend } from "../../core/backend.ts";
+import { useTfBackend } from "./use.ts";
 import {
   batchNormKernels,
   batchNormTrainingKernels,

@@ -21,7 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import type { BackendProvider, ProbeResult } from "../../core/backend.ts";
-import { useTfBackend } from "../../core/backend.ts";
+import { useTfBackend } from "./use.ts";
 
 /** What the adapter says about itself, read before any device exists. */
 export interface GpuAdapterSummary {

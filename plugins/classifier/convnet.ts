@@ -5,17 +5,13 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { Backbone, FeaturePyramid } from "../../core/contracts.ts";
-import {
-  activate,
-  type Activation,
-  BatchNorm,
-  Conv2d,
-} from "../../core/nn/layers.ts";
+import { BatchNorm, Conv2d } from "../../core/nn/layers.ts";
+import { activate } from "../layers/activations.ts";
+import type { Activation } from "../../core/contracts.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
 
-/** Config of `TinyConvNet`. */
+/** What `TinyConvNet` is built from: the plugin's keys plus norm settings. */
 export interface TinyConvNetConfig {
-  [key: string]: string | number;
   /** Channels of the first stage. */
   width: number;
   /** Number of stride-2 stages (output levels 1..stages). */
@@ -24,6 +20,8 @@ export interface TinyConvNetConfig {
   activation: Activation;
   /** Batch-norm moving-average momentum (0.9 suits short CPU runs). */
   bnMomentum: number;
+  /** Batch-norm epsilon (default 1e-3). */
+  bnEpsilon?: number;
 }
 
 class ConvBnAct extends Module {
@@ -35,13 +33,14 @@ class ConvBnAct extends Module {
     stride: number,
     readonly act: Activation,
     momentum: number,
+    epsilon?: number,
   ) {
     super();
     this.conv = this.child(
       "conv",
       new Conv2d(cin, cout, { kernel: 3, stride }),
     );
-    this.bn = this.child("bn", new BatchNorm(cout, { momentum }));
+    this.bn = this.child("bn", new BatchNorm(cout, { momentum, epsilon }));
   }
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     return activate(
@@ -67,11 +66,25 @@ export class TinyConvNet extends Module implements Backbone {
       this.#blocks.push([
         this.child(
           `stage${s + 1}_down`,
-          new ConvBnAct(cin, cout, 2, cfg.activation, cfg.bnMomentum),
+          new ConvBnAct(
+            cin,
+            cout,
+            2,
+            cfg.activation,
+            cfg.bnMomentum,
+            cfg.bnEpsilon,
+          ),
         ),
         this.child(
           `stage${s + 1}_conv`,
-          new ConvBnAct(cout, cout, 1, cfg.activation, cfg.bnMomentum),
+          new ConvBnAct(
+            cout,
+            cout,
+            1,
+            cfg.activation,
+            cfg.bnMomentum,
+            cfg.bnEpsilon,
+          ),
         ),
       ]);
       channels[s + 1] = cout;

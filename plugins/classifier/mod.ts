@@ -7,6 +7,7 @@
  * @module
  */
 import { definePlugin, type Plugin } from "../../core/registry.ts";
+import { normActFrom } from "../layers/conv_bn.ts";
 import { TinyConvNet } from "./convnet.ts";
 import {
   ClassificationHead,
@@ -34,14 +35,13 @@ const classifierPlugin: Plugin = definePlugin({
       name: "tiny-convnet",
       description:
         "small plain conv net (stride-2 stages) for CPU work and tests",
-      defaults: { width: 16, stages: 3, activation: "relu", bnMomentum: 0.9 },
-      create: (c) =>
-        new TinyConvNet({
-          width: Number(c.width),
-          stages: Number(c.stages),
-          activation: c.activation as "relu",
-          bnMomentum: Number(c.bnMomentum),
-        }),
+      defaults: { width: 16, stages: 3 },
+      help: {
+        width: "channels of the first stage (doubling per stage)",
+        stages: "stride-2 stages (output levels 1..stages)",
+      },
+      create: (c, ctx) =>
+        new TinyConvNet({ ...c, ...normActFrom(ctx.shared, "relu") }),
     });
     registry.register("head", {
       name: "classification",
@@ -55,22 +55,18 @@ const classifierPlugin: Plugin = definePlugin({
       description:
         "softmax cross-entropy with label smoothing (soft targets supported)",
       defaults: { labelSmoothing: 0 },
-      create: (c) => new SoftmaxCrossEntropy(Number(c.labelSmoothing)),
+      create: (c) => new SoftmaxCrossEntropy(c.labelSmoothing),
     });
     registry.register("dataset", {
       name: "synthetic-classes",
       description:
         "generated one-shape images (circle, square, triangle, cross)",
       defaults: { seed: 0, train: 2000, val: 400, imageSize: 32 },
-      create: (c) => {
-        const seed = Number(c.seed),
-          n = Number(c.train),
-          size = Number(c.imageSize);
-        return Promise.resolve({
-          train: new ShapeDataset(seed, 0, n, size),
-          val: new ShapeDataset(seed, n, Number(c.val), size),
-        });
-      },
+      create: (c) =>
+        Promise.resolve({
+          train: new ShapeDataset(c.seed, 0, c.train, c.imageSize),
+          val: new ShapeDataset(c.seed, c.train, c.val, c.imageSize),
+        }),
     });
   },
 });

@@ -3,7 +3,7 @@
  * with gaps); models want `0 .. numClasses-1`. Labels follow ascending
  * category id, so the mapping is the same for every split of a dataset.
  */
-import type { CocoCategory } from "../../core/eval/coco_format.ts";
+import type { CocoCategory } from "../../eval/coco_format.ts";
 
 /** Two-way mapping between COCO category ids and contiguous labels. */
 export class CategoryMap {

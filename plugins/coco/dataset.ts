@@ -4,10 +4,10 @@
  * deterministic labelled fraction, and the train / val / unlabelled splits a
  * recipe asks for.
  */
-import { decodeImage } from "../../core/image/codec.ts";
-import { letterbox, scaleBoxes } from "../../core/image/resize.ts";
+import { decodeImage } from "../../image/codec.ts";
+import { letterbox, scaleBoxes } from "../../image/resize.ts";
 import type { DataSplits } from "../../core/registry.ts";
-import { Rng, seedFor } from "../../core/rng.ts";
+import { selectFraction } from "../../core/data/loader.ts";
 import type { Dataset, RawImage, Sample } from "../../core/types.ts";
 import type { CategoryMap } from "./categories.ts";
 import {
@@ -141,24 +141,7 @@ export class CocoDetectionDataset implements Dataset {
   }
 }
 
-/**
- * The labelled fraction: `round(fraction * n)` entries (at least 1) chosen by
- * a seeded shuffle of the id-sorted list, returned in id order. The same seed
- * gives the same images, and a smaller fraction is a subset of a larger one.
- */
-export function selectFraction<T>(
-  entries: readonly T[],
-  fraction: number,
-  seed: number,
-): T[] {
-  if (!(fraction > 0 && fraction <= 1)) {
-    throw new Error(`fraction must be in (0, 1], got ${fraction}`);
-  }
-  if (fraction === 1) return [...entries];
-  const n = Math.max(1, Math.round(fraction * entries.length));
-  const order = new Rng(seedFor(seed, 0x66726163)).shuffle([...entries.keys()]);
-  return order.slice(0, n).sort((a, b) => a - b).map((i) => entries[i]);
-}
+export { selectFraction };
 
 /** Paths and options of `loadCocoSplits` (the `coco` dataset config). */
 export interface CocoSplitsConfig {

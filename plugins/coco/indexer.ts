@@ -8,7 +8,7 @@
  * would be trained as background.
  */
 import { readJson } from "../../core/fs.ts";
-import { readImageSize } from "../../core/image/header.ts";
+import { readImageSize } from "../../image/header.ts";
 import { CategoryMap } from "./categories.ts";
 
 /** What to do with bad data. */

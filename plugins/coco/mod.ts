@@ -9,13 +9,7 @@
  * const splits = await registry.create("dataset", "coco", { train: "train.json", ... });
  * ```
  */
-import type { ConfigObject } from "../../core/config.ts";
-import {
-  type DataSplits,
-  definePlugin,
-  type Plugin,
-  type PluginSpec,
-} from "../../core/registry.ts";
+import { definePlugin, type Plugin, type SpecOf } from "../../core/registry.ts";
 import { type CocoSplitsConfig, loadCocoSplits } from "./dataset.ts";
 
 export { CategoryMap } from "./categories.ts";
@@ -42,7 +36,7 @@ export {
 } from "./results.ts";
 
 /** Default config of the `coco` dataset (paths must be given). */
-export const COCO_DATA_DEFAULTS: CocoSplitsConfig & ConfigObject = {
+export const COCO_DATA_DEFAULTS: Readonly<CocoSplitsConfig> = {
   train: "",
   trainImages: "",
   val: "",
@@ -58,12 +52,12 @@ export const COCO_DATA_DEFAULTS: CocoSplitsConfig & ConfigObject = {
 };
 
 /** The `coco` dataset spec. */
-export const cocoDataset: PluginSpec<ConfigObject, Promise<DataSplits>> = {
+export const cocoDataset: SpecOf<"dataset", Readonly<CocoSplitsConfig>> = {
   name: "coco",
   description:
     "COCO instances JSON + image folders (train/val/tune/unlabeled, fraction, onError=fail|skip)",
   defaults: COCO_DATA_DEFAULTS,
-  create: (config) => loadCocoSplits(config as unknown as CocoSplitsConfig),
+  create: (config) => loadCocoSplits(config),
 };
 
 /** Plugin registering the `coco` dataset. */

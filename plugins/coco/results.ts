@@ -3,7 +3,7 @@
  * ids) and an atomic writer, so a crash mid-write never leaves a truncated
  * results file that a later evaluation would silently read.
  */
-import type { CocoResult } from "../../core/eval/coco_format.ts";
+import type { CocoResult } from "../../eval/coco_format.ts";
 import { writeJsonAtomic } from "../../core/fs.ts";
 import type { Prediction } from "../../core/types.ts";
 

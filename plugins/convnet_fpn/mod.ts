@@ -9,34 +9,28 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { Backbone, FeaturePyramid } from "../../core/contracts.ts";
-import type { Activation } from "../../core/nn/layers.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
 import { definePlugin, type Plugin } from "../../core/registry.ts";
 import { TinyConvNet } from "../classifier/convnet.ts";
 import { FPN } from "../efficientnet/fpn.ts";
+import {
+  DEFAULT_NORM_ACT,
+  type NormActConfig,
+  normActFrom,
+} from "../layers/conv_bn.ts";
 
-/** Config of `convnet-fpn`. */
+/** Config of `convnet-fpn` (norm settings are the model's shared ones). */
 export interface ConvNetFpnConfig {
-  [key: string]: string | number;
   /** Channels of the first stage (doubling per stage). */
   width: number;
   /** FPN channels. */
   fpnFilters: number;
-  /** Activation. */
-  activation: string;
-  /** Batch-norm momentum. */
-  bnMomentum: number;
-  /** Batch-norm epsilon. */
-  bnEpsilon: number;
 }
 
 /** Defaults of `convnet-fpn`. */
-export const CONVNET_FPN_DEFAULTS: ConvNetFpnConfig = {
+export const CONVNET_FPN_DEFAULTS: Readonly<ConvNetFpnConfig> = {
   width: 16,
   fpnFilters: 64,
-  activation: "relu",
-  bnMomentum: 0.9,
-  bnEpsilon: 1e-3,
 };
 
 /** The backbone: five conv stages (C1–C5), FPN on C3–C5 → P3–P7. */
@@ -46,18 +40,15 @@ export class ConvNetFpn extends Module implements Backbone {
   readonly #body: TinyConvNet;
   readonly #fpn: FPN;
 
-  /** Builds the backbone. */
-  constructor(c: ConvNetFpnConfig) {
+  /** Builds the backbone (norm: relu, momentum 0.9 unless given). */
+  constructor(
+    c: Readonly<ConvNetFpnConfig> = CONVNET_FPN_DEFAULTS,
+    norm: Readonly<NormActConfig> = { ...DEFAULT_NORM_ACT, bnMomentum: 0.9 },
+  ) {
     super();
-    const activation = c.activation as Activation;
     this.#body = this.child(
       "body",
-      new TinyConvNet({
-        width: c.width,
-        stages: 5,
-        activation,
-        bnMomentum: c.bnMomentum,
-      }),
+      new TinyConvNet({ width: c.width, stages: 5, ...norm }),
     );
     const ch = this.#body.outputChannels;
     this.#fpn = this.child(
@@ -65,11 +56,7 @@ export class ConvNetFpn extends Module implements Backbone {
       new FPN({
         inputChannels: { 3: ch[3], 4: ch[4], 5: ch[5] },
         filters: c.fpnFilters,
-      }, {
-        activation,
-        bnMomentum: c.bnMomentum,
-        bnEpsilon: c.bnEpsilon,
-      }),
+      }, norm),
     );
     this.outputChannels = this.#fpn.outputChannels;
   }
@@ -90,7 +77,11 @@ const plugin: Plugin = definePlugin({
       description:
         "plain 5-stage conv net + FPN, P3-P7 (CPU preset, not a published size)",
       defaults: CONVNET_FPN_DEFAULTS,
-      create: (c) => new ConvNetFpn(c as ConvNetFpnConfig),
+      help: {
+        width: "channels of the first stage (doubling per stage)",
+        fpnFilters: "channels of P3-P7",
+      },
+      create: (c, ctx) => new ConvNetFpn(c, normActFrom(ctx.shared, "relu")),
     });
   },
 });

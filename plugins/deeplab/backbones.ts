@@ -18,43 +18,37 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { Backbone, FeaturePyramid } from "../../core/contracts.ts";
-import type { Activation } from "../../core/nn/layers.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
-import type { PluginSpec } from "../../core/registry.ts";
-import { ConvBn, type NormActConfig } from "../layers/conv_bn.ts";
+import type { SpecOf } from "../../core/registry.ts";
+import { ConvBn, type NormActConfig, normActFrom } from "../layers/conv_bn.ts";
 import {
   EfficientNet,
   EFFICIENTNET_DEFAULTS,
+  EFFICIENTNET_HELP,
   type EfficientNetConfig,
 } from "../efficientnet/efficientnet.ts";
-import { SpineNet, SPINENET_DEFAULTS } from "../spinenet/spinenet.ts";
-import type { SpineNetConfig } from "../spinenet/spinenet.ts";
+import {
+  SpineNet,
+  SPINENET_DEFAULTS,
+  SPINENET_HELP,
+  type SpineNetConfig,
+} from "../spinenet/spinenet.ts";
 
-/** Config of `convnet-seg`. */
+/** Config of `convnet-seg` (norm settings are the model's shared ones). */
 export interface ConvNetSegConfig {
-  [key: string]: string | number;
   /** Channels of the first stage (doubling per stage). */
   width: number;
   /** Stages (5: strides 2 … 32 before dilation). */
   stages: number;
   /** 16 or 8. */
   outputStride: number;
-  /** Activation. */
-  activation: string;
-  /** Batch-norm momentum (0.9 suits short CPU runs). */
-  bnMomentum: number;
-  /** Batch-norm epsilon. */
-  bnEpsilon: number;
 }
 
 /** Defaults of `convnet-seg`. */
-export const CONVNET_SEG_DEFAULTS: ConvNetSegConfig = {
+export const CONVNET_SEG_DEFAULTS: Readonly<ConvNetSegConfig> = {
   width: 16,
   stages: 5,
   outputStride: 16,
-  activation: "relu",
-  bnMomentum: 0.9,
-  bnEpsilon: 1e-3,
 };
 
 /** A plain conv net whose last stages are dilated instead of strided. */
@@ -67,7 +61,7 @@ export class ConvNetSeg extends Module implements Backbone {
   readonly #high: number;
 
   /** Builds the net. */
-  constructor(c: ConvNetSegConfig) {
+  constructor(c: Readonly<ConvNetSegConfig>, norm: Readonly<NormActConfig>) {
     super();
     if (c.outputStride !== 16 && c.outputStride !== 8) {
       throw new Error(
@@ -80,11 +74,6 @@ export class ConvNetSeg extends Module implements Backbone {
         `convnet-seg: need more than ${this.#high} stages at output stride ${c.outputStride}, got ${c.stages}`,
       );
     }
-    const norm: NormActConfig = {
-      activation: c.activation as Activation,
-      bnMomentum: c.bnMomentum,
-      bnEpsilon: c.bnEpsilon,
-    };
     const rates: number[] = [];
     let cin = 3;
     for (let s = 0; s < c.stages; s++) {
@@ -126,35 +115,42 @@ export class ConvNetSeg extends Module implements Backbone {
 }
 
 /** `convnet-seg` spec. */
-export const convNetSegSpec: PluginSpec<ConvNetSegConfig, Backbone> = {
+export const convNetSegSpec: SpecOf<"backbone", Readonly<ConvNetSegConfig>> = {
   name: "convnet-seg",
   description:
     "plain conv net, last stages dilated, levels 2 and 4 (or 3) for DeepLabv3+ (CPU preset, not a published size)",
   defaults: CONVNET_SEG_DEFAULTS,
-  create: (c) => new ConvNetSeg(c),
+  help: {
+    width: "channels of the first stage (doubling per stage)",
+    stages: "stages (5: strides 2 ... 32 before dilation)",
+    outputStride: "16 or 8 (set from model.outputStride by the recipes)",
+  },
+  create: (c, ctx) => new ConvNetSeg(c, normActFrom(ctx.shared, "relu")),
 };
 
 /** `efficientnet-seg` spec: EfficientNet at output stride 16 (C1–C4). */
-export const efficientNetSegSpec: PluginSpec<EfficientNetConfig, Backbone> = {
+export const efficientNetSegSpec: SpecOf<"backbone", EfficientNetConfig> = {
   name: "efficientnet-seg",
   description:
     "EfficientNet (variant b0-b7) with dilated last stages, levels 1-4 at output stride 16 (or 1-3 at 8)",
   defaults: { ...EFFICIENTNET_DEFAULTS, outputStride: 16 },
-  create: (c) => {
+  help: EFFICIENTNET_HELP,
+  create: (c, ctx) => {
     if (c.outputStride !== 16 && c.outputStride !== 8) {
       throw new Error(
         `efficientnet-seg: outputStride must be 16 or 8, got ${c.outputStride}`,
       );
     }
-    return new EfficientNet(c);
+    return new EfficientNet(c, normActFrom(ctx.shared, "swish"));
   },
 };
 
 /** `spinenet-seg` spec: SpineNet with its stem as level 2. */
-export const spineNetSegSpec: PluginSpec<SpineNetConfig, Backbone> = {
+export const spineNetSegSpec: SpecOf<"backbone", SpineNetConfig> = {
   name: "spinenet-seg",
   description:
     "SpineNet (variant 49S/49/96/143/190/49XS/tiny) with its stride-4 stem as level 2, P3-P7",
   defaults: { ...SPINENET_DEFAULTS, variant: "49" },
-  create: (c) => new SpineNet(c, true),
+  help: SPINENET_HELP,
+  create: (c, ctx) => new SpineNet(c, normActFrom(ctx.shared, "relu"), true),
 };

@@ -12,60 +12,59 @@
  * be the gradient of another function.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { FeaturePyramid, Head, HeadInputs } from "../../core/contracts.ts";
-import type { Activation } from "../../core/nn/layers.ts";
+import {
+  DEFAULT_SHARED,
+  type FeaturePyramid,
+  type Head,
+  type HeadInputs,
+} from "../../core/contracts.ts";
 import { Conv2d } from "../../core/nn/layers.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
-import type { PluginSpec } from "../../core/registry.ts";
+import type { SpecOf } from "../../core/registry.ts";
 import type { Prediction, Sample } from "../../core/types.ts";
-import { ConvBn, type NormActConfig } from "../layers/conv_bn.ts";
+import { ConvBn, type NormActConfig, normActFrom } from "../layers/conv_bn.ts";
 import type { SegmentationOutputs, SegmentationTargets } from "./loss.ts";
 import { encodeMasks, probsToPredictions } from "./predict.ts";
 
-/** Config of the `deeplabv3plus` head. */
+/**
+ * Config of the `deeplabv3plus` head. Batch norm and activation are the
+ * model's shared settings (`HeadInputs.shared`; activation `auto` = relu).
+ */
 export interface DeepLabConfig {
-  [key: string]: string | number;
   /** 16 or 8: stride of the feature ASPP runs on (level 4 or 3). */
   outputStride: number;
-  /** ASPP atrous rates at output stride 16, comma-separated (doubled at 8). */
-  rates: string;
+  /** ASPP atrous rates at output stride 16 (doubled at 8). */
+  rates: number[];
   /** Channels of ASPP and decoder (paper: 256). */
   filters: number;
   /** Channels of the stride-4 projection (paper: 48). */
   lowLevelFilters: number;
-  /** Activation after each conv + BN. */
-  activation: string;
-  /** Batch-norm momentum. */
-  bnMomentum: number;
-  /** Batch-norm epsilon. */
-  bnEpsilon: number;
 }
 
 /** The paper's head: OS 16, rates 6/12/18, 256 channels, 48 low-level. */
-export const DEEPLAB_DEFAULTS: DeepLabConfig = {
+export const DEEPLAB_DEFAULTS: Readonly<DeepLabConfig> = {
   outputStride: 16,
-  rates: "6,12,18",
+  rates: [6, 12, 18],
   filters: 256,
   lowLevelFilters: 48,
-  activation: "relu",
-  bnMomentum: 0.99,
-  bnEpsilon: 1e-3,
 };
 
-/** Parses `rates` and scales them to `outputStride` (16 → as given, 8 → ×2). */
-export function asppRates(rates: string, outputStride: number): number[] {
+/** Checks `rates` and scales them to `outputStride` (16 → as given, 8 → ×2). */
+export function asppRates(
+  rates: readonly number[],
+  outputStride: number,
+): number[] {
   if (outputStride !== 16 && outputStride !== 8) {
     throw new Error(
       `deeplabv3plus: outputStride must be 16 or 8, got ${outputStride}`,
     );
   }
-  const base = rates.split(",").map((r) => Number(r.trim()));
-  if (base.length === 0 || base.some((r) => !Number.isInteger(r) || r < 1)) {
+  if (rates.length === 0 || rates.some((r) => !Number.isInteger(r) || r < 1)) {
     throw new Error(
-      `deeplabv3plus: rates must be positive integers like "6,12,18", got "${rates}"`,
+      `deeplabv3plus: rates must be positive integers like 6,12,18, got [${rates}]`,
     );
   }
-  return base.map((r) => (outputStride === 8 ? 2 * r : r));
+  return rates.map((r) => (outputStride === 8 ? 2 * r : r));
 }
 
 /** Bilinear resize with aligned corners (exact gradient in tfjs). */
@@ -165,11 +164,7 @@ export class DeepLabV3PlusHead extends Module
       );
     }
     this.numClasses = deps.numClasses;
-    const norm: NormActConfig = {
-      activation: c.activation as Activation,
-      bnMomentum: c.bnMomentum,
-      bnEpsilon: c.bnEpsilon,
-    };
+    const norm = normActFrom(deps.shared ?? DEFAULT_SHARED, "relu");
     const f = c.filters;
     this.aspp = this.child(
       "aspp",
@@ -231,14 +226,16 @@ export class DeepLabV3PlusHead extends Module
 }
 
 /** Registry entry of `deeplabv3plus`. */
-export const deepLabHeadSpec: PluginSpec<
-  DeepLabConfig,
-  DeepLabV3PlusHead,
-  HeadInputs
-> = {
+export const deepLabHeadSpec: SpecOf<"head", Readonly<DeepLabConfig>> = {
   name: "deeplabv3plus",
   description:
     "DeepLabv3+: ASPP (rates 6/12/18 at OS 16, doubled at 8, + image pooling) and a stride-4 decoder",
   defaults: DEEPLAB_DEFAULTS,
+  help: {
+    outputStride: "16 (ASPP rates as given) or 8 (rates doubled)",
+    rates: "ASPP atrous rates at output stride 16",
+    filters: "ASPP and decoder channels (paper: 256)",
+    lowLevelFilters: "channels of the stride-4 projection (paper: 48)",
+  },
   create: (c, deps) => new DeepLabV3PlusHead(c, deps),
 };

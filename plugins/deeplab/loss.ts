@@ -5,22 +5,20 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Loss, LossResult } from "../../core/contracts.ts";
-import type { PluginSpec } from "../../core/registry.ts";
+import type { SpecOf } from "../../core/registry.ts";
 import { IGNORE_LABEL } from "../../core/types.ts";
 
 /** Raw outputs of a segmentation head. */
-export interface SegmentationOutputs {
-  [key: string]: tf.Tensor4D;
+export type SegmentationOutputs = {
   /** `[N, H, W, classes]` logits at the model input size. */
   logits: tf.Tensor4D;
-}
+};
 
 /** Encoded targets of a segmentation head. */
-export interface SegmentationTargets {
-  [key: string]: tf.Tensor3D;
+export type SegmentationTargets = {
   /** `[N, H, W]` int32 class per pixel, `IGNORE_LABEL` to ignore. */
   labels: tf.Tensor3D;
-}
+};
 
 /** Mean softmax cross-entropy over labelled pixels. */
 export function segmentationCrossEntropy(
@@ -62,10 +60,7 @@ export class SegmentationLoss
 }
 
 /** Registry entry of `seg-ce`. */
-export const segmentationLossSpec: PluginSpec<
-  Record<string, never>,
-  Loss<SegmentationOutputs, SegmentationTargets>
-> = {
+export const segmentationLossSpec: SpecOf<"loss", Record<never, never>> = {
   name: "seg-ce",
   description:
     "per-pixel softmax cross-entropy, ignore label 255, mean over labelled pixels",

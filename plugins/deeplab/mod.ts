@@ -16,9 +16,6 @@
  * @module
  */
 import { definePlugin, type Plugin } from "../../core/registry.ts";
-import type { HeadSpec } from "../../core/registry.ts";
-import type { Loss, TensorTree } from "../../core/contracts.ts";
-import type { PluginSpec } from "../../core/registry.ts";
 import {
   convNetSegSpec,
   efficientNetSegSpec,
@@ -36,14 +33,8 @@ export * from "./predict.ts";
 const plugin: Plugin = definePlugin({
   name: "deeplab",
   setup(registry) {
-    registry.register("head", deepLabHeadSpec as unknown as HeadSpec);
-    registry.register(
-      "loss",
-      segmentationLossSpec as unknown as PluginSpec<
-        Record<string, never>,
-        Loss<TensorTree, TensorTree>
-      >,
-    );
+    registry.register("head", deepLabHeadSpec);
+    registry.register("loss", segmentationLossSpec);
     registry.register("backbone", convNetSegSpec);
     registry.register("backbone", efficientNetSegSpec);
     registry.register("backbone", spineNetSegSpec);

@@ -4,18 +4,10 @@
  * and an identity shortcut with drop-connect when shapes allow.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  type ForwardContext,
-  inferenceIfFrozen,
-  Module,
-} from "../../core/nn/module.ts";
-import {
-  activate,
-  BatchNorm,
-  Conv2d,
-  DepthwiseConv2d,
-  dropConnect,
-} from "../../core/nn/layers.ts";
+import { type ForwardContext, Module } from "../../core/nn/module.ts";
+import { BatchNorm, Conv2d } from "../../core/nn/layers.ts";
+import { activate } from "../layers/activations.ts";
+import { AtrousDepthwiseConv2d, DepthwiseConv2d } from "../layers/depthwise.ts";
 import {
   bnParams,
   ConvBn,
@@ -23,7 +15,7 @@ import {
   convParams,
   type NormActConfig,
 } from "../layers/conv_bn.ts";
-import { applyConv } from "../layers/ops.ts";
+import { applyConv, dropConnect, inferenceIfFrozen } from "../layers/ops.ts";
 
 /** Shape of one MBConv block after scaling. */
 export interface MBConvPlan {
@@ -43,6 +35,8 @@ export interface MBConvPlan {
   readonly seChannels: number;
   /** Drop-connect rate of the residual branch. */
   readonly dropRate: number;
+  /** PyTorch-style padding of the strided depthwise conv (torchvision weights). */
+  readonly symmetricPadding?: boolean;
 }
 
 /** Squeeze-excitation: pool → 1×1 reduce + act → 1×1 expand + sigmoid → scale. */
@@ -93,7 +87,14 @@ export class MBConvBlock extends Module {
     }
     this.#depthwise = this.child(
       "depthwise",
-      new DepthwiseConv2d(hidden, plan.kernel, plan.stride, plan.dilation ?? 1),
+      (plan.dilation ?? 1) > 1
+        ? new AtrousDepthwiseConv2d(hidden, plan.kernel, plan.dilation!)
+        : new DepthwiseConv2d(
+          hidden,
+          plan.kernel,
+          plan.stride,
+          plan.symmetricPadding ?? false,
+        ),
     );
     this.#dwBn = this.child(
       "depthwise_bn",

@@ -6,11 +6,17 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
 import { Dense } from "../../core/nn/layers.ts";
-import { ConvBn, convBnParams, convParams } from "../layers/conv_bn.ts";
+import {
+  ConvBn,
+  convBnParams,
+  convParams,
+  type NormActConfig,
+} from "../layers/conv_bn.ts";
 import { dropout, globalAvgPool } from "../layers/ops.ts";
 import {
   EfficientNet,
   EFFICIENTNET_DEFAULTS,
+  EFFICIENTNET_NORM,
   efficientNetBackboneParams,
   type EfficientNetConfig,
   planEfficientNet,
@@ -33,6 +39,8 @@ export interface EfficientNetClassifierOptions {
   numClasses?: number;
   /** Dropout before the dense layer (default: the variant's, 0.2–0.5). */
   dropout?: number;
+  /** Norm settings (default `EFFICIENTNET_NORM`). */
+  norm?: Readonly<NormActConfig>;
 }
 
 /** EfficientNet with its classification head. */
@@ -63,7 +71,10 @@ export class EfficientNetClassifier extends Module implements ClassifierModel {
     this.numClasses = numClasses;
     this.inputSize = [scaling.resolution, scaling.resolution];
     this.#dropout = opts.dropout ?? scaling.dropout;
-    this.backbone = this.child("backbone", new EfficientNet(config));
+    this.backbone = this.child(
+      "backbone",
+      new EfficientNet(config, opts.norm ?? EFFICIENTNET_NORM),
+    );
     const { plan } = this.backbone;
     const last = plan.blocks[plan.blocks.length - 1].outChannels;
     this.#top = this.child(

@@ -10,7 +10,6 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { Backbone, FeaturePyramid } from "../../core/contracts.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
-import type { Activation } from "../../core/nn/layers.ts";
 import { ConvBn, convBnParams, type NormActConfig } from "../layers/conv_bn.ts";
 import { MBConvBlock, mbconvParams, type MBConvPlan } from "./blocks.ts";
 import {
@@ -20,39 +19,65 @@ import {
   roundRepeats,
 } from "./specs.ts";
 
-/** Configuration of an EfficientNet backbone (the plugin's config keys). */
+/**
+ * Configuration of an EfficientNet backbone (the plugin's config keys);
+ * batch norm and activation are the model's shared settings.
+ */
 export interface EfficientNetConfig {
-  /** Every key is a config leaf (keeps it a `ConfigObject`). */
-  [key: string]: string | number;
   /** `b0` … `b7`. */
   variant: string;
-  /** Activation (`swish` in the paper; `relu` also accepted). */
-  activation: string;
   /** Final drop-connect rate; block `i` of `n` uses `rate · i / n`. */
   dropConnect: number;
   /** Squeeze-excitation ratio of the block input channels (0 disables SE). */
   seRatio: number;
-  /** Batch-norm momentum. */
-  bnMomentum: number;
-  /** Batch-norm epsilon. */
-  bnEpsilon: number;
   /**
    * 32 (the classifier's), 16 or 8: stages that would go below this stride
    * run at stride 1 with doubled dilation instead (DeepLab's atrous
    * backbone); their output is then the deepest level.
    */
   outputStride: number;
+  /**
+   * `same` (TensorFlow's, the reference) or `symmetric` (PyTorch's: strided
+   * convs pad `(k−1)/2` on every side), which torchvision's weights need.
+   */
+  padding: string;
+  /** Width coefficient; 0 = the variant's (Keras / torchvision `width_mult`). */
+  widthScale: number;
+  /** Depth coefficient; 0 = the variant's (`depth_mult`). */
+  depthScale: number;
 }
 
 /** EfficientNet-B0 with the reference defaults. */
 export const EFFICIENTNET_DEFAULTS: Readonly<EfficientNetConfig> = {
   variant: "b0",
-  activation: "swish",
   dropConnect: 0.2,
   seRatio: 0.25,
+  outputStride: 32,
+  padding: "same",
+  widthScale: 0,
+  depthScale: 0,
+};
+
+/** Meaning of each config key, for `--help`. */
+export const EFFICIENTNET_HELP: Readonly<
+  Record<keyof EfficientNetConfig, string>
+> = {
+  variant: "b0 ... b7 (width, depth and resolution scaling)",
+  dropConnect: "final drop-connect rate (block i of n uses rate * i / n)",
+  seRatio: "squeeze-excitation ratio of the block input channels (0 = off)",
+  outputStride:
+    "32, or 16 / 8: later stages run at stride 1 with dilation instead",
+  padding:
+    "same (TensorFlow's) or symmetric (PyTorch's, for torchvision weights)",
+  widthScale: "width coefficient (0 = the variant's)",
+  depthScale: "depth coefficient (0 = the variant's)",
+};
+
+/** The reference norm settings: swish, momentum 0.99, epsilon 1e-3. */
+export const EFFICIENTNET_NORM: Readonly<NormActConfig> = {
+  activation: "swish",
   bnMomentum: 0.99,
   bnEpsilon: 1e-3,
-  outputStride: 32,
 };
 
 /** An output level: the last block of a resolution. */
@@ -77,17 +102,28 @@ export interface EfficientNetPlan {
   readonly topFilters: number;
   /** Norm / activation settings. */
   readonly norm: NormActConfig;
+  /** PyTorch-style padding of the strided convs (`padding: symmetric`). */
+  readonly symmetricPadding: boolean;
 }
 
 /** Checks a config and derives every block of the scaled network. */
 export function planEfficientNet(
   config: Readonly<EfficientNetConfig>,
+  norm: Readonly<NormActConfig> = EFFICIENTNET_NORM,
 ): EfficientNetPlan {
   const where = "plugins/efficientnet";
-  const { width, depth } = efficientNetScaling(config.variant);
-  if (config.activation !== "swish" && config.activation !== "relu") {
+  const scaling = efficientNetScaling(config.variant);
+  for (const k of ["widthScale", "depthScale"] as const) {
+    if (!(config[k] >= 0 && Number.isFinite(config[k]))) {
+      throw new Error(`${where}: ${k} must be >= 0, got ${config[k]}`);
+    }
+  }
+  // Custom coefficients make a scaled variant beside B0-B7 (small fixtures).
+  const width = config.widthScale || scaling.width;
+  const depth = config.depthScale || scaling.depth;
+  if (norm.activation !== "swish" && norm.activation !== "relu") {
     throw new Error(
-      `${where}: activation must be swish or relu, got "${config.activation}"`,
+      `${where}: activation must be swish or relu, got "${norm.activation}"`,
     );
   }
   if (!(config.dropConnect >= 0 && config.dropConnect < 1)) {
@@ -104,6 +140,12 @@ export function planEfficientNet(
     (n, s) => n + roundRepeats(s.repeats, depth),
     0,
   );
+  if (config.padding !== "same" && config.padding !== "symmetric") {
+    throw new Error(
+      `${where}: padding must be same or symmetric, got "${config.padding}"`,
+    );
+  }
+  const symmetric = config.padding === "symmetric";
   if (![8, 16, 32].includes(config.outputStride)) {
     throw new Error(
       `${where}: outputStride must be 8, 16 or 32, got ${config.outputStride}`,
@@ -136,6 +178,7 @@ export function planEfficientNet(
           ? Math.max(1, Math.trunc(inCh * config.seRatio))
           : 0,
         dropRate: config.dropConnect * blocks.length / total,
+        ...(symmetric ? { symmetricPadding: true } : {}),
       });
       inCh = out;
     }
@@ -150,11 +193,8 @@ export function planEfficientNet(
     blocks,
     endpoints,
     topFilters: roundFilters(1280, width),
-    norm: {
-      activation: config.activation as Activation,
-      bnMomentum: config.bnMomentum,
-      bnEpsilon: config.bnEpsilon,
-    },
+    symmetricPadding: symmetric,
+    norm: { ...norm },
   };
 }
 
@@ -176,13 +216,20 @@ export class EfficientNet extends Module implements Backbone {
   readonly #blocks: MBConvBlock[];
 
   /** Builds the network (weights drawn under the current `withInitSeed`). */
-  constructor(config: Readonly<EfficientNetConfig> = EFFICIENTNET_DEFAULTS) {
+  constructor(
+    config: Readonly<EfficientNetConfig> = EFFICIENTNET_DEFAULTS,
+    norm: Readonly<NormActConfig> = EFFICIENTNET_NORM,
+  ) {
     super();
-    const plan = planEfficientNet(config);
+    const plan = planEfficientNet(config, norm);
     this.plan = plan;
     this.#stem = this.child(
       "stem",
-      new ConvBn(3, plan.stemFilters, { kernel: 3, stride: 2 }, plan.norm),
+      new ConvBn(3, plan.stemFilters, {
+        kernel: 3,
+        stride: 2,
+        symmetricPadding: plan.symmetricPadding,
+      }, plan.norm),
     );
     this.#blocks = plan.blocks.map((b, i) =>
       this.child(`block${i}`, new MBConvBlock(b, plan.norm))

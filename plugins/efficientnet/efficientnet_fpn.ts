@@ -5,9 +5,11 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { Backbone, FeaturePyramid } from "../../core/contracts.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
+import type { NormActConfig } from "../layers/conv_bn.ts";
 import {
   EfficientNet,
   EFFICIENTNET_DEFAULTS,
+  EFFICIENTNET_NORM,
   efficientNetBackboneParams,
   type EfficientNetConfig,
   planEfficientNet,
@@ -50,10 +52,11 @@ export class EfficientNetFpn extends Module implements Backbone {
   /** Builds both parts. */
   constructor(
     config: Readonly<EfficientNetFpnConfig> = EFFICIENTNET_FPN_DEFAULTS,
+    norm: Readonly<NormActConfig> = EFFICIENTNET_NORM,
   ) {
     super();
     const { fpnFilters, ...net } = config;
-    this.backbone = this.child("backbone", new EfficientNet(net));
+    this.backbone = this.child("backbone", new EfficientNet(net, norm));
     this.fpn = this.child(
       "fpn",
       new FPN(

@@ -7,7 +7,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { FeaturePyramid } from "../../core/contracts.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
-import { activate, BatchNorm, Conv2d } from "../../core/nn/layers.ts";
+import { BatchNorm, Conv2d } from "../../core/nn/layers.ts";
+import { activate } from "../layers/activations.ts";
 import { bnParams, convParams, type NormActConfig } from "../layers/conv_bn.ts";
 import { applyConv, cropTo, nearestUpsample } from "../layers/ops.ts";
 

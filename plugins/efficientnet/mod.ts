@@ -4,15 +4,12 @@
  *
  * @module
  */
-import type { Backbone } from "../../core/contracts.ts";
-import {
-  definePlugin,
-  type Plugin,
-  type PluginSpec,
-} from "../../core/registry.ts";
+import { definePlugin, type Plugin, type SpecOf } from "../../core/registry.ts";
+import { normActFrom } from "../layers/conv_bn.ts";
 import {
   EfficientNet,
   EFFICIENTNET_DEFAULTS,
+  EFFICIENTNET_HELP,
   type EfficientNetConfig,
 } from "./efficientnet.ts";
 import {
@@ -25,6 +22,8 @@ import { EFFICIENTNET_SCALING } from "./specs.ts";
 export {
   EfficientNet,
   EFFICIENTNET_DEFAULTS,
+  EFFICIENTNET_HELP,
+  EFFICIENTNET_NORM,
   efficientNetBackboneParams,
   type EfficientNetConfig,
   type EfficientNetEndpoint,
@@ -66,24 +65,28 @@ export type { NormActConfig } from "../layers/conv_bn.ts";
 /** Bare EfficientNet-`variant` backbone spec (levels 1–5). */
 export function efficientNetSpec(
   variant: string,
-): PluginSpec<EfficientNetConfig, Backbone> {
+): SpecOf<"backbone", EfficientNetConfig> {
   return {
     name: `efficientnet-${variant}`,
     description: `EfficientNet-${variant.toUpperCase()} backbone, C1-C5`,
     defaults: { ...EFFICIENTNET_DEFAULTS, variant },
-    create: (config) => new EfficientNet(config),
+    help: EFFICIENTNET_HELP,
+    create: (config, ctx) =>
+      new EfficientNet(config, normActFrom(ctx.shared, "swish")),
   };
 }
 
 /** The `efficientnet-fpn` backbone spec (P3–P7; `variant` picks B0–B7). */
-export const EFFICIENTNET_FPN_SPEC: PluginSpec<
-  EfficientNetFpnConfig,
-  Backbone
+export const EFFICIENTNET_FPN_SPEC: SpecOf<
+  "backbone",
+  Readonly<EfficientNetFpnConfig>
 > = {
   name: "efficientnet-fpn",
   description: "EfficientNet (variant b0-b7) + FPN, P3-P7",
   defaults: EFFICIENTNET_FPN_DEFAULTS,
-  create: (config) => new EfficientNetFpn(config),
+  help: { ...EFFICIENTNET_HELP, fpnFilters: "channels of P3-P7" },
+  create: (config, ctx) =>
+    new EfficientNetFpn(config, normActFrom(ctx.shared, "swish")),
 };
 
 /** Registers `efficientnet-b0` … `efficientnet-b7` and `efficientnet-fpn`. */

@@ -19,8 +19,8 @@
  * error. Images are decoded when a sample is loaded: an undecodable file
  * fails with a one-line error naming it.
  */
-import { readImage } from "../../core/image/codec.ts";
-import { resizeBilinear } from "../../core/image/resize.ts";
+import { readImage } from "../../image/codec.ts";
+import { resizeBilinear } from "../../image/resize.ts";
 import type { DataSplits } from "../../core/registry.ts";
 import type { Dataset, RawImage, Sample } from "../../core/types.ts";
 

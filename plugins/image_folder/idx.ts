@@ -5,7 +5,7 @@
  * as an image folder of PNG files so those sets go through the same
  * `image-folder` path as any other classification data.
  */
-import { encodePng } from "../../core/image/codec.ts";
+import { encodePng } from "../../image/codec.ts";
 import type { RawImage } from "../../core/types.ts";
 
 /** An IDX array of unsigned bytes. */

@@ -49,21 +49,3 @@ export function classwiseNms(
   }
   return kept;
 }
-
-/**
- * Maps a source-pixel box to sample-image pixels (multiply by `scale`, the
- * model-input pixels per source pixel) and clips it to `width × height`.
- * Returns `null` when nothing of the box is left inside the image.
- */
-export function sourceBoxToSample(
-  box: readonly [number, number, number, number],
-  scale: number,
-  width: number,
-  height: number,
-): [number, number, number, number] | null {
-  const x1 = Math.min(Math.max(box[0] * scale, 0), width);
-  const y1 = Math.min(Math.max(box[1] * scale, 0), height);
-  const x2 = Math.min(Math.max(box[2] * scale, 0), width);
-  const y2 = Math.min(Math.max(box[3] * scale, 0), height);
-  return x2 > x1 && y2 > y1 ? [x1, y1, x2, y2] : null;
-}

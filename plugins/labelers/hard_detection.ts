@@ -5,17 +5,18 @@
  * teacher's head already ran its own NMS; this one is for merged TTA outputs
  * or a stricter IoU).
  *
- * Coordinate convention: `Prediction.detections` are in SOURCE-image pixels,
- * `Sample.boxes` are in pixels of `sample.image`. The labeler multiplies by
- * `sample.meta.scale` (model-input pixels per source pixel; 1 when `meta` is
- * absent) and clips to the sample image; boxes with nothing left are dropped.
- * Label samples as loaded (resize only, no flip/crop): augmentation comes
- * after, on the pseudo-labelled sample, like on a human-labelled one.
+ * Coordinate convention: `Prediction.detections` and the returned
+ * `PseudoLabels` are in SOURCE-image pixels; boxes are clipped to the source
+ * image and those with nothing left are dropped. Label samples as loaded
+ * (resize only, no flip/crop): augmentation comes after, on the
+ * pseudo-labelled sample (`pseudoLabelledSample`), like on a human-labelled
+ * one.
  */
-import type { Labeler } from "../../core/contracts.ts";
+import type { Labeler, PseudoLabels } from "../../core/contracts.ts";
 import type { PluginSpec } from "../../core/registry.ts";
 import type { Detection, Prediction, Sample } from "../../core/types.ts";
-import { classwiseNms, sourceBoxToSample } from "./box_ops.ts";
+import { clipBox, sourceSize } from "../../selftrain/pseudo_labels.ts";
+import { classwiseNms } from "./box_ops.ts";
 
 /** Config of the `hard` detection labeler. */
 export type HardDetectionConfig = {
@@ -102,35 +103,19 @@ export function checkSameSample(
   }
 }
 
-/** Pseudo targets only: drops the human targets of `sample`. */
-export function withoutTargets(sample: Sample): Sample {
-  const {
-    boxes: _b,
-    labels: _l,
-    crowd: _c,
-    scores: _s,
-    mask: _m,
-    label: _y,
-    soft: _p,
-    ...rest
-  } = sample;
-  return { ...rest, pseudo: true };
-}
-
-/** Turns teacher detections into a hard pseudo-labelled detection sample. */
+/** Turns teacher detections on `sample` into hard pseudo-labels. */
 export function hardDetectionLabel(
   prediction: Prediction,
   sample: Sample,
   config: HardDetectionConfig = HARD_DETECTION_DEFAULTS,
-): Sample | null {
+): PseudoLabels | null {
   checkSameSample("hard", prediction, sample);
   if (!prediction.detections) {
     throw new Error(
       `labeler hard: prediction ${prediction.id} has no detections (not a detection head?)`,
     );
   }
-  const scale = sample.meta?.scale ?? 1;
-  const { width, height } = sample.image;
+  const { width, height } = sourceSize(sample);
   const kept: {
     box: number[];
     label: number;
@@ -149,7 +134,7 @@ export function hardDetectionLabel(
   });
   let confident = 0;
   for (const d of selected) {
-    const box = sourceBoxToSample(d.box, scale, width, height);
+    const box = clipBox(d.box, width, height);
     const ignore = d.score < config.threshold ? 1 : 0;
     if (
       !box ||
@@ -160,10 +145,12 @@ export function hardDetectionLabel(
   }
   if (confident === 0 && !config.keepEmpty) return null;
   return {
-    ...withoutTargets(sample),
+    id: sample.id,
+    width,
+    height,
     boxes: Float32Array.from(kept.flatMap((k) => k.box)),
-    labels: Int32Array.from(kept, (k) => k.label),
-    crowd: Uint8Array.from(kept, (k) => k.ignore),
+    classes: Int32Array.from(kept, (k) => k.label),
+    ignore: Uint8Array.from(kept, (k) => k.ignore),
     scores: Float32Array.from(kept, (k) => k.score),
   };
 }

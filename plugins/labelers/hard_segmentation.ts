@@ -5,14 +5,15 @@
  * than `sample.image` (source resolution, output stride, TTA average) is
  * resized bilinearly to the sample first.
  */
-import type { Labeler } from "../../core/contracts.ts";
+import type { Labeler, PseudoLabels } from "../../core/contracts.ts";
 import type { PluginSpec } from "../../core/registry.ts";
 import {
   IGNORE_LABEL,
   type Prediction,
   type Sample,
 } from "../../core/types.ts";
-import { checkSameSample, withoutTargets } from "./hard_detection.ts";
+import { emptyPseudoLabels } from "../../selftrain/pseudo_labels.ts";
+import { checkSameSample } from "./hard_detection.ts";
 import { segmentationProbs } from "./prob_maps.ts";
 
 /** Config of the `hard-seg` labeler. */
@@ -59,12 +60,15 @@ export function argmaxMask(
   return mask;
 }
 
-/** Turns a teacher probability map into a hard pseudo-labelled mask sample. */
+/**
+ * Turns a teacher probability map into hard pseudo-labels: a mask at the
+ * size of `sample.image` (label the sample at source size).
+ */
 export function hardSegmentationLabel(
   prediction: Prediction,
   sample: Sample,
   config: HardSegmentationConfig = HARD_SEGMENTATION_DEFAULTS,
-): Sample | null {
+): PseudoLabels | null {
   checkSameSample("hard-seg", prediction, sample);
   const { width, height } = sample.image;
   const map = segmentationProbs("hard-seg", prediction, width, height);
@@ -74,7 +78,7 @@ export function hardSegmentationLabel(
     for (const v of mask) if (v !== IGNORE_LABEL) labelled++;
     if (labelled < config.minLabelledFraction * mask.length) return null;
   }
-  return { ...withoutTargets(sample), mask };
+  return { ...emptyPseudoLabels(sample.id, width, height), mask };
 }
 
 /** Registry entry of the `hard-seg` labeler. */

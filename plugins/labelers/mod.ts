@@ -1,20 +1,20 @@
 /**
  * Built-in pseudo-labelers (SPEC §2) and the teacher's test-time
- * augmentation helpers. The default export registers `hard` (detection),
- * `hard-seg` (segmentation) and `soft` (classification / segmentation).
+ * augmentation helpers. The default export registers `hard` (detection)
+ * and `hard-seg` (segmentation). Both return `PseudoLabels` in source pixels.
+ * (Detection's soft pseudo-labels, `pseudo.labeler=soft`, are the teacher's
+ * per-anchor scores computed during the student's step: `recipes/student_loss.ts`.)
  *
  * @module
  */
 import { definePlugin, type Plugin } from "../../core/registry.ts";
 import { hardDetectionSpec } from "./hard_detection.ts";
 import { hardSegmentationSpec } from "./hard_segmentation.ts";
-import { softSpec } from "./soft.ts";
 
 export * from "./box_ops.ts";
 export * from "./hard_detection.ts";
 export * from "./hard_segmentation.ts";
 export * from "./prob_maps.ts";
-export * from "./soft.ts";
 export * from "./tta.ts";
 
 /** Registers the built-in labelers. */
@@ -23,7 +23,6 @@ const labelers: Plugin = definePlugin({
   setup(registry) {
     registry.register("labeler", hardDetectionSpec);
     registry.register("labeler", hardSegmentationSpec);
-    registry.register("labeler", softSpec);
   },
 });
 

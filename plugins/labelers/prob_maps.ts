@@ -68,35 +68,6 @@ export function flipHorizontalHwc<T extends HwcArray>(
   return out;
 }
 
-/**
- * Temperature sharpening of consecutive `classes`-long probability vectors:
- * `p^(1/T)` renormalised to sum 1. `T = 1` returns a copy; `T < 1` sharpens.
- */
-export function sharpen(
-  probs: Float32Array,
-  classes: number,
-  temperature: number,
-): Float32Array {
-  if (!(temperature > 0)) {
-    throw new Error(`sharpen: temperature must be > 0, got ${temperature}`);
-  }
-  const out = new Float32Array(probs.length);
-  const inv = 1 / temperature;
-  for (let o = 0; o < probs.length; o += classes) {
-    // Dividing by the max first keeps p^(1/T) from underflowing for small T.
-    let max = 0;
-    for (let k = 0; k < classes; k++) max = Math.max(max, probs[o + k]);
-    let sum = 0;
-    for (let k = 0; k < classes; k++) {
-      const v = max > 0 ? Math.pow(probs[o + k] / max, inv) : 1;
-      out[o + k] = v;
-      sum += v;
-    }
-    for (let k = 0; k < classes; k++) out[o + k] /= sum;
-  }
-  return out;
-}
-
 /** A per-pixel probability map with its geometry. */
 export interface ProbMap {
   /** `height * width * classes` probabilities, HWC. */

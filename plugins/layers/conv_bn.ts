@@ -4,15 +4,20 @@
  * and parameter-count helpers used by shape-only counting.
  */
 import type * as tf from "@tensorflow/tfjs-core";
+import type { SharedSettings } from "../../core/contracts.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
+import { BatchNorm, Conv2d } from "../../core/nn/layers.ts";
+import { activate } from "./activations.ts";
+import type { Activation } from "../../core/contracts.ts";
 import {
-  activate,
-  type Activation,
-  BatchNorm,
-  Conv2d,
+  batchNormParams,
+  FoldCache,
   type FusedActivation,
-} from "../../core/nn/layers.ts";
+  fusedConv,
+} from "./fold.ts";
 import { applyConv } from "./ops.ts";
+import { AtrousConv2d } from "./atrous.ts";
+import { PaddedConv2d } from "./padded.ts";
 
 /** Activation and batch-norm settings shared by a whole network. */
 export interface NormActConfig {
@@ -22,6 +27,21 @@ export interface NormActConfig {
   bnMomentum: number;
   /** Batch-norm variance epsilon. */
   bnEpsilon: number;
+}
+
+/**
+ * A part's norm settings from the model's shared ones; `auto` becomes the
+ * part's own default `activation`.
+ */
+export function normActFrom(
+  shared: Readonly<SharedSettings>,
+  activation: Activation,
+): NormActConfig {
+  return {
+    activation: shared.activation === "auto" ? activation : shared.activation,
+    bnMomentum: shared.bnMomentum,
+    bnEpsilon: shared.bnEpsilon,
+  };
 }
 
 /** Model Garden defaults: relu, momentum 0.99, epsilon 1e-3. */
@@ -43,6 +63,8 @@ export interface ConvBnOptions {
   act?: boolean;
   /** Initial BN gamma (default 1). */
   gammaInit?: number;
+  /** PyTorch-style padding of a strided conv (see `PaddedConv2d`). */
+  symmetricPadding?: boolean;
 }
 
 /** Conv (no bias) + BN + optional activation. */
@@ -52,7 +74,8 @@ export class ConvBn extends Module {
   /** The batch norm. */
   readonly bn: BatchNorm;
   readonly #act: Activation;
-  readonly #stride: number;
+  /** Folded kernel and bias, kept while the weights are unchanged. */
+  readonly #folds = new FoldCache();
 
   /** Creates `inChannels` → `outChannels` with the shared norm settings. */
   constructor(
@@ -62,13 +85,15 @@ export class ConvBn extends Module {
     norm: NormActConfig,
   ) {
     super();
+    const conv = { kernel: opts.kernel, stride: opts.stride ?? 1 };
+    const rate = opts.dilation ?? 1;
     this.conv = this.child(
       "conv",
-      new Conv2d(inChannels, outChannels, {
-        kernel: opts.kernel,
-        stride: opts.stride ?? 1,
-        dilation: opts.dilation ?? 1,
-      }),
+      rate > 1
+        ? new AtrousConv2d(inChannels, outChannels, conv, rate)
+        : opts.symmetricPadding
+        ? new PaddedConv2d(inChannels, outChannels, conv)
+        : new Conv2d(inChannels, outChannels, conv),
     );
     this.bn = this.child(
       "bn",
@@ -79,7 +104,11 @@ export class ConvBn extends Module {
       }),
     );
     this.#act = opts.act === false ? "linear" : norm.activation;
-    this.#stride = opts.stride ?? 1;
+  }
+
+  /** Frees the cached folded kernel. */
+  protected override releaseDerived(): void {
+    this.#folds.dispose();
   }
 
   /**
@@ -89,11 +118,13 @@ export class ConvBn extends Module {
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     if (!ctx.training) {
       const fusable = this.#act !== "swish";
-      const y = this.bn.withFolded(
+      const y = this.#folds.use(
         this.conv.kernel as tf.Tensor4D,
         this.conv.bias as tf.Tensor1D | undefined,
+        batchNormParams(this.bn),
         ({ kernel, bias }) =>
-          this.conv.applyFused(
+          fusedConv(
+            this.conv,
             x,
             kernel,
             bias,
@@ -103,7 +134,7 @@ export class ConvBn extends Module {
       return fusable ? y : activate(y, this.#act) as tf.Tensor4D;
     }
     return activate(
-      this.bn.apply(applyConv(this.conv, x, this.#stride), ctx),
+      this.bn.apply(applyConv(this.conv, x, this.conv.stride), ctx),
       this.#act,
     ) as tf.Tensor4D;
   }

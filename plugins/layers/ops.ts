@@ -4,6 +4,7 @@
  * backend.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type { ForwardContext, Module } from "../../core/nn/module.ts";
 
 /** 3×3 max-pool, stride 2, `same` padding (ResNet / SpineNet stem). */
 export function maxPool3x3s2(x: tf.Tensor4D): tf.Tensor4D {
@@ -125,4 +126,41 @@ export function applyConv(
       stride === 1
     ? pointwiseConv(x, conv.kernel, conv.bias)
     : conv.apply(x);
+}
+
+/**
+ * Drop-connect (stochastic depth): in training, zeroes whole examples of a
+ * residual branch with probability `rate` and rescales the rest.
+ */
+export function dropConnect(
+  x: tf.Tensor4D,
+  rate: number,
+  ctx: ForwardContext,
+): tf.Tensor4D {
+  if (!ctx.training || rate <= 0) return x;
+  const keep = 1 - rate;
+  const mask = tf.floor(
+    tf.add(
+      tf.randomUniform(
+        [x.shape[0], 1, 1, 1],
+        0,
+        1,
+        "float32",
+        ctx.rng?.nextUint32(),
+      ),
+      keep,
+    ),
+  );
+  return tf.mul(tf.div(x, keep), mask);
+}
+
+/**
+ * `ctx` in inference mode when `module` is frozen: a frozen block neither
+ * drops its branch (drop-connect) nor uses batch statistics.
+ */
+export function inferenceIfFrozen(
+  module: Module,
+  ctx: ForwardContext,
+): ForwardContext {
+  return module.frozen && ctx.training ? { ...ctx, training: false } : ctx;
 }

@@ -13,12 +13,14 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { dirname, resolve } from "node:path";
+import type { ConfigObject } from "../../core/config.ts";
+import { DEFAULT_SHARED, type SharedSettings } from "../../core/contracts.ts";
 import { exists, readJson, writeJsonAtomic } from "../../core/fs.ts";
 import {
   IMAGENET_NORMALIZATION,
   type Normalization,
 } from "../../core/data/loader.ts";
-import { DenoFileHandler } from "../../core/train/checkpoint.ts";
+import { readTensors, writeTensors } from "../../core/train/checkpoint.ts";
 
 /** Format tag of `backbone.json`. */
 export const BACKBONE_FORMAT = "selftrain-backbone/1";
@@ -207,16 +209,13 @@ export async function saveBackboneCheckpoint(
       })`,
     );
   }
-  const { data, specs } = await tf.io.encodeWeights(named);
   await Deno.mkdir(dirname(resolve(dir)), { recursive: true });
   const tag = `${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   const tmp = `${dir}.tmp-${tag}`;
   try {
-    await new DenoFileHandler(tmp).save({
+    await writeTensors(tmp, "model", new Map(Object.entries(named)), {
       format: "selftrain-backbone",
       generatedBy: "selftrain",
-      weightSpecs: specs,
-      weightData: data,
     });
     await writeJsonAtomic(`${tmp}/${MANIFEST_FILE}`, manifest);
     const old = `${dir}.old-${tag}`;
@@ -245,9 +244,7 @@ export async function readBackboneCheckpoint(
     );
   }
   const manifest = validateManifest(file, await readJson<unknown>(file));
-  const art = await new DenoFileHandler(dir).load();
-  const map = tf.io.decodeWeights(art.weightData!, art.weightSpecs!);
-  const tensors = new Map(Object.entries(map));
+  const { tensors } = await readTensors(dir, "model");
   const hasHead = [...tensors.keys()].some((n) => n.startsWith(HEAD_PREFIX));
   if (manifest.classes && !hasHead) {
     tf.dispose([...tensors.values()]);
@@ -259,4 +256,30 @@ export async function readBackboneCheckpoint(
 /** Frees a checkpoint's tensors. */
 export function disposeBackboneCheckpoint(ck: BackboneCheckpoint): void {
   tf.dispose([...ck.tensors.values()]);
+}
+
+/**
+ * A manifest's backbone config split into the keys `declared` has (the
+ * backbone's own config, where the type matches) and the model's shared
+ * settings it records (`activation`, `bnEpsilon`, `bnMomentum`), over
+ * `DEFAULT_SHARED`: what builds the backbone the checkpoint describes.
+ */
+export function manifestBackbone(
+  config: Readonly<Record<string, unknown>>,
+  declared: Readonly<Record<string, unknown>>,
+): { config: ConfigObject; shared: SharedSettings } {
+  const own: ConfigObject = {};
+  const shared: SharedSettings = { ...DEFAULT_SHARED };
+  for (const [k, v] of Object.entries(config)) {
+    if (k in declared && typeof v === typeof declared[k]) {
+      own[k] = v as ConfigObject[string];
+    } else if (k === "activation" && typeof v === "string") {
+      shared.activation = v as SharedSettings["activation"];
+    } else if (
+      (k === "bnEpsilon" || k === "bnMomentum") && typeof v === "number"
+    ) {
+      shared[k] = v;
+    }
+  }
+  return { config: own, shared };
 }

@@ -19,6 +19,7 @@ import {
   type BackboneManifest,
   checkNormalization,
   HEAD_PREFIX,
+  manifestBackbone,
 } from "./checkpoint.ts";
 
 /**
@@ -75,8 +76,10 @@ export function checkpointPath(
 /**
  * Backbone config overrides a checkpoint dictates: the keys of its config
  * that backbone `name` declares (same type), less the run's own settings
- * (batch-norm momentum, drop-connect, output stride). Throws when the
- * checkpoint does not fit `name` at all.
+ * (batch-norm momentum, drop-connect, output stride), plus the activation
+ * and batch-norm epsilon it was built with (shared settings, which the
+ * recipes hand to the backbone). Throws when the checkpoint does not fit
+ * `name` at all.
  */
 export function initOverrides(
   name: string,
@@ -86,9 +89,11 @@ export function initOverrides(
 ): ConfigObject {
   checkpointPath(name, manifest.architecture, dir);
   const out: ConfigObject = {};
-  for (const [k, v] of Object.entries(manifest.config)) {
-    if (RUN_KEYS.has(k) || !(k in declared)) continue;
-    if (typeof v === typeof declared[k]) out[k] = v as ConfigObject[string];
+  const { config, shared } = manifestBackbone(manifest.config, declared);
+  for (const [k, v] of Object.entries(config)) if (!RUN_KEYS.has(k)) out[k] = v;
+  // The architecture's shared settings it recorded go with it (not momentum).
+  for (const k of ["activation", "bnEpsilon"] as const) {
+    if (k in manifest.config) out[k] = shared[k];
   }
   return out;
 }
@@ -108,6 +113,36 @@ function listed(names: string[], limit = 4): string {
   return names.length > limit
     ? `[${shown}, … +${names.length - limit} more]`
     : `[${shown}]`;
+}
+
+/**
+ * What keeps `source` from loading into `target` by name: the missing,
+ * unexpected and shape-mismatched names (lists cut to a few), or `null`
+ * when every name fits.
+ */
+export function describeMisfit(
+  target: ReadonlyMap<string, { shape: readonly number[] }>,
+  source: ReadonlyMap<string, { shape: readonly number[] }>,
+): string | null {
+  const missing = [...target.keys()].filter((n) => !source.has(n));
+  const unexpected = [...source.keys()].filter((n) => !target.has(n));
+  const shapes: string[] = [];
+  for (const [n, v] of target) {
+    const t = source.get(n);
+    if (t && t.shape.join(",") !== v.shape.join(",")) {
+      shapes.push(`${n} [${t.shape}] vs model [${v.shape}]`);
+    }
+  }
+  const parts = [
+    missing.length ? `${missing.length} missing ${listed(missing)}` : "",
+    unexpected.length
+      ? `${unexpected.length} unexpected ${listed(unexpected)}`
+      : "",
+    shapes.length
+      ? `${shapes.length} shape mismatches ${listed(shapes, 2)}`
+      : "",
+  ].filter(Boolean);
+  return parts.length ? parts.join("; ") : null;
 }
 
 /**
@@ -139,30 +174,11 @@ export function initBackbone(
   const source = new Map(
     [...checkpoint.tensors].filter(([n]) => !n.startsWith(HEAD_PREFIX)),
   );
-  const missing = [...target.keys()].filter((n) => !source.has(n));
-  const unexpected = [...source.keys()].filter((n) => !target.has(n));
-  const shapes: string[] = [];
-  for (const [n, v] of target) {
-    const t = source.get(n);
-    if (t && t.shape.join(",") !== v.shape.join(",")) {
-      shapes.push(`${n} [${t.shape}] vs model [${v.shape}]`);
-    }
-  }
-  if (missing.length || unexpected.length || shapes.length) {
+  const misfit = describeMisfit(target, source);
+  if (misfit) {
     const where = path ? ` (its ${path}.*)` : "";
-    const parts = [
-      missing.length ? `${missing.length} missing ${listed(missing)}` : "",
-      unexpected.length
-        ? `${unexpected.length} unexpected ${listed(unexpected)}`
-        : "",
-      shapes.length
-        ? `${shapes.length} shape mismatches ${listed(shapes, 2)}`
-        : "",
-    ].filter(Boolean);
     throw new Error(
-      `${dir}: ${manifest.architecture} checkpoint does not fit backbone "${opts.architecture}"${where}: ${
-        parts.join("; ")
-      }`,
+      `${dir}: ${manifest.architecture} checkpoint does not fit backbone "${opts.architecture}"${where}: ${misfit}`,
     );
   }
   for (const [n, v] of target) v.assign(source.get(n)!);

@@ -22,8 +22,26 @@ export {
 } from "./checkpoint.ts";
 export {
   checkpointPath,
+  describeMisfit,
   initBackbone,
   type InitBackboneOptions,
   initOverrides,
 } from "./init.ts";
 export { type BackboneStages, backboneStages, freezeStages } from "./stages.ts";
+export {
+  parseSafetensors,
+  readSafetensors,
+  type SafeTensor,
+} from "./safetensors.ts";
+export {
+  type ImportedBackbone,
+  importTorchvisionEfficientNet,
+  TORCHVISION_EFFICIENTNET,
+  type TorchvisionImportOptions,
+} from "./torchvision.ts";
+export {
+  checkpointBatch,
+  type CheckpointClassifier,
+  checkpointClassifier,
+  prepareImage,
+} from "./classifier.ts";

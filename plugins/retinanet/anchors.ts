@@ -176,15 +176,3 @@ export class AnchorCache {
     return set;
   }
 }
-
-/** Parses `"1,2,0.5"` into numbers; a one-line error on bad input. */
-export function parseNumberList(text: string, key: string): number[] {
-  const parts = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  const values = parts.map(Number);
-  if (parts.length === 0 || values.some((v) => !Number.isFinite(v))) {
-    throw new Error(
-      `retinanet: ${key} must be a comma-separated list of numbers, got "${text}"`,
-    );
-  }
-  return values;
-}

@@ -5,13 +5,20 @@
  * `[N, K, 4]` offsets, `K` the number of anchors of the input size.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { FeaturePyramid, Head, HeadInputs } from "../../core/contracts.ts";
+import {
+  DEFAULT_SHARED,
+  type FeaturePyramid,
+  type Head,
+  type HeadInputs,
+  type SharedSettings,
+} from "../../core/contracts.ts";
 import type { ForwardContext } from "../../core/nn/module.ts";
 import { Module } from "../../core/nn/module.ts";
-import type { Activation } from "../../core/nn/layers.ts";
+import type { Activation } from "../../core/contracts.ts";
 import type { Prediction, Sample } from "../../core/types.ts";
 import { AnchorCache, type AnchorOptions, type AnchorSet } from "./anchors.ts";
-import { type BoxScales, UNIT_SCALES } from "./box_coder.ts";
+import { type BoxScales, toBoxScales } from "./box_coder.ts";
+import type { RetinaNetConfig } from "./config.ts";
 import { type MatchOptions, validateMatchOptions } from "./matcher.ts";
 import { decodeDetections, type PostprocessOptions } from "./postprocess.ts";
 import { Subnet } from "./subnet.ts";
@@ -27,28 +34,63 @@ export type RetinaOutputs = {
   box: tf.Tensor3D;
 };
 
-/** Everything that configures the head. */
-export interface RetinaHeadOptions {
-  /** Anchor layout. */
+/** What the head derives from its config. */
+interface HeadParts {
   anchors: AnchorOptions;
-  /** Hidden convolutions per subnet (4; 7 for SpineNet-190). */
-  numConvs: number;
-  /** Hidden channels (256; 512 for SpineNet-190). */
-  filters: number;
-  /** Hidden activation. */
-  activation: Activation;
-  /** Prior foreground probability for the class bias (0.01). */
-  priorProb: number;
-  /** Batch-norm momentum. */
-  bnMomentum: number;
-  /** Batch-norm epsilon. */
-  bnEpsilon: number;
-  /** Anchor matching. */
   match: MatchOptions;
-  /** Box coder scale factors. */
   boxScales: BoxScales;
-  /** Post-processing. */
   postprocess: PostprocessOptions;
+  activation: Activation;
+}
+
+const ACTIVATIONS: readonly string[] = ["relu", "swish", "relu6"];
+
+/** Checks a config and splits it into the parts' options; one-line errors. */
+function headParts(c: RetinaNetConfig, shared: SharedSettings): HeadParts {
+  const where = "retinanet";
+  const activation = shared.activation === "auto" ? "relu" : shared.activation;
+  if (!ACTIVATIONS.includes(activation)) {
+    throw new Error(
+      `${where}: activation must be one of ${
+        ACTIVATIONS.join(", ")
+      }, got "${activation}"`,
+    );
+  }
+  for (const k of ["preNmsTopK", "maxDetections"] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) {
+      throw new Error(`${where}: ${k} must be a positive integer, got ${c[k]}`);
+    }
+  }
+  if (c.aspectRatios.length === 0 || c.aspectRatios.some((r) => !(r > 0))) {
+    throw new Error(
+      `${where}: aspectRatios must be positive numbers, got [${c.aspectRatios}]`,
+    );
+  }
+  return {
+    anchors: {
+      minLevel: c.minLevel,
+      maxLevel: c.maxLevel,
+      numScales: c.numScales,
+      aspectRatios: c.aspectRatios,
+      anchorSize: c.anchorSize,
+    },
+    match: {
+      positive: c.matchPositive,
+      negative: c.matchNegative,
+      allowLowQuality: c.allowLowQuality,
+      crowdIoa: c.crowdIoa,
+    },
+    boxScales: toBoxScales(c.boxScales),
+    postprocess: {
+      scoreThreshold: c.scoreThreshold,
+      preNmsTopK: c.preNmsTopK,
+      nmsIou: c.nmsIou,
+      maxDetections: c.maxDetections,
+      softNms: c.softNms,
+      softNmsSigma: c.softNmsSigma,
+    },
+    activation: activation as Activation,
+  };
 }
 
 /** RetinaNet head over a feature pyramid. */
@@ -60,27 +102,29 @@ export class RetinaNetHead extends Module
   readonly inputSize: readonly [number, number];
   /** Levels used, ascending. */
   readonly levels: readonly number[];
-  readonly #o: RetinaHeadOptions;
+  readonly #o: HeadParts;
   readonly #anchors: AnchorCache;
   readonly #classNet: Subnet;
   readonly #boxNet: Subnet;
 
   /** Builds the subnets for the backbone's channels. */
-  constructor(o: RetinaHeadOptions, deps: HeadInputs) {
+  constructor(c: RetinaNetConfig, deps: HeadInputs) {
     super();
     const where = "retinanet/head";
+    const shared = deps.shared ?? DEFAULT_SHARED;
+    const o = headParts(c, shared);
     if (!Number.isInteger(deps.numClasses) || deps.numClasses < 1) {
       throw new Error(
         `${where}: numClasses must be a positive integer, got ${deps.numClasses}`,
       );
     }
-    if (!(o.priorProb > 0 && o.priorProb < 1)) {
+    if (!(c.priorProb > 0 && c.priorProb < 1)) {
       throw new Error(
-        `${where}: priorProb must be in (0, 1), got ${o.priorProb}`,
+        `${where}: priorProb must be in (0, 1), got ${c.priorProb}`,
       );
     }
-    if (!Number.isInteger(o.numConvs) || o.numConvs < 0 || !(o.filters >= 1)) {
-      throw new Error(`${where}: need numConvs >= 0 and filters >= 1`);
+    if (!Number.isInteger(c.convs) || c.convs < 0 || !(c.filters >= 1)) {
+      throw new Error(`${where}: need convs >= 0 and filters >= 1`);
     }
     validateMatchOptions(o.match);
     this.#anchors = new AnchorCache(o.anchors);
@@ -108,19 +152,19 @@ export class RetinaNetHead extends Module
     const A = this.#anchors.perLocation;
     const common = {
       inChannels: chans[0],
-      filters: o.filters,
-      numConvs: o.numConvs,
+      filters: c.filters,
+      numConvs: c.convs,
       levels,
       activation: o.activation,
-      bnMomentum: o.bnMomentum,
-      bnEpsilon: o.bnEpsilon,
+      bnMomentum: shared.bnMomentum,
+      bnEpsilon: shared.bnEpsilon,
     };
     this.#classNet = this.child(
       "class_net",
       new Subnet({
         ...common,
         outChannels: A * this.numClasses,
-        biasInit: -Math.log((1 - o.priorProb) / o.priorProb),
+        biasInit: -Math.log((1 - c.priorProb) / c.priorProb),
       }),
     );
     this.#boxNet = this.child(
@@ -197,7 +241,7 @@ export class RetinaNetHead extends Module
     ]);
     const opts = {
       ...this.#o.postprocess,
-      boxScales: this.#o.boxScales ?? UNIT_SCALES,
+      boxScales: this.#o.boxScales,
     };
     return samples.map((s, n) => ({
       id: s.id,

@@ -12,36 +12,15 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Loss, LossResult } from "../../core/contracts.ts";
 import { huberLoss, sigmoidFocalLoss, softFocalLoss } from "./focal_loss.ts";
+import { RETINANET_LOSS_DEFAULTS, type RetinaNetLossConfig } from "./config.ts";
 import type { RetinaOutputs } from "./head.ts";
 import type { RetinaTargets } from "./targets.ts";
-
-/** Loss settings. */
-export interface RetinaLossOptions {
-  /** Focal α (0.25). */
-  alpha: number;
-  /** Focal γ (1.5). */
-  gamma: number;
-  /** Huber δ (0.1). */
-  huberDelta: number;
-  /** Box loss weight (50). */
-  boxWeight: number;
-  /** Momentum of the positives' moving average; 0 = this batch's count. */
-  normalizerMomentum?: number;
-}
-
-/** Reference defaults. */
-export const DEFAULT_LOSS: RetinaLossOptions = {
-  alpha: 0.25,
-  gamma: 1.5,
-  huberDelta: 0.1,
-  boxWeight: 50,
-};
 
 /** Focal + Huber loss over RetinaNet outputs; components `cls` and `box` (unweighted). */
 export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
   /** Registered name. */
   readonly name: string = "retinanet-loss";
-  readonly #o: RetinaLossOptions;
+  readonly #o: RetinaNetLossConfig;
   /** Moving average of the batch positives, kept on the backend. */
   #avgPositives: tf.Scalar | null = null;
   /**
@@ -68,7 +47,7 @@ export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
   };
 
   /** Checks the options. */
-  constructor(opts: RetinaLossOptions = DEFAULT_LOSS) {
+  constructor(opts: Readonly<RetinaNetLossConfig> = RETINANET_LOSS_DEFAULTS) {
     if (!(opts.alpha >= 0 && opts.alpha <= 1)) {
       throw new Error(
         `retinanet/loss: alpha must be in [0, 1], got ${opts.alpha}`,
@@ -86,7 +65,7 @@ export class RetinaNetLoss implements Loss<RetinaOutputs, RetinaTargets> {
   }
 
   #normalizer(numPositives: tf.Tensor1D): tf.Tensor {
-    const m = this.#o.normalizerMomentum ?? 0;
+    const m = this.#o.normalizerMomentum;
     if (m <= 0) return tf.add(tf.sum(numPositives), 1);
     // Tensor ops, not a read-back: WebGPU cannot read synchronously, and the
     // average never leaves the backend. The targets carry no gradient.

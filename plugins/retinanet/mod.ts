@@ -9,15 +9,16 @@
  * const loss = registry.create("loss", "retinanet-loss", { gamma: 2 });
  * ```
  *
- * Head keys (defaults = reference values): `minLevel` 3, `maxLevel` 7,
- * `numScales` 3, `aspectRatios` "1,2,0.5" (width / height), `anchorSize` 4,
- * `convs` 4, `filters` 256, `activation` relu|swish|relu6, `priorProb` 0.01,
- * `bnMomentum` 0.99, `bnEpsilon` 1e-3, `matchPositive` 0.5, `matchNegative`
- * 0.5 (0.4 gives the paper's ignore band), `allowLowQuality` true,
- * `crowdIoa` 0.5, `boxScales` "1,1,1,1", `preNmsTopK` 5000 (per class),
- * `scoreThreshold` 0.05, `nmsIou` 0.5, `maxDetections` 100, `softNms`
- * false, `softNmsSigma` 0.3. Loss keys: `alpha` 0.25, `gamma` 1.5,
- * `huberDelta` 0.1, `boxWeight` 50.
+ * Head keys (`RetinaNetConfig`, defaults = reference values): `minLevel` 3,
+ * `maxLevel` 7, `numScales` 3, `aspectRatios` [1, 2, 0.5] (width / height),
+ * `anchorSize` 4, `convs` 4, `filters` 256, `priorProb` 0.01,
+ * `matchPositive` 0.5, `matchNegative` 0.5 (0.4 gives the paper's ignore
+ * band), `allowLowQuality` true, `crowdIoa` 0.5, `boxScales` [1, 1, 1, 1],
+ * `preNmsTopK` 5000 (per class), `scoreThreshold` 0.05, `nmsIou` 0.5,
+ * `maxDetections` 100, `softNms` false, `softNmsSigma` 0.3. Batch norm and
+ * activation come from `HeadInputs.shared` (activation `auto` = relu).
+ * Loss keys (`RetinaNetLossConfig`): `alpha` 0.25, `gamma` 1.5,
+ * `huberDelta` 0.1, `boxWeight` 50, `normalizerMomentum` 0.
  *
  * Outputs are `{cls: [N, K, C] logits, box: [N, K, 4] offsets}` over all
  * anchors in anchor order; targets are `{labels: [N, K] (class, -1
@@ -34,16 +35,12 @@
  *
  * @module
  */
-import type { Head, Loss, TensorTree } from "../../core/contracts.ts";
 import { definePlugin, type Plugin } from "../../core/registry.ts";
-import type { ConfigObject } from "../../core/config.ts";
 import {
-  headOptionsFromConfig,
-  lossOptionsFromConfig,
-  type RetinaHeadConfig,
-  type RetinaLossConfig,
-  RETINANET_HEAD_DEFAULTS,
+  RETINANET_DEFAULTS,
+  RETINANET_HELP,
   RETINANET_LOSS_DEFAULTS,
+  RETINANET_LOSS_HELP,
 } from "./config.ts";
 import { RetinaNetHead } from "./head.ts";
 import { RetinaNetLoss } from "./loss.ts";
@@ -58,14 +55,7 @@ export * from "./targets.ts";
 export * from "./subnet.ts";
 export * from "./head.ts";
 export * from "./loss.ts";
-export {
-  headOptionsFromConfig,
-  lossOptionsFromConfig,
-  type RetinaHeadConfig,
-  type RetinaLossConfig,
-  RETINANET_HEAD_DEFAULTS,
-  RETINANET_LOSS_DEFAULTS,
-} from "./config.ts";
+export * from "./config.ts";
 
 /** The RetinaNet plugin: head `retinanet`, loss `retinanet-loss`. */
 const plugin: Plugin = definePlugin({
@@ -75,22 +65,17 @@ const plugin: Plugin = definePlugin({
       name: "retinanet",
       description:
         "RetinaNet head: P3-P7 anchors, shared class/box subnets, (soft-)NMS post-processing",
-      defaults: RETINANET_HEAD_DEFAULTS as unknown as ConfigObject,
-      create: (config, deps) =>
-        new RetinaNetHead(
-          headOptionsFromConfig(config as unknown as RetinaHeadConfig),
-          deps,
-        ) as unknown as Head<TensorTree, TensorTree>,
+      defaults: RETINANET_DEFAULTS,
+      help: RETINANET_HELP,
+      create: (config, inputs) => new RetinaNetHead(config, inputs),
     });
     registry.register("loss", {
       name: "retinanet-loss",
       description:
         "Sigmoid focal (alpha, gamma) + Huber box loss, normalised by positives",
-      defaults: RETINANET_LOSS_DEFAULTS as unknown as ConfigObject,
-      create: (config) =>
-        new RetinaNetLoss(
-          lossOptionsFromConfig(config as unknown as RetinaLossConfig),
-        ) as unknown as Loss<TensorTree, TensorTree>,
+      defaults: RETINANET_LOSS_DEFAULTS,
+      help: RETINANET_LOSS_HELP,
+      create: (config) => new RetinaNetLoss(config),
     });
   },
 });

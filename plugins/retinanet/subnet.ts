@@ -9,12 +9,9 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { ForwardContext } from "../../core/nn/module.ts";
 import { Module } from "../../core/nn/module.ts";
-import {
-  activate,
-  type Activation,
-  BatchNorm,
-  Conv2d,
-} from "../../core/nn/layers.ts";
+import { BatchNorm, Conv2d } from "../../core/nn/layers.ts";
+import { activate } from "../layers/activations.ts";
+import type { Activation } from "../../core/contracts.ts";
 
 /** Options of a subnet. */
 export interface SubnetOptions {

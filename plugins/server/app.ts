@@ -24,6 +24,7 @@ import {
 } from "./runs.ts";
 import { RunState } from "./state.ts";
 import { serveImage } from "./static.ts";
+import { addStudyRoutes } from "./studies.ts";
 import { UI_CSS, UI_HTML, UI_JS } from "./ui_bundle.ts";
 import { sseFeed } from "./sse.ts";
 
@@ -244,6 +245,9 @@ export function createStatusApp(opts: StatusAppOptions = {}): Hono {
     const res = dir ? await serveImage(`${dir}/samples`, rel) : null;
     return res ?? c.json({ error: "no such sample image" }, 404);
   });
+
+  if (opts.runsDir !== undefined) addStudyRoutes(app, opts.runsDir);
+  else app.get("/api/studies", (c) => c.json([]));
 
   return app;
 }

@@ -41,6 +41,12 @@ export {
   toPrometheus,
 } from "./prometheus.ts";
 export { resolveInside } from "./static.ts";
+export {
+  addStudyRoutes,
+  findStudies,
+  readStudyResults,
+  type StudySummary,
+} from "./studies.ts";
 
 /** The server registers no factories: it is started, not built from a recipe. */
 const plugin: Plugin = definePlugin({ name: "server", setup() {} });

@@ -1,12 +1,14 @@
 /**
  * Reads finished (or running) runs from a runs folder laid out as
  * `<runs>/<id>/{config.json, report.json, events.jsonl, <phase>/metrics.json,
- * samples/}`. A folder that itself holds `config.json` is a single run.
+ * samples/}`. A folder that itself holds `config.json` is a single run; a
+ * study folder (`study.json`) lists its cells and pre-training runs.
  * Missing files read as `null`; malformed JSON is an error naming the file.
  */
 import { basename, join } from "node:path";
 import type { RunEvent } from "../../core/events.ts";
 import { exists, readJson } from "../../core/fs.ts";
+import { STUDY_FILE } from "../../study/runner.ts";
 
 /** A run in a listing. */
 export interface RunSummary {
@@ -69,38 +71,47 @@ export class RunsDir {
     return exists(join(this.root, "config.json"));
   }
 
+  /** Folders whose children are runs: the root, or a study's cells and pre-training. */
+  async #parents(): Promise<string[]> {
+    return await exists(join(this.root, STUDY_FILE))
+      ? [join(this.root, "cells"), join(this.root, "pretrain")]
+      : [this.root];
+  }
+
   /** The folder of run `id`, or `null` when there is no such run. */
   async resolve(id: string): Promise<string | null> {
     if (!isSafeRunId(id)) return null;
     if (await this.isSingleRun()) {
       return id === basename(this.root) ? this.root : null;
     }
-    const dir = join(this.root, id);
-    try {
-      const st = await Deno.lstat(dir);
-      return st.isDirectory ? dir : null;
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return null;
-      throw e;
+    for (const parent of await this.#parents()) {
+      const dir = join(parent, id);
+      try {
+        if ((await Deno.lstat(dir)).isDirectory) return dir;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
     }
+    return null;
   }
 
   /** All runs, newest first. A missing root lists nothing. */
   async list(): Promise<RunSummary[]> {
     if (await this.isSingleRun()) return [await summarize(this.root)];
     const out: RunSummary[] = [];
-    try {
-      for await (const entry of Deno.readDir(this.root)) {
-        if (!entry.isDirectory || !isSafeRunId(entry.name)) continue;
-        const dir = join(this.root, entry.name);
-        if (
-          await exists(join(dir, "config.json")) ||
-          await exists(join(dir, "report.json"))
-        ) out.push(await summarize(dir));
+    for (const parent of await this.#parents()) {
+      try {
+        for await (const entry of Deno.readDir(parent)) {
+          if (!entry.isDirectory || !isSafeRunId(entry.name)) continue;
+          const dir = join(parent, entry.name);
+          if (
+            await exists(join(dir, "config.json")) ||
+            await exists(join(dir, "report.json"))
+          ) out.push(await summarize(dir));
+        }
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
       }
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return [];
-      throw e;
     }
     return out.sort((a, b) =>
       (b.mtimeMs ?? 0) - (a.mtimeMs ?? 0) || a.id.localeCompare(b.id)

@@ -27,8 +27,6 @@ export interface StatusServerOptions {
   runsDir?: string;
   /** Extra memory figures, e.g. `() => tf.memory()`. */
   memory?: () => Partial<MemoryInfo>;
-  /** Flag named in the missing-token message (default `--serve-token`). */
-  tokenFlag?: string;
   /** Called once listening, with the URL; default prints one line. */
   onListen?: (url: string) => void;
 }
@@ -56,8 +54,9 @@ export function isLoopback(hostname: string): boolean {
 }
 
 /**
- * Parses a `--serve` value: `true` or `""` (defaults), `HOST:PORT`, `HOST`,
- * `:PORT`, `PORT`, or `[IPv6]:PORT`.
+ * Parses a `--serve` value, the one address syntax of the recipes'
+ * `--serve` and of `deno task serve`: `true` or `""` (the default
+ * 127.0.0.1:8787), `HOST:PORT`, `HOST`, `:PORT`, `PORT`, or `[IPv6]:PORT`.
  */
 export function parseServeAddress(
   spec: string | boolean,
@@ -102,9 +101,7 @@ export function startStatusServer(
   if (!isLoopback(hostname) && !token) {
     throw new Error(
       `status server: refusing to bind ${hostname} without a token; ` +
-        `pass ${
-          opts.tokenFlag ?? "--serve-token"
-        } TOKEN or set SELFTRAIN_TOKEN (or bind 127.0.0.1)`,
+        `pass --serve-token TOKEN or set SELFTRAIN_TOKEN (or bind 127.0.0.1)`,
     );
   }
   const state = new RunState();

@@ -5,12 +5,9 @@
  * reference) so every block starts as the identity.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  type ForwardContext,
-  inferenceIfFrozen,
-  Module,
-} from "../../core/nn/module.ts";
-import { activate, dropConnect } from "../../core/nn/layers.ts";
+import { type ForwardContext, Module } from "../../core/nn/module.ts";
+import { activate } from "../layers/activations.ts";
+import { dropConnect, inferenceIfFrozen } from "../layers/ops.ts";
 import { ConvBn, convBnParams, type NormActConfig } from "../layers/conv_bn.ts";
 import type { SpineBlockFn } from "./specs.ts";
 

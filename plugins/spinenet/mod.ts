@@ -2,20 +2,18 @@
  * SpineNet backbones for RetinaNet: the published SpineNet-49S / 49 / 96 /
  * 143 / 190 and two CPU presets with the same permutation and fewer
  * channels (`spinenet-49xs`, `spinenet-tiny`). Each is registered as a
- * backbone whose config sets activation, drop-connect, batch-norm momentum /
- * epsilon and an optional endpoint-width override.
+ * backbone whose config sets the variant, drop-connect and an optional
+ * endpoint-width override; batch norm and activation come from the model's
+ * shared settings (activation `auto` = relu).
  *
  * @module
  */
-import type { Backbone } from "../../core/contracts.ts";
-import {
-  definePlugin,
-  type Plugin,
-  type PluginSpec,
-} from "../../core/registry.ts";
+import { definePlugin, type Plugin, type SpecOf } from "../../core/registry.ts";
+import { normActFrom } from "../layers/conv_bn.ts";
 import {
   SpineNet,
   SPINENET_DEFAULTS,
+  SPINENET_HELP,
   type SpineNetConfig,
 } from "./spinenet.ts";
 import type { SpineNetVariant } from "./specs.ts";
@@ -25,6 +23,7 @@ export {
   resolveSpineNet,
   SpineNet,
   SPINENET_DEFAULTS,
+  SPINENET_HELP,
   type SpineNetConfig,
 } from "./spinenet.ts";
 export {
@@ -66,7 +65,7 @@ export const SPINENET_BACKBONES: Readonly<Record<string, SpineNetVariant>> = {
 export function spineNetSpec(
   name: string,
   variant: SpineNetVariant,
-): PluginSpec<SpineNetConfig, Backbone> {
+): SpecOf<"backbone", SpineNetConfig> {
   const cpu = variant === "tiny" || variant === "49XS";
   return {
     name,
@@ -74,7 +73,9 @@ export function spineNetSpec(
       cpu ? " (CPU preset, not a published size)" : ""
     }`,
     defaults: { ...SPINENET_DEFAULTS, variant },
-    create: (config) => new SpineNet(config),
+    help: SPINENET_HELP,
+    create: (config, ctx) =>
+      new SpineNet(config, normActFrom(ctx.shared, "relu")),
   };
 }
 

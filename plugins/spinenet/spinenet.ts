@@ -7,28 +7,28 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Backbone, FeaturePyramid } from "../../core/contracts.ts";
 import type { ForwardContext } from "../../core/nn/module.ts";
 import { Module } from "../../core/nn/module.ts";
-import { activate, type Activation } from "../../core/nn/layers.ts";
-import { ConvBn, type NormActConfig } from "../layers/conv_bn.ts";
+import { activate } from "../layers/activations.ts";
+import type { Activation } from "../../core/contracts.ts";
+import {
+  ConvBn,
+  DEFAULT_NORM_ACT,
+  type NormActConfig,
+} from "../layers/conv_bn.ts";
 import { levelSize, maxPool3x3s2 } from "../layers/ops.ts";
 import { BlockGroup, blockOutChannels } from "./blocks.ts";
 import { planParams, planSpineNet, type SpineNetPlan } from "./plan.ts";
 import { Resample } from "./resample.ts";
 import { spineNetScaling } from "./specs.ts";
 
-/** Configuration of a SpineNet backbone (the plugin's config keys). */
+/**
+ * Configuration of a SpineNet backbone (the plugin's config keys); batch
+ * norm and activation are the model's shared settings.
+ */
 export interface SpineNetConfig {
-  /** Every key is a config leaf (keeps it a `ConfigObject`). */
-  [key: string]: string | number;
   /** `49S`, `49`, `96`, `143`, `190`, or the CPU presets `49XS`, `tiny`. */
   variant: string;
-  /** `relu` or `swish` (the paper's large models use swish). */
-  activation: string;
   /** Initial drop-connect rate, scaled linearly with block index. */
   dropConnect: number;
-  /** Batch-norm momentum. */
-  bnMomentum: number;
-  /** Batch-norm epsilon. */
-  bnEpsilon: number;
   /** Endpoint channels; 0 keeps the variant's value. */
   endpointFilters: number;
 }
@@ -36,23 +36,22 @@ export interface SpineNetConfig {
 /** SpineNet-49 with Model Garden defaults. */
 export const SPINENET_DEFAULTS: Readonly<SpineNetConfig> = {
   variant: "49",
-  activation: "relu",
   dropConnect: 0,
-  bnMomentum: 0.99,
-  bnEpsilon: 1e-3,
   endpointFilters: 0,
 };
 
-/** Checks a config and resolves it into a plan and norm settings. */
+/** Meaning of each config key, for `--help`. */
+export const SPINENET_HELP: Readonly<Record<keyof SpineNetConfig, string>> = {
+  variant: "49S, 49, 96, 143, 190, or the CPU presets 49XS, tiny",
+  dropConnect: "initial drop-connect rate, scaled linearly with block index",
+  endpointFilters: "endpoint channels (0 keeps the variant's)",
+};
+
+/** Checks a config and resolves it into a plan. */
 export function resolveSpineNet(
   config: Readonly<SpineNetConfig>,
-): { plan: SpineNetPlan; norm: NormActConfig } {
+): SpineNetPlan {
   const where = "plugins/spinenet";
-  if (config.activation !== "relu" && config.activation !== "swish") {
-    throw new Error(
-      `${where}: activation must be relu or swish, got "${config.activation}"`,
-    );
-  }
   if (!(config.dropConnect >= 0 && config.dropConnect < 1)) {
     throw new Error(
       `${where}: dropConnect must be in [0, 1), got ${config.dropConnect}`,
@@ -69,19 +68,12 @@ export function resolveSpineNet(
   const scaling = config.endpointFilters > 0
     ? { ...base, endpointFilters: config.endpointFilters }
     : base;
-  return {
-    plan: planSpineNet({ scaling, dropConnect: config.dropConnect }),
-    norm: {
-      activation: config.activation as Activation,
-      bnMomentum: config.bnMomentum,
-      bnEpsilon: config.bnEpsilon,
-    },
-  };
+  return planSpineNet({ scaling, dropConnect: config.dropConnect });
 }
 
 /** Trainable parameters of a SpineNet config, counted without building it. */
 export function countSpineNetParams(config: Readonly<SpineNetConfig>): number {
-  return planParams(resolveSpineNet(config).plan);
+  return planParams(resolveSpineNet(config));
 }
 
 /** The SpineNet backbone; outputs levels 3–7. */
@@ -105,11 +97,17 @@ export class SpineNet extends Module implements Backbone {
    */
   constructor(
     config: Readonly<SpineNetConfig> = SPINENET_DEFAULTS,
+    norm: Readonly<NormActConfig> = DEFAULT_NORM_ACT,
     stemLevel = false,
   ) {
     super();
+    if (norm.activation !== "relu" && norm.activation !== "swish") {
+      throw new Error(
+        `plugins/spinenet: activation must be relu or swish, got "${norm.activation}"`,
+      );
+    }
     this.#stemLevel = stemLevel;
-    const { plan, norm } = resolveSpineNet(config);
+    const plan = resolveSpineNet(config);
     this.plan = plan;
     this.#activation = norm.activation;
     this.#stemConv = this.child(

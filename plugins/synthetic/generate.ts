@@ -13,9 +13,9 @@ import type {
   CocoAnnotation,
   CocoDataset,
   CocoImage,
-} from "../../core/eval/coco_format.ts";
-import { buildFolderOnce } from "../../core/fs.ts";
-import { encodeJpeg } from "../../core/image/codec.ts";
+} from "../../eval/coco_format.ts";
+import { buildFolderOnce } from "./cache.ts";
+import { encodeJpeg } from "../../image/codec.ts";
 import { Rng, seedFor } from "../../core/rng.ts";
 import { renderScene, type SceneOptions } from "./scene.ts";
 import { SHAPE_NAMES } from "./shapes.ts";
@@ -104,9 +104,9 @@ function checkOptions(o: SyntheticOptions): void {
 }
 
 /** A short stable hash of the options (the cache key). */
-export function optionsHash(o: SyntheticOptions): string {
+export function optionsHash(o: object): string {
   const text = JSON.stringify(
-    Object.keys(o).sort().map((k) => [k, o[k as keyof SyntheticOptions]]),
+    Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   );
   const codes = Array.from(text, (ch) => ch.charCodeAt(0));
   return seedFor(...codes).toString(16).padStart(8, "0") +

@@ -9,12 +9,11 @@
  * folder and served through `image-folder`), the default data of the
  * pre-training recipes.
  */
-import type { ConfigObject } from "../../core/config.ts";
 import {
   type DataSplits,
   definePlugin,
   type Plugin,
-  type PluginSpec,
+  type SpecOf,
 } from "../../core/registry.ts";
 import { loadCocoSplits } from "../coco/dataset.ts";
 import { loadImageFolderSplits } from "../image_folder/dataset.ts";
@@ -53,7 +52,21 @@ export {
 export { SHAPE_NAMES } from "./shapes.ts";
 
 /** Config of the `synthetic-shapes` dataset: generator options plus loader options. */
-export const SYNTHETIC_DATA_DEFAULTS: ConfigObject = {
+export interface SyntheticDataConfig extends SyntheticOptions {
+  /** Labelled fraction of train kept. */
+  fraction: number;
+  /** Seed of the fraction. */
+  fractionSeed: number;
+  /** Square model input size. */
+  inputSize: number;
+  /** Cache folder of generated sets. */
+  cacheDir: string;
+  /** "fail" or "skip". */
+  onError: string;
+}
+
+/** Defaults of `synthetic-shapes`. */
+export const SYNTHETIC_DATA_DEFAULTS: Readonly<SyntheticDataConfig> = {
   ...SYNTHETIC_DEFAULTS,
   fraction: 1,
   fractionSeed: 0,
@@ -64,15 +77,15 @@ export const SYNTHETIC_DATA_DEFAULTS: ConfigObject = {
 
 /** Generates (or reuses) the set and loads it as train / val / tune / unlabelled splits. */
 export async function loadSyntheticSplits(
-  config: ConfigObject,
+  config: Readonly<SyntheticDataConfig>,
 ): Promise<DataSplits> {
   const gen: Partial<SyntheticOptions> = {};
   for (
     const key of Object.keys(SYNTHETIC_DEFAULTS) as (keyof SyntheticOptions)[]
   ) {
-    gen[key] = config[key] as number;
+    gen[key] = config[key];
   }
-  const paths = await ensureSyntheticData(gen, String(config.cacheDir));
+  const paths = await ensureSyntheticData(gen, config.cacheDir);
   return loadCocoSplits({
     train: paths.train,
     trainImages: paths.trainImages,
@@ -82,17 +95,17 @@ export async function loadSyntheticSplits(
     unlabeledImages: paths.unlabeledImages,
     tune: paths.tune,
     tuneImages: paths.tuneImages,
-    fraction: Number(config.fraction),
-    seed: Number(config.fractionSeed),
-    inputSize: Number(config.inputSize),
-    onError: String(config.onError),
+    fraction: config.fraction,
+    seed: config.fractionSeed,
+    inputSize: config.inputSize,
+    onError: config.onError,
   });
 }
 
 /** The `synthetic-shapes` dataset spec. */
-export const syntheticShapesDataset: PluginSpec<
-  ConfigObject,
-  Promise<DataSplits>
+export const syntheticShapesDataset: SpecOf<
+  "dataset",
+  Readonly<SyntheticDataConfig>
 > = {
   name: "synthetic-shapes",
   description:
@@ -102,7 +115,15 @@ export const syntheticShapesDataset: PluginSpec<
 };
 
 /** Config of `synthetic-objects`: generator options plus loader options. */
-export const SYNTHETIC_OBJECTS_DEFAULTS: ConfigObject = {
+export interface SyntheticObjectsConfig extends ObjectSetOptions {
+  /** Square model input size. */
+  inputSize: number;
+  /** Cache folder of generated sets. */
+  cacheDir: string;
+}
+
+/** Defaults of `synthetic-objects`. */
+export const SYNTHETIC_OBJECTS_DEFAULTS: Readonly<SyntheticObjectsConfig> = {
   ...OBJECT_SET_DEFAULTS,
   inputSize: OBJECT_SET_DEFAULTS.imageSize,
   cacheDir: ".cache/selftrain",
@@ -110,22 +131,22 @@ export const SYNTHETIC_OBJECTS_DEFAULTS: ConfigObject = {
 
 /** Generates (or reuses) the classification set and loads its splits. */
 export async function loadObjectSplits(
-  config: ConfigObject,
+  config: Readonly<SyntheticObjectsConfig>,
 ): Promise<DataSplits> {
   const gen: Partial<ObjectSetOptions> = {};
   for (
     const key of Object.keys(OBJECT_SET_DEFAULTS) as (keyof ObjectSetOptions)[]
   ) {
-    gen[key] = config[key] as number;
+    gen[key] = config[key];
   }
-  const root = await ensureObjectSet(gen, String(config.cacheDir));
-  return loadImageFolderSplits(root, Number(config.inputSize));
+  const root = await ensureObjectSet(gen, config.cacheDir);
+  return loadImageFolderSplits(root, config.inputSize);
 }
 
 /** The `synthetic-objects` dataset spec. */
-export const syntheticObjectsDataset: PluginSpec<
-  ConfigObject,
-  Promise<DataSplits>
+export const syntheticObjectsDataset: SpecOf<
+  "dataset",
+  Readonly<SyntheticObjectsConfig>
 > = {
   name: "synthetic-objects",
   description:

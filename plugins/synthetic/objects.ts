@@ -14,11 +14,11 @@
  * `image-folder` dataset. Classes are balanced: image `i` of a split is of
  * class `i mod classes`; each image has its own seed (seed, split, i).
  */
-import { buildFolderOnce } from "../../core/fs.ts";
-import { encodeJpeg } from "../../core/image/codec.ts";
+import { buildFolderOnce } from "./cache.ts";
+import { encodeJpeg } from "../../image/codec.ts";
 import { Rng, seedFor } from "../../core/rng.ts";
 import type { RawImage } from "../../core/types.ts";
-import { optionsHash, type SyntheticOptions } from "./generate.ts";
+import { optionsHash } from "./generate.ts";
 import { background, clutter, paintShape } from "./scene.ts";
 import { randomTexture, SHAPE_NAMES, shapeTest } from "./shapes.ts";
 
@@ -164,9 +164,7 @@ export async function ensureObjectSet(
 ): Promise<string> {
   const o: ObjectSetOptions = { ...OBJECT_SET_DEFAULTS, ...options };
   checkObjectOptions(o);
-  const root = `${cacheDir}/synthetic-objects-${
-    optionsHash(o as unknown as SyntheticOptions)
-  }`;
+  const root = `${cacheDir}/synthetic-objects-${optionsHash(o)}`;
   const names = SHAPE_NAMES.slice(0, o.classes);
   await buildFolderOnce(root, async (tmp) => {
     for (const [s, [split, key]] of OBJECT_SPLITS.entries()) {

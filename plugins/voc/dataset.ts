@@ -9,10 +9,10 @@
  * by nearest neighbour, padded with 255.
  */
 import { join } from "node:path";
-import { decodeImage } from "../../core/image/codec.ts";
-import { readImageSize } from "../../core/image/header.ts";
-import { decodeMaskPng } from "../../core/image/mask_png.ts";
-import { letterbox } from "../../core/image/resize.ts";
+import { decodeImage } from "../../image/codec.ts";
+import { readImageSize } from "../../image/header.ts";
+import { decodeMaskPng } from "../../image/mask_png.ts";
+import { letterbox } from "../../image/resize.ts";
 import {
   type Dataset,
   IGNORE_LABEL,

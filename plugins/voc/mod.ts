@@ -6,13 +6,13 @@
  *
  * @module
  */
-import type { ConfigObject } from "../../core/config.ts";
 import {
   type DataSplits,
   definePlugin,
   type Plugin,
-  type PluginSpec,
+  type SpecOf,
 } from "../../core/registry.ts";
+import { selectFraction } from "../../core/data/loader.ts";
 import type { Dataset } from "../../core/types.ts";
 import {
   folderEntries,
@@ -24,6 +24,7 @@ import {
   ensureSyntheticSeg,
   SYNTHETIC_SEG_DEFAULTS,
   syntheticSegClasses,
+  type SyntheticSegOptions,
 } from "./synthetic.ts";
 
 export * from "./dataset.ts";
@@ -36,37 +37,67 @@ export interface SegSplits extends DataSplits {
 }
 
 /** Config of the `voc` dataset. */
-export const VOC_DATA_DEFAULTS: ConfigObject = {
+export interface VocDataConfig {
+  /** VOC2012 folder (JPEGImages, SegmentationClass, ImageSets/Segmentation). */
+  root: string;
+  /** Split list of the labelled images. */
+  trainSplit: string;
+  /** Split list every choice is made on ("" for none). */
+  tuneSplit: string;
+  /** Split list that is reported. */
+  valSplit: string;
+  /** Folder of unlabelled images ("" for none). */
+  unlabeledImages: string;
+  /** Square model input size. */
+  inputSize: number;
+  /** Labelled fraction of the train split kept, in (0, 1]. */
+  fraction: number;
+  /** Seed of the fraction. */
+  fractionSeed: number;
+  /** "fail" or "skip". */
+  onError: string;
+}
+
+/** Defaults of the `voc` dataset. */
+export const VOC_DATA_DEFAULTS: Readonly<VocDataConfig> = {
   root: "",
   trainSplit: "train",
   tuneSplit: "",
   valSplit: "val",
   unlabeledImages: "",
   inputSize: 128,
+  fraction: 1,
+  fractionSeed: 0,
   onError: "fail",
 };
 
-/** Opens a VOC-layout root (`root/JPEGImages`, …) as segmentation splits. */
+/**
+ * Opens a VOC-layout root (`root/JPEGImages`, …) as segmentation splits;
+ * train keeps the labelled `fraction` chosen by `fractionSeed` (nested:
+ * the 20% subset lies inside the 50% one for the same seed).
+ */
 export async function loadVocSplits(
-  c: ConfigObject,
+  c: Readonly<VocDataConfig>,
   classNames: readonly string[] = VOC_CLASSES,
   unlabeledSplit = "",
 ): Promise<SegSplits> {
-  const root = String(c.root);
+  const root = c.root;
   if (!root) throw new Error("voc: set data.root to the VOC2012 folder");
-  const o = {
-    inputSize: Number(c.inputSize),
-    onError: String(c.onError),
-    classNames,
-  };
+  const o = { inputSize: c.inputSize, onError: c.onError, classNames };
   const open = async (split: string) =>
     await SegmentationDataset.open(await vocEntries(root, split), o);
+  // The labelled fraction is cut from the listing, before masks are checked.
+  const trainEntries = selectFraction(
+    await vocEntries(root, c.trainSplit),
+    c.fraction,
+    c.fractionSeed,
+  );
   const splits: SegSplits = {
-    train: await open(String(c.trainSplit)),
-    val: await open(String(c.valSplit)),
+    train: await SegmentationDataset.open(trainEntries, o),
+    val: await open(c.valSplit),
   };
-  if (c.tuneSplit) splits.tune = await open(String(c.tuneSplit));
-  const folder = String(c.unlabeledImages ?? "");
+  if (c.tuneSplit) splits.tune = await open(c.tuneSplit);
+  const folder = c.unlabeledImages;
   if (folder || unlabeledSplit) {
     const entries = folder
       ? await folderEntries(folder)
@@ -80,7 +111,7 @@ export async function loadVocSplits(
 }
 
 /** The `voc` dataset spec. */
-export const vocDataset: PluginSpec<ConfigObject, Promise<DataSplits>> = {
+export const vocDataset: SpecOf<"dataset", Readonly<VocDataConfig>> = {
   name: "voc",
   description:
     "PASCAL VOC 2012 layout (JPEGImages, SegmentationClass, ImageSets/Segmentation) + unlabelled image folder",
@@ -89,38 +120,61 @@ export const vocDataset: PluginSpec<ConfigObject, Promise<DataSplits>> = {
 };
 
 /** Config of `synthetic-seg`: generator options plus loader options. */
-export const SYNTHETIC_SEG_DATA_DEFAULTS: ConfigObject = {
+export interface SyntheticSegDataConfig extends SyntheticSegOptions {
+  /** Square model input size. */
+  inputSize: number;
+  /** Labelled fraction of the train split kept, in (0, 1]. */
+  fraction: number;
+  /** Seed of the fraction. */
+  fractionSeed: number;
+  /** Cache folder of generated sets. */
+  cacheDir: string;
+  /** "fail" or "skip". */
+  onError: string;
+}
+
+/** Defaults of `synthetic-seg`. */
+export const SYNTHETIC_SEG_DATA_DEFAULTS: Readonly<SyntheticSegDataConfig> = {
   ...SYNTHETIC_SEG_DEFAULTS,
   inputSize: SYNTHETIC_SEG_DEFAULTS.imageSize,
+  fraction: 1,
+  fractionSeed: 0,
   cacheDir: ".cache/selftrain",
   onError: "fail",
 };
 
 /** Generates (or reuses) the built-in set and opens its four splits. */
 export async function loadSyntheticSegSplits(
-  c: ConfigObject,
+  c: Readonly<SyntheticSegDataConfig>,
 ): Promise<SegSplits> {
-  const gen: Record<string, number> = {};
-  for (const k of Object.keys(SYNTHETIC_SEG_DEFAULTS)) gen[k] = Number(c[k]);
-  const root = await ensureSyntheticSeg(gen, String(c.cacheDir));
+  const gen: Partial<SyntheticSegOptions> = {};
+  for (
+    const k of Object.keys(
+      SYNTHETIC_SEG_DEFAULTS,
+    ) as (keyof SyntheticSegOptions)[]
+  ) gen[k] = c[k];
+  const root = await ensureSyntheticSeg(gen, c.cacheDir);
   return await loadVocSplits(
     {
-      ...c,
       root,
       trainSplit: "train",
       tuneSplit: "tune",
       valSplit: "val",
       unlabeledImages: "",
+      inputSize: c.inputSize,
+      fraction: c.fraction,
+      fractionSeed: c.fractionSeed,
+      onError: c.onError,
     },
-    syntheticSegClasses(Number(c.classes)),
+    syntheticSegClasses(c.classes),
     "unlabeled",
   );
 }
 
 /** The `synthetic-seg` dataset spec. */
-export const syntheticSegDataset: PluginSpec<
-  ConfigObject,
-  Promise<DataSplits>
+export const syntheticSegDataset: SpecOf<
+  "dataset",
+  Readonly<SyntheticSegDataConfig>
 > = {
   name: "synthetic-seg",
   description:

@@ -7,9 +7,9 @@
  * own seed per split). Generation happens in a temporary folder renamed into
  * place, so a crash never leaves a half-written set.
  */
-import { encodeJpeg } from "../../core/image/codec.ts";
-import { encodeMaskPng } from "../../core/image/mask_png.ts";
-import { buildFolderOnce } from "../../core/fs.ts";
+import { encodeJpeg } from "../../image/codec.ts";
+import { encodeMaskPng } from "../../image/mask_png.ts";
+import { buildFolderOnce } from "../synthetic/cache.ts";
 import { Rng, seedFor } from "../../core/rng.ts";
 import { optionsHash, type SyntheticOptions } from "../synthetic/generate.ts";
 import { renderScene } from "../synthetic/scene.ts";
@@ -66,9 +66,7 @@ export async function ensureSyntheticSeg(
       throw new Error(`synthetic-seg: ${s} must be a whole number >= 0`);
     }
   }
-  const root = `${cacheDir}/synthetic-seg-${
-    optionsHash(o as unknown as SyntheticOptions)
-  }`;
+  const root = `${cacheDir}/synthetic-seg-${optionsHash(o)}`;
   await buildFolderOnce(root, async (tmp) => {
     for (
       const d of ["JPEGImages", "SegmentationClass", "ImageSets/Segmentation"]

@@ -4,7 +4,7 @@
  * place.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { SWISH_GRAD_KERNEL, SWISH_KERNEL } from "../../../core/nn/swish.ts";
+import { SWISH_GRAD_KERNEL, SWISH_KERNEL } from "../../layers/activations.ts";
 import {
   alloc,
   heapKernel,

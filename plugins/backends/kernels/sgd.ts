@@ -39,7 +39,7 @@ export function sgdKernels(backendName: string): tf.KernelConfig[] {
             `plugins/backends/kernels/sgd.ts: ${SGD_MOMENTUM_KERNEL} needs the SIMD heap kernels`,
           );
         }
-        const a = attrs as unknown as SgdMomentumAttrs;
+        const a = attrs as SgdMomentumAttrs;
         const wOut = alloc(backend, w.shape), mOut = alloc(backend, w.shape);
         simd.sgd_momentum(
           offsetOf(backend, w) * 4,

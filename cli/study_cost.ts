@@ -1,0 +1,87 @@
+/**
+ * Wall-time estimates of study jobs from their resolved configs, so that
+ * `deno task study` prints what a grid will cost before it starts and the
+ * `cpu` preset can size its steps to a budget. The constants are seconds on
+ * the 2-core machine the defaults were measured on (`native`, two threads,
+ * one run alone): `coco-supervised` at 1600 steps of 8 images about 270 s,
+ * `coco-selftrain` at its defaults 555 s alone and 735 s beside another
+ * run (README); `pascal-supervised` 1.3 s of CPU per one-thread step of 8
+ * images at 64 px, scaled as detection's CPU time is to its wall time
+ * beside another run. The runner rescales the remaining estimate by the
+ * measured/estimated ratio of the jobs it has run.
+ */
+import type { ConfigObject } from "../core/config.ts";
+import type { Registry } from "../core/registry.ts";
+import { resolveConfig } from "../core/runner.ts";
+import type { StudyJob } from "../study/mod.ts";
+
+/** Seconds per training image of each task at its reference input size. */
+const PER_IMAGE = { detection: 0.02, segmentation: 0.17 } as const;
+/** Reference input sizes of `PER_IMAGE`. */
+const REF_SIZE = { detection: 128, segmentation: 64 } as const;
+/** Start-up, data loading and evaluation of one run. */
+const FIXED = 15;
+/** Teacher inference per unlabelled image (labelling). */
+const PER_LABEL = { detection: 0.01, segmentation: 0.03 } as const;
+/**
+ * Student images cost this share of a teacher image: detection students
+ * train on batches twice the teacher's, which run more efficiently (555 s
+ * for both phases of the defaults); segmentation batches match the teacher's.
+ */
+const STUDENT_SHARE = { detection: 0.55, segmentation: 1 } as const;
+/** Share of the student's batch a compute-matched baseline trains on (its human half, or all). */
+const BASELINE_SHARE = { detection: 0.5, segmentation: 1 } as const;
+/** Unknown recipes (pre-training before its costs are measured): a guess. */
+const UNKNOWN_JOB = 600;
+/** One run of a pair side by side on one core each, against one alone on two (735 / 555 s, README). */
+const SHARED_CORE_SLOWDOWN = 1.32;
+
+type Section = Record<string, number | string | boolean>;
+
+function section(c: ConfigObject, key: string): Section {
+  return (c[key] ?? {}) as Section;
+}
+
+function trainSeconds(
+  t: Section,
+  perImage: number,
+  scale: number,
+): number {
+  return Number(t.steps ?? 0) * Number(t.batchSize ?? 0) * perImage * scale;
+}
+
+/** Estimated wall seconds of `job` alone on 2 cores. */
+export function estimateJobSeconds(registry: Registry, job: StudyJob): number {
+  if (!registry.has("recipe", job.recipe)) return UNKNOWN_JOB;
+  const c = resolveConfig(registry, job.recipe, job.overrides);
+  const task = job.recipe.startsWith("coco-")
+    ? "detection"
+    : job.recipe.startsWith("pascal-")
+    ? "segmentation"
+    : null;
+  if (!task) return UNKNOWN_JOB;
+  const data = section(c, "data");
+  const size = Number(data.inputSize ?? REF_SIZE[task]) / REF_SIZE[task];
+  const per = PER_IMAGE[task];
+  const scale = size * size;
+  if (job.recipe.endsWith("-supervised")) {
+    return FIXED + trainSeconds(section(c, "train"), per, scale);
+  }
+  const teacher = section(c, "teacher");
+  const student = section(c, "student");
+  const pool = task === "detection" ? 1500 : 800;
+  let sec = 2 * FIXED + pool * PER_LABEL[task] * scale +
+    trainSeconds(teacher, per, scale);
+  sec += trainSeconds(student, per * STUDENT_SHARE[task], scale);
+  // The baseline trains unless the teacher already is it (coco-selftrain's
+  // paper protocol: random init, same steps and augmentation).
+  const reused = task === "detection" && student.init === "random" &&
+    c.augment === teacher.augment && student.steps === teacher.steps;
+  if (!reused) sec += trainSeconds(student, per * BASELINE_SHARE[task], scale);
+  return sec;
+}
+
+/** The estimate for `jobs` runs at once on 2 cores (each on fewer threads). */
+export function parallelSlowdown(jobs: number): number {
+  return jobs > 1 ? SHARED_CORE_SLOWDOWN : 1;
+}

@@ -1,0 +1,161 @@
+/**
+ * The dashboard's study page: the API lists the studies of the runs folder
+ * (or the study the folder is), returns their tables, cells and plot
+ * names, and serves each plot as SVG; a study folder lists its cells as
+ * runs. In headless Chromium (skipped without it) the page shows the
+ * tables, the plots and the cells, and a cell's link opens it as a run.
+ */
+import assert from "node:assert/strict";
+import { createStatusApp } from "../plugins/server/app.ts";
+import { startStatusServer } from "../plugins/server/serve.ts";
+import { runStudy } from "../study/mod.ts";
+import {
+  hasChromium,
+  launchChromium,
+  until,
+  warnIfNoChromium,
+} from "./server_browser.ts";
+import { detTask, fakeRunner, smallGrid } from "./study_helpers.ts";
+
+Deno.env.delete("SELFTRAIN_TOKEN");
+warnIfNoChromium("server study page");
+
+const GRID = smallGrid([0, 1], {
+  detection: detTask({ augments: ["S1", "S4"], fractions: [1] }),
+});
+
+/** `<root>/study-a` with every cell but one finished (fake reports). */
+async function studyFixture(): Promise<{ root: string; study: string }> {
+  const root = await Deno.makeTempDir({ prefix: "server_study_" });
+  const study = `${root}/study-a`;
+  const f = fakeRunner(
+    (c) => [c.method === "supervised" ? 0.3 + 0.01 * c.seed : 0.34, 0.3],
+    (j) => j.id === "det-random-st-S4-f100-s1",
+  );
+  await runStudy({ dir: study, grid: GRID, run: f.run });
+  // Not a study: ignored.
+  await Deno.mkdir(`${root}/other`);
+  return { root, study };
+}
+
+Deno.test("server study api: lists studies, returns tables, cells and plots, serves SVG", async () => {
+  const { root } = await studyFixture();
+  const app = createStatusApp({ runsDir: root });
+  const list = await (await app.request("/api/studies")).json();
+  assert.deepEqual(list, [{
+    id: "study-a",
+    name: "test",
+    counts: { done: 7, failed: 1, started: 0, pending: 0, total: 8 },
+  }]);
+  const r = await (await app.request("/api/studies/study-a")).json();
+  assert.equal(r.cells.length, 8);
+  assert.deepEqual(r.tables.map((t: { id: string }) => t.id), [
+    "detection-augment-100pct",
+  ]);
+  assert.deepEqual(r.tables[0].headings, ["S1", "S4"]);
+  assert.equal(r.tables[0].rows[0].entries[0].stat.mean, 30.5);
+  assert.deepEqual(r.plots, ["detection-augment-100pct.svg"]);
+  const svg = await app.request(
+    "/api/studies/study-a/plots/detection-augment-100pct.svg",
+  );
+  assert.equal(svg.status, 200);
+  assert.equal(svg.headers.get("content-type"), "image/svg+xml; charset=utf-8");
+  assert.match(
+    await svg.text(),
+    /^<svg [^]*random init \/ self-training[^]*<\/svg>\n$/,
+  );
+  for (
+    const path of [
+      "/api/studies/nope",
+      "/api/studies/study-a/plots/nope.svg",
+      "/api/studies/..%2Fstudy-a",
+      "/api/studies/other",
+    ]
+  ) {
+    const res = await app.request(path);
+    assert.equal(res.status, 404, path);
+    await res.body?.cancel();
+  }
+  assert.deepEqual(
+    await (await createStatusApp().request("/api/studies")).json(),
+    [],
+  );
+});
+
+Deno.test("server study api: a study folder as the runs folder lists its cells as runs", async () => {
+  const { study } = await studyFixture();
+  const app = createStatusApp({ runsDir: study });
+  const studies = await (await app.request("/api/studies")).json();
+  assert.deepEqual(studies.map((s: { id: string }) => s.id), ["study-a"]);
+  const runs = await (await app.request("/api/runs")).json();
+  // Only cells with a report are runs; the failed one has neither file.
+  assert.equal(runs.length, 7);
+  assert.ok(runs.every((r: { finished: boolean }) => r.finished));
+  const d = await (await app.request("/api/runs/det-random-sup-S1-f100-s0"))
+    .json();
+  assert.equal(d.report.recipe, "coco-supervised");
+});
+
+Deno.test({
+  name:
+    "server study page: tables, plots and cells show; a cell opens as a run",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const { study } = await studyFixture();
+  const server = startStatusServer({
+    port: 0,
+    runsDir: study,
+    onListen: () => {},
+  });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on(
+      "response",
+      (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`),
+    );
+    await page.goto(server.url);
+    await page.locator("#study-card table.study-table").first().waitFor();
+    assert.equal(await page.locator("#study-pick").isVisible(), true);
+    const text = await page.locator("#study-tables").textContent() ?? "";
+    assert.match(text, /random init \/ supervised30\.5 ± 0\.730\.5 ± 0\.7/);
+    assert.match(
+      text,
+      /random init \/ self-training34\.0 ± 0\.0 \(\+3\.5\)34\.0 \(\+3\.5\) \[1\/2 seeds\]/,
+    );
+    assert.match(
+      await page.locator("#study-summary").textContent() ?? "",
+      /^7 of 8 cells finished, 1 failed/,
+    );
+    const width = await page.locator("#study-plots img").first().evaluate(
+      async (el) => {
+        const img = el as unknown as {
+          decode(): Promise<void>;
+          naturalWidth: number;
+        };
+        await img.decode();
+        return img.naturalWidth;
+      },
+    );
+    assert.ok(width > 0);
+    assert.equal(await page.locator("#study-cells tr.cell").count(), 8);
+    assert.equal(await page.locator("#study-cells tr.cell.failed").count(), 1);
+    await page.locator(
+      '#study-cells tr[data-cell="det-random-st-S1-f100-s1"] a',
+    ).click();
+    await until(
+      async () =>
+        await page.locator("#run-select").inputValue() ===
+          "det-random-st-S1-f100-s1",
+      "the cell chosen as the run",
+    );
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await server.shutdown();
+  }
+});
