@@ -5,32 +5,44 @@
  * the 2-core machine the defaults were measured on (`native`, two threads,
  * one run alone): `coco-supervised` at 1600 steps of 8 images about 270 s,
  * `coco-selftrain` at its defaults 555 s alone and 735 s beside another
- * run (README); `pascal-supervised` 1.3 s of CPU per one-thread step of 8
- * images at 64 px, scaled as detection's CPU time is to its wall time
- * beside another run. The runner rescales the remaining estimate by the
+ * run (README); `pascal-selftrain` at its defaults 623 s of CPU time
+ * with two threads (teacher 1600 × 8 and student 1600 × 16 images at 64
+ * px, 800 labelled; docs/selftraining.md), about 0.014 s per training
+ * image. The runner rescales the remaining estimate by the
  * measured/estimated ratio of the jobs it has run.
  */
 import type { ConfigObject } from "../core/config.ts";
 import type { Registry } from "../core/registry.ts";
 import { resolveConfig } from "../core/runner.ts";
 import type { StudyJob } from "../study/mod.ts";
+import {
+  type CocoSelfTrainConfig,
+  teacherIsBaseline as cocoTeacherIsBaseline,
+} from "../recipes/coco_selftrain.ts";
+import {
+  type PascalSelfTrainConfig,
+  teacherIsBaseline as pascalTeacherIsBaseline,
+} from "../recipes/pascal_selftrain.ts";
+import {
+  type BaselineBatch,
+  composition,
+  type StudentSection,
+} from "../recipes/mixed_training.ts";
 
 /** Seconds per training image of each task at its reference input size. */
-const PER_IMAGE = { detection: 0.02, segmentation: 0.17 } as const;
+const PER_IMAGE = { detection: 0.02, segmentation: 0.014 } as const;
 /** Reference input sizes of `PER_IMAGE`. */
 const REF_SIZE = { detection: 128, segmentation: 64 } as const;
 /** Start-up, data loading and evaluation of one run. */
 const FIXED = 15;
 /** Teacher inference per unlabelled image (labelling). */
-const PER_LABEL = { detection: 0.01, segmentation: 0.03 } as const;
+const PER_LABEL = { detection: 0.01, segmentation: 0.0125 } as const;
 /**
  * Student images cost this share of a teacher image: detection students
  * train on batches twice the teacher's, which run more efficiently (555 s
- * for both phases of the defaults); segmentation batches match the teacher's.
+ * for both phases of the defaults); segmentation's not measured apart.
  */
 const STUDENT_SHARE = { detection: 0.55, segmentation: 1 } as const;
-/** Share of the student's batch a compute-matched baseline trains on (its human half, or all). */
-const BASELINE_SHARE = { detection: 0.5, segmentation: 1 } as const;
 /** Unknown recipes (pre-training before its costs are measured): a guess. */
 const UNKNOWN_JOB = 600;
 /** One run of a pair side by side on one core each, against one alone on two (735 / 555 s, README). */
@@ -73,11 +85,17 @@ export function estimateJobSeconds(registry: Registry, job: StudyJob): number {
   let sec = 2 * FIXED + pool * PER_LABEL[task] * scale +
     trainSeconds(teacher, per, scale);
   sec += trainSeconds(student, per * STUDENT_SHARE[task], scale);
-  // The baseline trains unless the teacher already is it (coco-selftrain's
-  // paper protocol: random init, same steps and augmentation).
-  const reused = task === "detection" && student.init === "random" &&
-    c.augment === teacher.augment && student.steps === teacher.steps;
-  if (!reused) sec += trainSeconds(student, per * BASELINE_SHARE[task], scale);
+  // The baseline trains unless the teacher already is it (each recipe's
+  // own rule), on the student's human images (`baselineBatch`).
+  const reused = task === "detection"
+    ? cocoTeacherIsBaseline(c as unknown as CocoSelfTrainConfig)
+    : pascalTeacherIsBaseline(c as unknown as PascalSelfTrainConfig);
+  if (!reused) {
+    const s = student as unknown as StudentSection;
+    const human = composition(s, false, c.baselineBatch as BaselineBatch)
+      .humanPerStep;
+    sec += trainSeconds(student, per * human / s.batchSize, scale);
+  }
   return sec;
 }
 

@@ -59,7 +59,7 @@ const CPU_SHAPES: readonly CpuShape[] = [
 /** Steps of the cpu preset at scale 1: the recipes' defaults. */
 const CPU_FULL_STEPS = {
   detection: { teacher: 1600, student: 1600 },
-  segmentation: { teacher: 400, student: 300 },
+  segmentation: { teacher: 1600, student: 1600 },
 } as const;
 
 /** Step scale of each task in the cpu preset (1: the recipes' defaults). */

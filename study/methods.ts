@@ -161,7 +161,7 @@ export interface TaskMetric {
 /** The headline metric of each task (fractions in the reports, points in the tables). */
 export const TASK_METRICS: Readonly<Record<Task, TaskMetric>> = {
   detection: { label: "AP", val: "AP", tune: "tune/AP" },
-  segmentation: { label: "mIoU", val: "val_mIoU", tune: "tune_mIoU" },
+  segmentation: { label: "mIoU", val: "mIoU", tune: "tune/mIoU" },
 };
 
 /** True when `method` takes initialisation `init`. */

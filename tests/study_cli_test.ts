@@ -61,9 +61,18 @@ Deno.test("study cost: estimates follow the recipes' steps, batches and sizes", 
         (st + 1600 * 16 * 0.02 * 0.5),
     ) < 1e-9,
   );
-  const seg = 30 + 800 * 0.03 + 400 * 8 * 0.17 + 2 * 300 * 8 * 0.17;
+  // Segmentation's paper protocol reuses the teacher too.
+  const seg = 30 + 800 * 0.0125 + 1600 * 8 * 0.014 + 1600 * 16 * 0.014;
   assert.ok(
     Math.abs(estimateJobSeconds(r, job("pascal-selftrain")) - seg) < 1e-9,
+  );
+  // Fine-tuning the teacher: a baseline on the student's human half.
+  const ft = { "student.init": "teacher", "student.steps": "800" };
+  assert.ok(
+    Math.abs(
+      estimateJobSeconds(r, job("pascal-selftrain", ft)) -
+        (30 + 800 * 0.0125 + 1600 * 8 * 0.014 + 2 * 800 * 16 * 0.014 * 0.75),
+    ) < 1e-9,
   );
   assert.equal(estimateJobSeconds(r, job("pretrain-simclr")), 600);
 });
