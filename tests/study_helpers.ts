@@ -52,12 +52,16 @@ export function fakeReport(
         student: { metrics: { AP: value, "tune/AP": value } },
       };
     case "pascal-supervised":
-      return { recipe: job.recipe, metrics: { val_mIoU: value } };
+      return {
+        recipe: job.recipe,
+        metrics: { mIoU: value, "tune/mIoU": value },
+      };
     case "pascal-selftrain":
       return {
         recipe: job.recipe,
-        baseline: { val_mIoU: baseline },
-        student: { val_mIoU: value },
+        teacher: { metrics: { mIoU: baseline } },
+        baseline: { metrics: { mIoU: baseline } },
+        student: { metrics: { mIoU: value, "tune/mIoU": value } },
       };
     default:
       return { recipe: job.recipe };
