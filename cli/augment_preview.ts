@@ -9,7 +9,7 @@
  * the built-in synthetic data is used. Sample `i` is augmented with
  * `new Rng(seedFor(seed, 0, i))`, as the training loader does for epoch 0.
  */
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args.ts";
 import { readImage, writeImage } from "../image/codec.ts";
 import { Rng, seedFor } from "../core/rng.ts";
 import type { Registry } from "../core/registry.ts";
@@ -84,29 +84,17 @@ async function loadData(
 
 /** Runs the CLI on `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        policy: { type: "string", default: "S4" },
-        data: { type: "string" },
-        out: { type: "string" },
-        n: { type: "string", default: "16" },
-        seed: { type: "string", default: "0" },
-        size: { type: "string", default: "256" },
-        opt: { type: "string", multiple: true, default: [] },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    console.error(`augment-preview: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseCommand("augment-preview", USAGE, args, {
+    policy: { type: "string", default: "S4" },
+    data: { type: "string" },
+    out: { type: "string" },
+    n: { type: "string", default: "16" },
+    seed: { type: "string", default: "0" },
+    size: { type: "string", default: "256" },
+    opt: { type: "string", multiple: true, default: [] },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (typeof values === "number") return values;
   try {
     if (!values.out) throw new Error("--out is required");
     const n = Number(values.n),

@@ -9,7 +9,7 @@
  * (`--json`: one JSON array of `{file, top: [{class, label, prob}]}`).
  * Bad input exits with status 1 and a one-line error naming the path.
  */
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../core/backend.ts";
 import { readImage } from "../image/codec.ts";
@@ -88,27 +88,15 @@ export async function classifyFolder(
 
 /** Runs the CLI on `args`; returns the exit code (2 usage, 1 bad input). */
 export async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        checkpoint: { type: "string" },
-        images: { type: "string" },
-        json: { type: "boolean", default: false },
-        top: { type: "string", default: "5" },
-        backend: { type: "string", default: "auto" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    console.error(`classify: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseCommand("classify", USAGE, args, {
+    checkpoint: { type: "string" },
+    images: { type: "string" },
+    json: { type: "boolean", default: false },
+    top: { type: "string", default: "5" },
+    backend: { type: "string", default: "auto" },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (typeof values === "number") return values;
   const top = Number(values.top);
   if (
     !values.checkpoint || !values.images || !(Number.isInteger(top) && top >= 1)

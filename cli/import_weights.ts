@@ -10,7 +10,7 @@
  * `--model.init=DIR` and by `deno task classify`. No Python at run time.
  * Bad input exits with status 1 and a one-line error naming the file.
  */
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args.ts";
 import { readJson } from "../core/fs.ts";
 import {
   importTorchvisionEfficientNet,
@@ -45,31 +45,19 @@ async function sha256(path: string): Promise<string> {
 
 /** Runs the CLI on `args`; returns the exit code (2 usage, 1 bad input). */
 export async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        from: { type: "string" },
-        model: { type: "string" },
-        in: { type: "string" },
-        out: { type: "string" },
-        "width-mult": { type: "string", default: "0" },
-        "depth-mult": { type: "string", default: "0" },
-        "input-size": { type: "string" },
-        resize: { type: "string" },
-        classes: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    console.error(`import-weights: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseCommand("import-weights", USAGE, args, {
+    from: { type: "string" },
+    model: { type: "string" },
+    in: { type: "string" },
+    out: { type: "string" },
+    "width-mult": { type: "string", default: "0" },
+    "depth-mult": { type: "string", default: "0" },
+    "input-size": { type: "string" },
+    resize: { type: "string" },
+    classes: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (typeof values === "number") return values;
   if (
     values.from !== "torchvision" || !values.model || !values.in || !values.out
   ) {

@@ -20,7 +20,7 @@
  * phase), a phase folder, a `checkpoints/` folder or a `step-*` folder.
  * Bad input exits with status 1 and a one-line error naming the path.
  */
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args.ts";
 import { basename, resolve } from "node:path";
 import { selectBackend } from "../core/backend.ts";
 import { EventBus } from "../core/events.ts";
@@ -93,29 +93,17 @@ function toRecords(
 
 /** Runs the CLI on `args`; returns the exit code (2 usage, 1 bad input). */
 export async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        checkpoint: { type: "string" },
-        images: { type: "string" },
-        out: { type: "string" },
-        score: { type: "string", default: String(SAMPLE_MIN_SCORE) },
-        masks: { type: "boolean", default: false },
-        backend: { type: "string", default: "auto" },
-        "batch-size": { type: "string", default: "4" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (e) {
-    console.error(`predict: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseCommand("predict", USAGE, args, {
+    checkpoint: { type: "string" },
+    images: { type: "string" },
+    out: { type: "string" },
+    score: { type: "string", default: String(SAMPLE_MIN_SCORE) },
+    masks: { type: "boolean", default: false },
+    backend: { type: "string", default: "auto" },
+    "batch-size": { type: "string", default: "4" },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (typeof values === "number") return values;
   if (!values.checkpoint || !values.images || !values.out) {
     console.error(
       `predict: --checkpoint, --images and --out are required\n${USAGE}`,
