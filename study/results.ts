@@ -31,23 +31,18 @@ import { CELL_STATE_FILE, jobDir, type JobState } from "./runner.ts";
 export type CellStatus = "done" | "failed" | "started" | "pending";
 
 /** A cell with its outcome (metrics in points, ×100). */
-export interface CellResult {
-  /** Cell id. */
-  id: string;
-  /** Task. */
-  task: Task;
-  /** Initialisation. */
-  init: InitKind;
-  /** Method. */
-  method: Method;
-  /** Augmentation level. */
-  augment: string;
-  /** Labelled fraction. */
-  fraction: number;
-  /** Seed. */
-  seed: number;
-  /** Recipe. */
-  recipe: string;
+export interface CellResult extends
+  Pick<
+    StudyCell,
+    | "id"
+    | "task"
+    | "init"
+    | "method"
+    | "augment"
+    | "fraction"
+    | "seed"
+    | "recipe"
+  > {
   /** `done` (report.json), `failed`, `started` (a folder, no report) or `pending`. */
   status: CellStatus;
   /** Headline metric on val, points. */
