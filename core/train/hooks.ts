@@ -61,23 +61,25 @@ export function nanGuardHook(): TrainHook {
  */
 export function emaHook(decay: number): TrainHook {
   const shadow = new Map<string, tf.Variable>();
+  // (average, variable) pairs updated each step, found once: the module tree
+  // is not walked in the step, and frozen variables are left out.
+  let averaged: [tf.Variable, tf.Variable][] = [];
   return {
     name: "ema",
     beforeTrain(loop) {
+      const frozen = loop.model.frozenVariableNames();
       for (const [name, v] of loop.model.namedVariables()) {
         // tf.variable keeps its own reference: free the temporary copy.
         const copy = v.clone();
         shadow.set(name, tf.variable(copy, false));
         copy.dispose();
+        if (!frozen.has(name)) averaged.push([shadow.get(name)!, v]);
       }
     },
-    afterStep(loop, r) {
+    afterStep(_loop, r) {
       const d = Math.min(decay, r.step / (9 + r.step));
-      const frozen = loop.model.frozenVariableNames();
       tf.tidy(() => {
-        for (const [name, v] of loop.model.namedVariables()) {
-          if (frozen.has(name)) continue;
-          const s = shadow.get(name)!;
+        for (const [s, v] of averaged) {
           s.assign(tf.add(tf.mul(s, d), tf.mul(v, 1 - d)));
         }
       });
@@ -90,6 +92,7 @@ export function emaHook(decay: number): TrainHook {
     dispose() {
       for (const s of shadow.values()) s.dispose();
       shadow.clear();
+      averaged = [];
     },
     saveState: () => ({ tensors: shadow }),
     loadState(state) {
