@@ -3,7 +3,12 @@ import { EventBus } from "../core/events.ts";
 import { createStatusApp } from "../plugins/server/app.ts";
 import { RunState } from "../plugins/server/state.ts";
 import { UI_HTML } from "../plugins/server/ui_bundle.ts";
-import { fakeRunEvents, fakeStep, writeRunsFixture } from "./server_helpers.ts";
+import {
+  expectStatus,
+  fakeRunEvents,
+  fakeStep,
+  writeRunsFixture,
+} from "./server_helpers.ts";
 import {
   SELFTRAIN_REPORT,
   writeSelftrainRun,
@@ -211,19 +216,16 @@ Deno.test("server api: only GET and HEAD; everything else is 405", async () => {
 
 Deno.test("server api: with a token, requests need Authorization: Bearer (or ?token=)", async () => {
   const app = createStatusApp({ token: "s3cret" });
-  for (
-    const path of [
-      "/",
-      "/api/status",
-      "/api/metrics",
-      "/api/runs",
-      "/api/history",
-      "/api/events",
-      "/api/runs/demo/samples/pred_0.png",
-    ]
-  ) {
-    const res = await app.request(path);
-    assert.equal(res.status, 401, path);
+  const denied = await expectStatus(app, [
+    "/",
+    "/api/status",
+    "/api/metrics",
+    "/api/runs",
+    "/api/history",
+    "/api/events",
+    "/api/runs/demo/samples/pred_0.png",
+  ], 401);
+  for (const res of denied) {
     assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer/);
   }
   const wrong = await app.request("/api/status", {

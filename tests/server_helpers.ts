@@ -1,5 +1,6 @@
 /** Fixtures for the status server tests: a runs folder and fake step events. */
 import { join } from "node:path";
+import assert from "node:assert/strict";
 import type { EventBus, RunEvent, StepEvent } from "../core/events.ts";
 
 /** A valid 1×1 PNG. */
@@ -126,4 +127,24 @@ export async function driveFakeRun(
     bus.emit(fakeStep("teacher", i, steps));
     await new Promise((r) => setTimeout(r, delayMs));
   }
+}
+
+/**
+ * Requests each of `paths` from `app` and asserts the answer has `status`
+ * (the message names the path); the bodies are dropped, the responses
+ * (headers) returned in order.
+ */
+export async function expectStatus(
+  app: { request(path: string): Response | Promise<Response> },
+  paths: readonly string[],
+  status: number,
+): Promise<Response[]> {
+  const answers: Response[] = [];
+  for (const path of paths) {
+    const res = await app.request(path);
+    assert.equal(res.status, status, path);
+    await res.body?.cancel();
+    answers.push(res);
+  }
+  return answers;
 }

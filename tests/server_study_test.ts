@@ -7,14 +7,16 @@
  */
 import assert from "node:assert/strict";
 import { createStatusApp } from "../plugins/server/app.ts";
-import { startStatusServer } from "../plugins/server/serve.ts";
 import { runStudy } from "../study/mod.ts";
 import {
-  hasChromium,
-  launchChromium,
+  browserTest,
+  firstNaturalWidth,
   until,
   warnIfNoChromium,
+  watchedPage,
+  withDashboard,
 } from "./server_browser.ts";
+import { expectStatus } from "./server_helpers.ts";
 import { detTask, fakeRunner, smallGrid } from "./study_helpers.ts";
 
 Deno.env.delete("SELFTRAIN_TOKEN");
@@ -64,18 +66,12 @@ Deno.test("server study api: lists studies, returns tables, cells and plots, ser
     await svg.text(),
     /^<svg [^]*random init \/ self-training[^]*<\/svg>\n$/,
   );
-  for (
-    const path of [
-      "/api/studies/nope",
-      "/api/studies/study-a/plots/nope.svg",
-      "/api/studies/..%2Fstudy-a",
-      "/api/studies/other",
-    ]
-  ) {
-    const res = await app.request(path);
-    assert.equal(res.status, 404, path);
-    await res.body?.cancel();
-  }
+  await expectStatus(app, [
+    "/api/studies/nope",
+    "/api/studies/study-a/plots/nope.svg",
+    "/api/studies/..%2Fstudy-a",
+    "/api/studies/other",
+  ], 404);
   assert.deepEqual(
     await (await createStatusApp().request("/api/studies")).json(),
     [],
@@ -96,66 +92,42 @@ Deno.test("server study api: a study folder as the runs folder lists its cells a
   assert.equal(d.report.recipe, "coco-supervised");
 });
 
-Deno.test({
-  name:
-    "server study page: tables, plots and cells show; a cell opens as a run",
-  ignore: !hasChromium,
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  const { study } = await studyFixture();
-  const server = startStatusServer({
-    port: 0,
-    runsDir: study,
-    onListen: () => {},
-  });
-  const browser = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on(
-      "response",
-      (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`),
-    );
-    await page.goto(server.url);
-    await page.locator("#study-card table.study-table").first().waitFor();
-    assert.equal(await page.locator("#study-pick").isVisible(), true);
-    const text = await page.locator("#study-tables").textContent() ?? "";
-    assert.match(text, /random init \/ supervised30\.5 ± 0\.730\.5 ± 0\.7/);
-    assert.match(
-      text,
-      /random init \/ self-training34\.0 ± 0\.0 \(\+3\.5\)34\.0 \(\+3\.5\) \[1\/2 seeds\]/,
-    );
-    assert.match(
-      await page.locator("#study-summary").textContent() ?? "",
-      /^7 of 8 cells finished, 1 failed/,
-    );
-    const width = await page.locator("#study-plots img").first().evaluate(
-      async (el) => {
-        const img = el as unknown as {
-          decode(): Promise<void>;
-          naturalWidth: number;
-        };
-        await img.decode();
-        return img.naturalWidth;
-      },
-    );
-    assert.ok(width > 0);
-    assert.equal(await page.locator("#study-cells tr.cell").count(), 8);
-    assert.equal(await page.locator("#study-cells tr.cell.failed").count(), 1);
-    await page.locator(
-      '#study-cells tr[data-cell="det-random-st-S1-f100-s1"] a',
-    ).click();
-    await until(
-      async () =>
-        await page.locator("#run-select").inputValue() ===
-          "det-random-st-S1-f100-s1",
-      "the cell chosen as the run",
-    );
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    await server.shutdown();
-  }
-});
+browserTest(
+  "server study page: tables, plots and cells show; a cell opens as a run",
+  async () => {
+    const { study } = await studyFixture();
+    await withDashboard({ runsDir: study }, async (server, browser) => {
+      const { page, errors } = await watchedPage(browser);
+      await page.goto(server.url);
+      await page.locator("#study-card table.study-table").first().waitFor();
+      assert.equal(await page.locator("#study-pick").isVisible(), true);
+      const text = await page.locator("#study-tables").textContent() ?? "";
+      assert.match(text, /random init \/ supervised30\.5 ± 0\.730\.5 ± 0\.7/);
+      assert.match(
+        text,
+        /random init \/ self-training34\.0 ± 0\.0 \(\+3\.5\)34\.0 \(\+3\.5\) \[1\/2 seeds\]/,
+      );
+      assert.match(
+        await page.locator("#study-summary").textContent() ?? "",
+        /^7 of 8 cells finished, 1 failed/,
+      );
+      const width = await firstNaturalWidth(page.locator("#study-plots img"));
+      assert.ok(width > 0);
+      assert.equal(await page.locator("#study-cells tr.cell").count(), 8);
+      assert.equal(
+        await page.locator("#study-cells tr.cell.failed").count(),
+        1,
+      );
+      await page.locator(
+        '#study-cells tr[data-cell="det-random-st-S1-f100-s1"] a',
+      ).click();
+      await until(
+        async () =>
+          await page.locator("#run-select").inputValue() ===
+            "det-random-st-S1-f100-s1",
+        "the cell chosen as the run",
+      );
+      assert.deepEqual(errors, []);
+    });
+  },
+);
