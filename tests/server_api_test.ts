@@ -7,6 +7,7 @@ import {
   expectStatus,
   fakeRunEvents,
   fakeStep,
+  runStartEvent,
   writeRunsFixture,
 } from "./server_helpers.ts";
 import {
@@ -251,13 +252,7 @@ Deno.test("server api: the live run's out folder is listed and readable", async 
   const { run } = await fixture();
   const bus = new EventBus();
   const app = createStatusApp({ bus });
-  bus.emit({
-    type: "run-start",
-    recipe: "r",
-    out: run,
-    backend: "cpu",
-    config: {},
-  });
+  bus.emit(runStartEvent("r", run, "cpu"));
   const list = await (await app.request("/api/runs")).json();
   assert.deepEqual(list, [{
     id: "demo",

@@ -34,18 +34,37 @@ export function fakeStep(
   };
 }
 
+/** A `run-start` event of `recipe` writing to `out`. */
+export function runStartEvent(
+  recipe: string,
+  out: string,
+  backend: string,
+  config: Record<string, unknown> = {},
+): RunEvent {
+  return { type: "run-start", recipe, out, backend, config };
+}
+
+/** The `phase-start` of training phase `phase` of `steps` steps. */
+export function trainingStart(phase: string, steps: number): RunEvent {
+  return { type: "phase-start", phase, total: steps, unit: "steps" };
+}
+
+/** `phase-start` of training phase `phase`, then its `steps` fake steps. */
+export function trainingEvents(phase: string, steps: number): RunEvent[] {
+  const events = [trainingStart(phase, steps)];
+  for (let i = 1; i <= steps; i++) events.push(fakeStep(phase, i, steps));
+  return events;
+}
+
 /** The events of a short finished two-phase run. */
 export function fakeRunEvents(steps: number): RunEvent[] {
-  const events: RunEvent[] = [{
-    type: "run-start",
-    recipe: "selftrain-demo",
-    out: "runs/demo",
-    backend: "cpu",
-    config: { recipe: "selftrain-demo" },
-  }];
+  const events: RunEvent[] = [
+    runStartEvent("selftrain-demo", "runs/demo", "cpu", {
+      recipe: "selftrain-demo",
+    }),
+  ];
   for (const [phase, ap] of [["teacher", 0.31], ["student", 0.36]] as const) {
-    events.push({ type: "phase-start", phase, total: steps, unit: "steps" });
-    for (let i = 1; i <= steps; i++) events.push(fakeStep(phase, i, steps));
+    events.push(...trainingEvents(phase, steps));
     events.push({ type: "eval", phase, step: steps, metrics: { AP: ap } });
     events.push({
       type: "phase-end",
@@ -110,19 +129,8 @@ export async function driveFakeRun(
   delayMs: number,
   signal?: AbortSignal,
 ): Promise<void> {
-  bus.emit({
-    type: "run-start",
-    recipe: "selftrain-demo",
-    out: "runs/live",
-    backend: "cpu",
-    config: {},
-  });
-  bus.emit({
-    type: "phase-start",
-    phase: "teacher",
-    total: steps,
-    unit: "steps",
-  });
+  bus.emit(runStartEvent("selftrain-demo", "runs/live", "cpu"));
+  bus.emit(trainingStart("teacher", steps));
   for (let i = 1; i <= steps && !signal?.aborted; i++) {
     bus.emit(fakeStep("teacher", i, steps));
     await new Promise((r) => setTimeout(r, delayMs));

@@ -22,7 +22,7 @@ import {
 } from "../plugins/voc/mod.ts";
 import { writeSegSelfTrainReport } from "../recipes/seg_report.ts";
 import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
-import { fakeStep } from "./server_helpers.ts";
+import { runStartEvent, trainingEvents } from "./server_helpers.ts";
 
 /** The run's folder name. */
 export const SEG_RUN = "seg";
@@ -48,24 +48,19 @@ function metrics(mIoU: number): Record<string, number> {
 export const SEG_MIOU = { teacher: 0.4, student: 0.45 } as const;
 
 function events(steps: number): RunEvent[] {
-  const list: RunEvent[] = [{
-    type: "run-start",
-    recipe: "pascal-selftrain",
-    out: `runs/${SEG_RUN}`,
-    backend: "native",
-    config: {},
-  }];
+  const list = [
+    runStartEvent("pascal-selftrain", `runs/${SEG_RUN}`, "native"),
+  ];
   for (const phase of ["teacher", "label", "student"]) {
     const label = phase === "label";
-    list.push({
-      type: "phase-start",
-      phase,
-      total: label ? SEG_POOL : steps,
-      unit: label ? "images" : "steps",
-    });
-    if (!label) {
-      for (let i = 1; i <= steps; i++) list.push(fakeStep(phase, i, steps));
-    }
+    if (label) {
+      list.push({
+        type: "phase-start",
+        phase,
+        total: SEG_POOL,
+        unit: "images",
+      });
+    } else list.push(...trainingEvents(phase, steps));
     const m = label ? {} : metrics(SEG_MIOU[phase as "teacher" | "student"]);
     list.push({ type: "phase-end", phase, metrics: m, skipped: false });
   }

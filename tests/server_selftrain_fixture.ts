@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import type { RunEvent } from "../core/events.ts";
 import { encodeJpeg } from "../image/codec.ts";
-import { fakeStep } from "./server_helpers.ts";
+import { runStartEvent, trainingEvents } from "./server_helpers.ts";
 
 /** The run's folder name. */
 export const SELFTRAIN_RUN = "st";
@@ -60,17 +60,12 @@ export const SELFTRAIN_REPORT = {
 
 /** Events of the run: eval phases without `phase-end`, no `run-end`. */
 export function selftrainEvents(steps: number): RunEvent[] {
-  const events: RunEvent[] = [{
-    type: "run-start",
-    recipe: "coco-selftrain",
-    out: `runs/${SELFTRAIN_RUN}`,
-    backend: "native",
-    config: {},
-  }];
+  const events = [
+    runStartEvent("coco-selftrain", `runs/${SELFTRAIN_RUN}`, "native"),
+  ];
   const train = (phase: string, ap: number) => {
-    events.push({ type: "phase-start", phase, total: steps, unit: "steps" });
-    for (let i = 1; i <= steps; i++) events.push(fakeStep(phase, i, steps));
     events.push(
+      ...trainingEvents(phase, steps),
       { type: "phase-start", phase: `${phase}-eval`, total: 4, unit: "images" },
       { type: "progress", phase: `${phase}-eval`, done: 4, total: 4 },
       { type: "eval", phase, step: 0, metrics: m(ap) },
