@@ -3,6 +3,7 @@
 // that it reliably detects something above any score threshold, which a
 // randomly initialised RetinaNet (prior 0.01) never does; the segmenter's
 // classifier bias makes its masks mix background and one class.
+import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { writeJsonAtomic } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
@@ -32,6 +33,97 @@ export const TINY_MODEL: DetectorSection = {
   head: { ...CPU_DETECTOR.head, convs: 1, filters: 16 },
 };
 
+const CLI = new URL("../cli/predict.ts", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/**
+ * Runs `deno task predict` (wasm backend) as a subprocess on `checkpoint`
+ * and `images`, writing to `out`, with `extra` flags; its exit code and
+ * stderr.
+ */
+export async function runPredict(
+  checkpoint: string,
+  images: string,
+  out: string,
+  ...extra: string[]
+): Promise<{ code: number; stderr: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      CLI,
+      "--backend",
+      "wasm",
+      "--checkpoint",
+      checkpoint,
+      "--images",
+      images,
+      "--out",
+      out,
+      ...extra,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
+}
+
+/** Asserts that a predict run failed (exit 1) with one stderr line matching `expected`. */
+export function assertOneLineError(
+  r: { code: number; stderr: string },
+  expected: RegExp,
+): void {
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], expected);
+}
+
+/** `model` with its variable `name` set to `value(shape)`. */
+function withBias(
+  model: TaskModel,
+  name: string,
+  value: (shape: number[]) => tf.Tensor,
+): TaskModel {
+  const bias = new Map(model.namedVariables()).get(name);
+  if (!bias) throw new Error(`test setup: variable ${name} not found`);
+  tf.tidy(() => bias.assign(value(bias.shape)));
+  return model;
+}
+
+/**
+ * Writes run folder `run` by hand: `config.json` of `recipe` with seed 0,
+ * `data` at the test input size and `modelSection`, `classes.json`, and a
+ * `train` phase checkpoint of `model` at `step`.
+ */
+async function writeHandMadeRun(
+  run: string,
+  recipe: string,
+  data: Record<string, unknown>,
+  modelSection: DetectorSection | SegModelSection,
+  classes: readonly string[],
+  model: TaskModel,
+  step: number,
+): Promise<void> {
+  await Deno.mkdir(run, { recursive: true });
+  await writeJsonAtomic(`${run}/config.json`, {
+    recipe,
+    backend: "wasm",
+    config: {
+      seed: 0,
+      data: { ...data, inputSize: INPUT },
+      model: modelSection,
+    },
+  });
+  await writeClassNames(run, classes);
+  await saveCheckpoint(`${run}/train/checkpoints`, stepName(step), {
+    weights: new Map(model.namedVariables()),
+    state: new Map(),
+    meta: { step },
+  });
+}
+
 /** A detector whose class logits sit near +4 (sigmoid ≈ 0.98). */
 export function confidentDetector(): TaskModel {
   const model = buildDetector(
@@ -41,32 +133,34 @@ export function confidentDetector(): TaskModel {
     INPUT,
     0,
   );
-  const bias = new Map(model.namedVariables()).get(
+  return withBias(
+    model,
     "head.class_net.predict.bias",
+    (shape) => tf.fill(shape, 4),
   );
-  if (!bias) throw new Error("test setup: class bias variable not found");
-  tf.tidy(() => bias.assign(tf.fill(bias.shape, 4)));
-  return model;
 }
 
 /** Writes a run folder with a `train` phase checkpoint of `model` at step 3. */
 export async function writeRun(run: string, model: TaskModel): Promise<void> {
-  await Deno.mkdir(run, { recursive: true });
-  await writeJsonAtomic(`${run}/config.json`, {
-    recipe: "coco-supervised",
-    backend: "wasm",
-    config: {
-      seed: 0,
-      data: { ...DETECTION_DATA_DEFAULTS, inputSize: INPUT },
-      model: TINY_MODEL,
-    },
-  });
-  await writeClassNames(run, CLASSES);
-  await saveCheckpoint(`${run}/train/checkpoints`, stepName(3), {
-    weights: new Map(model.namedVariables()),
-    state: new Map(),
-    meta: { step: 3 },
-  });
+  await writeHandMadeRun(
+    run,
+    "coco-supervised",
+    DETECTION_DATA_DEFAULTS,
+    TINY_MODEL,
+    CLASSES,
+    model,
+    3,
+  );
+}
+
+/** Writes `run` with a checkpoint of a fresh `confidentDetector()`. */
+export async function writeConfidentRun(run: string): Promise<void> {
+  const model = confidentDetector();
+  try {
+    await writeRun(run, model);
+  } finally {
+    model.dispose();
+  }
 }
 
 /** Class names of the test segmenter. */
@@ -91,31 +185,21 @@ export function mixedSegmenter(): TaskModel {
     INPUT,
     0,
   );
-  const bias = new Map(model.namedVariables()).get("head.classifier.bias");
-  if (!bias) throw new Error("test setup: classifier bias not found");
-  tf.tidy(() => bias.assign(tf.tensor1d([3, 3, -3])));
-  return model;
+  return withBias(model, "head.classifier.bias", () => tf.tensor1d([3, 3, -3]));
 }
 
-/** Writes a `pascal-supervised` run folder with a `train` checkpoint of `model`. */
+/** Writes a `pascal-supervised` run folder with a `train` checkpoint of `model` at step 5. */
 export async function writeSegRun(
   run: string,
   model: TaskModel,
 ): Promise<void> {
-  await Deno.mkdir(run, { recursive: true });
-  await writeJsonAtomic(`${run}/config.json`, {
-    recipe: "pascal-supervised",
-    backend: "wasm",
-    config: {
-      seed: 0,
-      data: { ...SEG_DATA_DEFAULTS, inputSize: INPUT },
-      model: TINY_SEGMENTER,
-    },
-  });
-  await writeClassNames(run, SEG_CLASSES);
-  await saveCheckpoint(`${run}/train/checkpoints`, stepName(5), {
-    weights: new Map(model.namedVariables()),
-    state: new Map(),
-    meta: { step: 5 },
-  });
+  await writeHandMadeRun(
+    run,
+    "pascal-supervised",
+    SEG_DATA_DEFAULTS,
+    TINY_SEGMENTER,
+    SEG_CLASSES,
+    model,
+    5,
+  );
 }

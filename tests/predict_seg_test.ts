@@ -14,28 +14,15 @@ import { decodeMaskPng, encodeMaskPng } from "../image/mask_png.ts";
 import { wasmBackend } from "../plugins/backends/wasm.ts";
 import { folderEntries, SegmentationDataset } from "../plugins/voc/mod.ts";
 import {
+  assertOneLineError,
   INPUT,
   mixedSegmenter,
+  runPredict,
   SEG_CLASSES,
   writeSegRun,
 } from "./predict_helpers.ts";
 
 await wasmBackend.activate();
-
-const CLI = new URL("../cli/predict.ts", import.meta.url).pathname;
-const ROOT = new URL("..", import.meta.url).pathname;
-
-async function predict(
-  args: string[],
-): Promise<{ code: number; stderr: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "--backend", "wasm", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
-}
 
 /** Mid-grey texture (60..199 per channel: far from every palette colour). */
 function texture(w: number, h: number): RawImage {
@@ -92,15 +79,12 @@ Deno.test("predict (segmentation): palette PNG masks of the model's classes, ove
     const a = expected.get("a.png")!;
     // The fixture is only useful if masks mix background and class 1.
     assert.ok(a.includes(0) && a.includes(1), "fixture: mixed mask");
-    const r = await predict([
-      "--checkpoint",
+    const r = await runPredict(
       `${dir}/run`,
-      "--images",
       `${dir}/images`,
-      "--out",
       `${dir}/out`,
       "--masks",
-    ]);
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /train\/checkpoints\/step-00000005/);
     assert.match(r.stderr, /3 images, masks with [\d.]+% non-background/);
@@ -146,30 +130,17 @@ Deno.test("predict (segmentation): no --masks, no mask folder; bad image is a on
   const dir = await Deno.makeTempDir();
   try {
     await fixture(dir);
-    const r = await predict([
-      "--checkpoint",
+    const r = await runPredict(
       `${dir}/run/train`,
-      "--images",
       `${dir}/images`,
-      "--out",
       `${dir}/out`,
-    ]);
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await exists(`${dir}/out/masks`), false);
     assert.equal(await exists(`${dir}/out/a.png`), true);
     await Deno.writeTextFile(`${dir}/images/broken.jpg`, "not an image");
-    const bad = await predict([
-      "--checkpoint",
-      `${dir}/run`,
-      "--images",
-      `${dir}/images`,
-      "--out",
-      `${dir}/out2`,
-    ]);
-    assert.equal(bad.code, 1, bad.stderr);
-    const lines = bad.stderr.trim().split("\n");
-    assert.equal(lines.length, 1, bad.stderr);
-    assert.match(lines[0], /images\/broken\.jpg: unreadable image/);
+    const bad = await runPredict(`${dir}/run`, `${dir}/images`, `${dir}/out2`);
+    assertOneLineError(bad, /images\/broken\.jpg: unreadable image/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

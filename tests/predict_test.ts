@@ -11,33 +11,18 @@ import {
   resolveCheckpoint,
 } from "../recipes/trained_model.ts";
 import type { DetectorSection } from "../recipes/detection.ts";
-import { CLASSES, confidentDetector, writeRun } from "./predict_helpers.ts";
+import {
+  assertOneLineError,
+  CLASSES,
+  runPredict,
+  writeConfidentRun,
+} from "./predict_helpers.ts";
 
 await wasmBackend.activate();
 
-const CLI = new URL("../cli/predict.ts", import.meta.url).pathname;
-const ROOT = new URL("..", import.meta.url).pathname;
-
-async function predict(
-  args: string[],
-): Promise<{ code: number; stderr: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "--backend", "wasm", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
-}
-
 /** A run, an image folder with a 96x64 PNG and a 50x80 JPEG, an empty folder. */
 async function fixture(dir: string): Promise<void> {
-  const model = confidentDetector();
-  try {
-    await writeRun(`${dir}/run`, model);
-  } finally {
-    model.dispose();
-  }
+  await writeConfidentRun(`${dir}/run`);
   await Deno.mkdir(`${dir}/images`);
   await Deno.mkdir(`${dir}/empty`);
   const img = (w: number, h: number) => ({
@@ -54,14 +39,7 @@ Deno.test("predict: run folder -> drawn images at source size and detections.jso
   const dir = await Deno.makeTempDir();
   try {
     await fixture(dir);
-    const r = await predict([
-      "--checkpoint",
-      `${dir}/run`,
-      "--images",
-      `${dir}/images`,
-      "--out",
-      `${dir}/out`,
-    ]);
+    const r = await runPredict(`${dir}/run`, `${dir}/images`, `${dir}/out`);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /train\/checkpoints\/step-00000003/);
     const a = await readImage(`${dir}/out/a.png`);
@@ -108,18 +86,8 @@ Deno.test("predict: bad input gives one-line errors and exit code 1", async () =
       [`${dir}/run`, `${dir}/bad`, /bad\/broken\.jpg: unreadable image/],
     ];
     for (const [checkpoint, images, expected] of cases) {
-      const r = await predict([
-        "--checkpoint",
-        checkpoint,
-        "--images",
-        images,
-        "--out",
-        `${dir}/out`,
-      ]);
-      assert.equal(r.code, 1, r.stderr);
-      const lines = r.stderr.trim().split("\n");
-      assert.equal(lines.length, 1, r.stderr);
-      assert.match(lines[0], expected);
+      const r = await runPredict(checkpoint, images, `${dir}/out`);
+      assertOneLineError(r, expected);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -129,12 +97,7 @@ Deno.test("predict: bad input gives one-line errors and exit code 1", async () =
 Deno.test("resolveCheckpoint: run, phase, checkpoints/ and step folders", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const model = confidentDetector();
-    try {
-      await writeRun(dir, model);
-    } finally {
-      model.dispose();
-    }
+    await writeConfidentRun(dir);
     const step = `${dir}/train/checkpoints/step-00000003`;
     for (const p of [dir, `${dir}/train`, `${dir}/train/checkpoints`, step]) {
       assert.equal(await resolveCheckpoint(p), step);
