@@ -6,6 +6,7 @@
  * a condition.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import {
   type Browser,
   chromium,
@@ -18,6 +19,9 @@ import {
   type StatusServerOptions,
 } from "../plugins/server/serve.ts";
 
+// The dashboards are opened without a token unless a test gives one.
+Deno.env.delete("SELFTRAIN_TOKEN");
+
 /** Where Debian installs chromium. */
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -28,7 +32,7 @@ export const hasChromium: boolean = await Deno.stat(CHROMIUM).then(
 );
 
 /** Warns that the tests of `what` are skipped when chromium is missing. */
-export function warnIfNoChromium(what: string): void {
+function warnIfNoChromium(what: string): void {
   if (!hasChromium) {
     console.warn(
       `SKIP ${what}: ${CHROMIUM} not found (apt-get install -y chromium)`,
@@ -37,11 +41,12 @@ export function warnIfNoChromium(what: string): void {
 }
 
 /**
- * Registers a test that needs chromium: ignored without it, and without
- * the op and resource sanitizers (playwright-core keeps its own pipes and
- * timers alive between calls).
+ * Registers a test that needs chromium: ignored, with a warning, without
+ * it, and run without the op and resource sanitizers (playwright-core
+ * keeps its own pipes and timers alive between calls).
  */
 export function browserTest(name: string, fn: () => Promise<void>): void {
+  warnIfNoChromium(name);
   Deno.test({
     name,
     ignore: !hasChromium,
@@ -80,50 +85,124 @@ export async function until(
   throw new Error(`dashboard never showed: ${what}`);
 }
 
+/** What a dashboard test gets: the server, the browser and a watched page. */
+export interface Dashboard {
+  /** The status server. */
+  server: StatusServer;
+  /** Headless chromium. */
+  browser: Browser;
+  /** A page, not yet opened, whose errors go to `errors`. */
+  page: Page;
+  /** Page errors and failed (>= 400) responses, as they come. */
+  errors: string[];
+}
+
 /**
- * Starts a status server on a free port (quietly) with `opts` and headless
- * chromium, runs `body` with both, then closes the browser and the server.
+ * Starts a status server on a free port (quietly) with `opts`, headless
+ * chromium and a page of `viewport` that records its errors; runs `body`
+ * with them, then closes the browser and the server.
  */
 export async function withDashboard(
-  opts: StatusServerOptions,
-  body: (server: StatusServer, browser: Browser) => Promise<void>,
+  opts: StatusServerOptions & { viewport?: { width: number; height: number } },
+  body: (d: Dashboard) => Promise<void>,
 ): Promise<void> {
-  const server = startStatusServer({ port: 0, onListen: () => {}, ...opts });
+  const { viewport, ...serverOpts } = opts;
+  const server = startStatusServer({
+    port: 0,
+    onListen: () => {},
+    ...serverOpts,
+  });
   const browser = await launchChromium();
   try {
-    await body(server, browser);
+    const page = await browser.newPage(viewport ? { viewport } : undefined);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on(
+      "response",
+      (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`),
+    );
+    await body({ server, browser, page, errors });
   } finally {
     await browser.close();
     await server.shutdown();
   }
 }
 
-/** A new page of `browser` whose errors and failed (>= 400) responses go to `errors`. */
-export async function watchedPage(
-  browser: Browser,
-  viewport?: { width: number; height: number },
-): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage(viewport ? { viewport } : undefined);
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  page.on(
-    "response",
-    (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`),
+/**
+ * Asserts the page shows a finished run of `phases` phases, all done, none
+ * running, and the run state `finished in <took>`.
+ */
+async function assertRunFinished(
+  page: Page,
+  phases: number,
+  took: string,
+): Promise<void> {
+  assert.equal(await page.locator("#phases .phase").count(), phases);
+  assert.equal(await page.locator("#phases .phase.running").count(), 0);
+  assert.equal(await page.locator("#phases .phase.done").count(), phases);
+  assert.equal(
+    await page.locator("#run-state").textContent(),
+    `finished in ${took}`,
   );
-  return { page, errors };
 }
 
 /**
  * Ends a page's checks: saves it to `SELFTRAIN_E2E_SCREENSHOT` when that
  * names a file (to check it by eye), then asserts it recorded no errors.
  */
-export async function assertPageClean(
+async function assertPageClean(
   page: Page,
   errors: readonly string[],
 ): Promise<void> {
   const shot = Deno.env.get("SELFTRAIN_E2E_SCREENSHOT");
   if (shot) await page.screenshot({ path: shot, fullPage: true });
   assert.deepEqual(errors, []);
+}
+
+/** A finished run a dashboard test opens. */
+export interface FinishedRun {
+  /** Fills the runs folder `runs` (`root` is a scratch folder above it). */
+  write: (runs: string, root: string) => Promise<unknown>;
+  /** The chart whose first bar shows that the page has loaded the run. */
+  chart: string;
+  /** The run's phases. */
+  phases: number;
+  /** The run's duration as the page shows it, e.g. `1m 35s`. */
+  took: string;
+}
+
+/**
+ * Registers a browser test that opens the dashboard (1400×900) on the runs
+ * folder `run.write` fills (under a temporary root), waits for the
+ * comparison table and the first bar of `run.chart`, asserts the run reads
+ * as finished, runs `checks`, then ends the page with `assertPageClean`
+ * and removes the root.
+ */
+export function finishedRunTest(
+  name: string,
+  run: FinishedRun,
+  checks: (page: Page) => Promise<void>,
+): void {
+  browserTest(name, async () => {
+    const root = await Deno.makeTempDir({ prefix: "server_e2e_" });
+    try {
+      const runs = join(root, "runs");
+      await run.write(runs, root);
+      await withDashboard({
+        runsDir: runs,
+        viewport: { width: 1400, height: 900 },
+      }, async ({ server, page, errors }) => {
+        await page.goto(server.url);
+        await page.locator("#compare table").waitFor();
+        await page.locator(`${run.chart} rect[data-bar]`).first().waitFor();
+        await assertRunFinished(page, run.phases, run.took);
+        await checks(page);
+        await assertPageClean(page, errors);
+      });
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
 }
 
 /** Decodes every image `images` matches now; their natural widths. */
@@ -147,9 +226,38 @@ export async function firstNaturalWidth(images: Locator): Promise<number> {
   return (await naturalWidths(first))[0];
 }
 
-/** The heading cell of each row of the comparison table. */
-export function compareRowHeadings(page: Page): Promise<string[]> {
-  return page.locator("#compare tr").evaluateAll((trs) =>
+/** The `alt` text of each image `images` matches now. */
+export function imageAlts(images: Locator): Promise<string[]> {
+  return images.evaluateAll((imgs) =>
+    imgs.map((i) => i.getAttribute("alt") ?? "")
+  );
+}
+
+/**
+ * Asserts a self-training run's comparison table: rows teacher,
+ * `baseline`, student, Δ vs baseline (cells `delta`) and Δ vs teacher,
+ * and the headline `headline` under it.
+ */
+export async function assertComparison(
+  page: Page,
+  baseline: string,
+  delta: readonly string[],
+  headline: string,
+): Promise<void> {
+  const rows = await page.locator("#compare tr").evaluateAll((trs) =>
     trs.map((tr) => tr.querySelector("th")?.textContent ?? "")
   );
+  assert.deepEqual(rows, [
+    "",
+    "teacher",
+    baseline,
+    "student",
+    "Δ vs baseline",
+    "Δ vs teacher",
+  ]);
+  assert.deepEqual(
+    await page.locator("#compare tr.headline > *").allTextContents(),
+    ["Δ vs baseline", ...delta],
+  );
+  assert.equal(await page.locator("#compare-headline").textContent(), headline);
 }

@@ -7,124 +7,81 @@
  * page is also saved as a screenshot, to check it by eye.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { FATE_COLORS } from "../ui/pseudo_data.ts";
 import {
-  assertPageClean,
-  browserTest,
-  compareRowHeadings,
+  assertComparison,
+  finishedRunTest,
+  imageAlts,
   naturalWidths,
-  warnIfNoChromium,
-  watchedPage,
-  withDashboard,
 } from "./server_browser.ts";
 import { PREVIEWS, writeSelftrainRun } from "./server_selftrain_fixture.ts";
 
-Deno.env.delete("SELFTRAIN_TOKEN");
-warnIfNoChromium("server e2e self-training views");
-
-browserTest(
+finishedRunTest(
   "server e2e: a finished self-training run shows done phases, the comparison and the pseudo-label views",
-  async () => {
-    const root = await Deno.makeTempDir({ prefix: "server_e2e_st_" });
-    const runs = join(root, "runs");
-    await writeSelftrainRun(runs);
-    await withDashboard({ runsDir: runs }, async (server, browser) => {
-      const { page, errors } = await watchedPage(browser, {
-        width: 1400,
-        height: 900,
-      });
-      await page.goto(server.url);
-      await page.locator("#compare table").waitFor();
-      await page.locator("#score-hist rect[data-bar]").first().waitFor();
+  { write: writeSelftrainRun, chart: "#score-hist", phases: 7, took: "6m 40s" },
+  async (page) => {
+    // Finished: every phase done, none running, status says so.
+    assert.equal(
+      await page.locator("#phase").textContent(),
+      "all done (7 phases)",
+    );
+    assert.equal(await page.locator("#eta").textContent(), "finished");
+    assert.equal(await page.locator("#memory").isVisible(), false);
 
-      // Finished: every phase done, none running, status says so.
-      const phases = page.locator("#phases .phase");
-      assert.equal(await phases.count(), 7);
-      assert.equal(await page.locator("#phases .phase.running").count(), 0);
-      assert.equal(await page.locator("#phases .phase.done").count(), 7);
-      assert.equal(
-        await page.locator("#run-state").textContent(),
-        "finished in 6m 40s",
-      );
-      assert.equal(
-        await page.locator("#phase").textContent(),
-        "all done (7 phases)",
-      );
-      assert.equal(await page.locator("#eta").textContent(), "finished");
-      assert.equal(await page.locator("#memory").isVisible(), false);
+    // Score histogram: 10 bars, coloured by the fate of their score band.
+    const bins = page.locator('#score-hist rect[data-bar^="boxes:"]');
+    assert.equal(await bins.count(), 10);
+    const fills = await bins.evaluateAll((rs) =>
+      rs.map((r) => r.getAttribute("fill"))
+    );
+    assert.deepEqual(fills, [
+      FATE_COLORS.dropped,
+      FATE_COLORS.ignored,
+      FATE_COLORS.ignored,
+      ...Array(7).fill(FATE_COLORS.kept),
+    ]);
 
-      // Score histogram: 10 bars, coloured by the fate of their score band.
-      const bins = page.locator('#score-hist rect[data-bar^="boxes:"]');
-      assert.equal(await bins.count(), 10);
-      const fills = await bins.evaluateAll((rs) =>
-        rs.map((r) => r.getAttribute("fill"))
-      );
-      assert.deepEqual(fills, [
-        FATE_COLORS.dropped,
-        FATE_COLORS.ignored,
-        FATE_COLORS.ignored,
-        ...Array(7).fill(FATE_COLORS.kept),
-      ]);
+    // Per-class shares: both distributions, the skewed classes marked.
+    const chart = page.locator("#class-chart");
+    assert.equal(await chart.locator('rect[data-bar^="pseudo:"]').count(), 4);
+    assert.equal(await chart.locator('rect[data-bar^="human:"]').count(), 4);
+    const flagged = await chart.locator("text[data-flagged]").evaluateAll((
+      ts,
+    ) => ts.map((t) => t.getAttribute("data-flagged")).sort());
+    assert.deepEqual(flagged, ["circle", "star"]);
 
-      // Per-class shares: both distributions, the skewed classes marked.
-      const chart = page.locator("#class-chart");
-      assert.equal(await chart.locator('rect[data-bar^="pseudo:"]').count(), 4);
-      assert.equal(await chart.locator('rect[data-bar^="human:"]').count(), 4);
-      const flagged = await chart.locator("text[data-flagged]").evaluateAll((
-        ts,
-      ) => ts.map((t) => t.getAttribute("data-flagged")).sort());
-      assert.deepEqual(flagged, ["circle", "star"]);
+    // Stats: numbers and the file, no object shown as "–".
+    const stats = await page.locator("#pseudo").textContent() ?? "";
+    assert.match(stats, /fileruns\/st\/labels\/pseudo_labels\.json/);
+    assert.match(stats, /ignored300/);
+    assert.doesNotMatch(stats, /score_histogram|per_class/);
 
-      // Stats: numbers and the file, no object shown as "–".
-      const stats = await page.locator("#pseudo").textContent() ?? "";
-      assert.match(stats, /fileruns\/st\/labels\/pseudo_labels\.json/);
-      assert.match(stats, /ignored300/);
-      assert.doesNotMatch(stats, /score_histogram|per_class/);
+    // Comparison: three models, Δ vs baseline first, headline from it.
+    await assertComparison(
+      page,
+      "baseline (from teacher)",
+      ["", "", "+1.3", "+1.3", "+1.3", "–", "+1.3", "+1.3"],
+      "student − baseline: +1.3 AP",
+    );
 
-      // Comparison: three models, Δ vs baseline first, headline from it.
-      const rows = await compareRowHeadings(page);
-      assert.deepEqual(rows, [
-        "",
-        "teacher",
-        "baseline (from teacher)",
-        "student",
-        "Δ vs baseline",
-        "Δ vs teacher",
-      ]);
-      assert.deepEqual(
-        await page.locator("#compare tr.headline > *").allTextContents(),
-        ["Δ vs baseline", "", "", "+1.3", "+1.3", "+1.3", "–", "+1.3", "+1.3"],
-      );
-      assert.equal(
-        await page.locator("#compare-headline").textContent(),
-        "student − baseline: +1.3 AP",
-      );
+    // Detection: no per-class IoU card; the box views, not the mask ones.
+    assert.equal(await page.locator("#iou-card").isVisible(), false);
+    assert.equal(await page.locator("#fate-legend").isVisible(), true);
+    assert.equal(
+      await page.locator("#class-title").textContent(),
+      "Boxes per class, share of all boxes",
+    );
 
-      // Detection: no per-class IoU card; the box views, not the mask ones.
-      assert.equal(await page.locator("#iou-card").isVisible(), false);
-      assert.equal(await page.locator("#fate-legend").isVisible(), true);
-      assert.equal(
-        await page.locator("#class-title").textContent(),
-        "Boxes per class, share of all boxes",
-      );
-
-      // Previews load; the sample grid keeps the other samples only.
-      const previews = page.locator("#pseudo-previews img");
-      assert.equal(await previews.count(), PREVIEWS.length);
-      const widths = await naturalWidths(previews);
-      assert.deepEqual(widths, [96, 96]);
-      assert.deepEqual(
-        await page.locator("#samples img").evaluateAll((imgs) =>
-          imgs.map((i) => i.getAttribute("alt"))
-        ),
-        ["student_1.jpg"],
-      );
-      await page.locator("#samples img").evaluate((el) =>
-        (el as unknown as { decode(): Promise<void> }).decode()
-      );
-
-      await assertPageClean(page, errors);
-    });
+    // Previews load; the sample grid keeps the other samples only.
+    const previews = page.locator("#pseudo-previews img");
+    assert.equal(await previews.count(), PREVIEWS.length);
+    const widths = await naturalWidths(previews);
+    assert.deepEqual(widths, [96, 96]);
+    assert.deepEqual(await imageAlts(page.locator("#samples img")), [
+      "student_1.jpg",
+    ]);
+    await page.locator("#samples img").evaluate((el) =>
+      (el as unknown as { decode(): Promise<void> }).decode()
+    );
   },
 );

@@ -11,14 +11,7 @@ import { runRecipe } from "../core/runner.ts";
 import { wasmBackend } from "../plugins/backends/wasm.ts";
 import classifierPlugin from "../plugins/classifier/mod.ts";
 import { classifyRecipe } from "../recipes/classify.ts";
-import {
-  browserTest,
-  warnIfNoChromium,
-  withDashboard,
-} from "./server_browser.ts";
-
-Deno.env.delete("SELFTRAIN_TOKEN");
-warnIfNoChromium("server e2e training");
+import { browserTest, withDashboard } from "./server_browser.ts";
 
 browserTest(
   "server e2e: the dashboard follows a real training run",
@@ -28,8 +21,7 @@ browserTest(
     registry.register("recipe", classifyRecipe as never);
     const bus = new EventBus();
     const out = await Deno.makeTempDir({ prefix: "server_e2e_run_" });
-    await withDashboard({ bus }, async (server, browser) => {
-      const page = await browser.newPage();
+    await withDashboard({ bus }, async ({ server, page }) => {
       await page.goto(server.url);
       const run = runRecipe({
         registry,

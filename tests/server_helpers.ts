@@ -138,6 +138,24 @@ export async function driveFakeRun(
 }
 
 /**
+ * Drives a fake 10,000-step run on `bus` (a step every 40 ms) while `body`
+ * runs, then stops it.
+ */
+export async function whileFakeRun(
+  bus: EventBus,
+  body: () => Promise<void>,
+): Promise<void> {
+  const ac = new AbortController();
+  const training = driveFakeRun(bus, 10_000, 40, ac.signal);
+  try {
+    await body();
+  } finally {
+    ac.abort();
+    await training;
+  }
+}
+
+/**
  * Requests each of `paths` from `app` and asserts the answer has `status`
  * (the message names the path); the bodies are dropped, the responses
  * (headers) returned in order.

@@ -12,15 +12,10 @@ import {
   browserTest,
   firstNaturalWidth,
   until,
-  warnIfNoChromium,
-  watchedPage,
   withDashboard,
 } from "./server_browser.ts";
 import { expectStatus } from "./server_helpers.ts";
 import { detTask, fakeRunner, smallGrid } from "./study_helpers.ts";
-
-Deno.env.delete("SELFTRAIN_TOKEN");
-warnIfNoChromium("server study page");
 
 const GRID = smallGrid([0, 1], {
   detection: detTask({ augments: ["S1", "S4"], fractions: [1] }),
@@ -96,38 +91,40 @@ browserTest(
   "server study page: tables, plots and cells show; a cell opens as a run",
   async () => {
     const { study } = await studyFixture();
-    await withDashboard({ runsDir: study }, async (server, browser) => {
-      const { page, errors } = await watchedPage(browser);
-      await page.goto(server.url);
-      await page.locator("#study-card table.study-table").first().waitFor();
-      assert.equal(await page.locator("#study-pick").isVisible(), true);
-      const text = await page.locator("#study-tables").textContent() ?? "";
-      assert.match(text, /random init \/ supervised30\.5 ± 0\.730\.5 ± 0\.7/);
-      assert.match(
-        text,
-        /random init \/ self-training34\.0 ± 0\.0 \(\+3\.5\)34\.0 \(\+3\.5\) \[1\/2 seeds\]/,
-      );
-      assert.match(
-        await page.locator("#study-summary").textContent() ?? "",
-        /^7 of 8 cells finished, 1 failed/,
-      );
-      const width = await firstNaturalWidth(page.locator("#study-plots img"));
-      assert.ok(width > 0);
-      assert.equal(await page.locator("#study-cells tr.cell").count(), 8);
-      assert.equal(
-        await page.locator("#study-cells tr.cell.failed").count(),
-        1,
-      );
-      await page.locator(
-        '#study-cells tr[data-cell="det-random-st-S1-f100-s1"] a',
-      ).click();
-      await until(
-        async () =>
-          await page.locator("#run-select").inputValue() ===
-            "det-random-st-S1-f100-s1",
-        "the cell chosen as the run",
-      );
-      assert.deepEqual(errors, []);
-    });
+    await withDashboard(
+      { runsDir: study },
+      async ({ server, page, errors }) => {
+        await page.goto(server.url);
+        await page.locator("#study-card table.study-table").first().waitFor();
+        assert.equal(await page.locator("#study-pick").isVisible(), true);
+        const text = await page.locator("#study-tables").textContent() ?? "";
+        assert.match(text, /random init \/ supervised30\.5 ± 0\.730\.5 ± 0\.7/);
+        assert.match(
+          text,
+          /random init \/ self-training34\.0 ± 0\.0 \(\+3\.5\)34\.0 \(\+3\.5\) \[1\/2 seeds\]/,
+        );
+        assert.match(
+          await page.locator("#study-summary").textContent() ?? "",
+          /^7 of 8 cells finished, 1 failed/,
+        );
+        const width = await firstNaturalWidth(page.locator("#study-plots img"));
+        assert.ok(width > 0);
+        assert.equal(await page.locator("#study-cells tr.cell").count(), 8);
+        assert.equal(
+          await page.locator("#study-cells tr.cell.failed").count(),
+          1,
+        );
+        await page.locator(
+          '#study-cells tr[data-cell="det-random-st-S1-f100-s1"] a',
+        ).click();
+        await until(
+          async () =>
+            await page.locator("#run-select").inputValue() ===
+              "det-random-st-S1-f100-s1",
+          "the cell chosen as the run",
+        );
+        assert.deepEqual(errors, []);
+      },
+    );
   },
 );
