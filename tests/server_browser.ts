@@ -205,16 +205,19 @@ export function finishedRunTest(
   });
 }
 
-/** Decodes every image `images` matches now; their natural widths. */
-export function naturalWidths(images: Locator): Promise<number[]> {
+/** Decodes each image `images` matches now: its alt text and natural width. */
+export function decodedImages(
+  images: Locator,
+): Promise<{ alt: string; width: number }[]> {
   return images.evaluateAll((imgs) =>
     Promise.all(imgs.map(async (el) => {
       const img = el as unknown as {
         decode(): Promise<void>;
         naturalWidth: number;
+        getAttribute(name: string): string | null;
       };
       await img.decode();
-      return img.naturalWidth;
+      return { alt: img.getAttribute("alt") ?? "", width: img.naturalWidth };
     }))
   );
 }
@@ -223,14 +226,37 @@ export function naturalWidths(images: Locator): Promise<number[]> {
 export async function firstNaturalWidth(images: Locator): Promise<number> {
   const first = images.first();
   await first.waitFor({ state: "attached" });
-  return (await naturalWidths(first))[0];
+  return (await decodedImages(first))[0].width;
 }
 
-/** The `alt` text of each image `images` matches now. */
-export function imageAlts(images: Locator): Promise<string[]> {
-  return images.evaluateAll((imgs) =>
-    imgs.map((i) => i.getAttribute("alt") ?? "")
-  );
+/** What the pseudo-label card shows of each task's run. */
+const TASK_VIEWS = {
+  detection: {
+    iou: false,
+    boxes: true,
+    classTitle: "Boxes per class, share of all boxes",
+  },
+  segmentation: {
+    iou: true,
+    boxes: false,
+    classTitle: "Pixels per class, share of all labelled pixels",
+  },
+} as const;
+
+/**
+ * Asserts the views of a `task` run: the per-class IoU card for
+ * segmentation only, the score histogram and box-fate legend for detection
+ * only, and the per-class chart's title.
+ */
+export async function assertTaskViews(
+  page: Page,
+  task: keyof typeof TASK_VIEWS,
+): Promise<void> {
+  const v = TASK_VIEWS[task];
+  assert.equal(await page.locator("#iou-card").isVisible(), v.iou);
+  assert.equal(await page.locator("#score-hist-box").isVisible(), v.boxes);
+  assert.equal(await page.locator("#fate-legend").isVisible(), v.boxes);
+  assert.equal(await page.locator("#class-title").textContent(), v.classTitle);
 }
 
 /**

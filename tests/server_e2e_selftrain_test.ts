@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import { FATE_COLORS } from "../ui/pseudo_data.ts";
 import {
   assertComparison,
+  assertTaskViews,
+  decodedImages,
   finishedRunTest,
-  imageAlts,
-  naturalWidths,
 } from "./server_browser.ts";
 import { PREVIEWS, writeSelftrainRun } from "./server_selftrain_fixture.ts";
 
@@ -65,23 +65,13 @@ finishedRunTest(
     );
 
     // Detection: no per-class IoU card; the box views, not the mask ones.
-    assert.equal(await page.locator("#iou-card").isVisible(), false);
-    assert.equal(await page.locator("#fate-legend").isVisible(), true);
-    assert.equal(
-      await page.locator("#class-title").textContent(),
-      "Boxes per class, share of all boxes",
-    );
+    await assertTaskViews(page, "detection");
 
     // Previews load; the sample grid keeps the other samples only.
-    const previews = page.locator("#pseudo-previews img");
-    assert.equal(await previews.count(), PREVIEWS.length);
-    const widths = await naturalWidths(previews);
-    assert.deepEqual(widths, [96, 96]);
-    assert.deepEqual(await imageAlts(page.locator("#samples img")), [
-      "student_1.jpg",
-    ]);
-    await page.locator("#samples img").evaluate((el) =>
-      (el as unknown as { decode(): Promise<void> }).decode()
-    );
+    const previews = await decodedImages(page.locator("#pseudo-previews img"));
+    assert.equal(previews.length, PREVIEWS.length);
+    assert.deepEqual(previews.map((i) => i.width), [96, 96]);
+    const samples = await decodedImages(page.locator("#samples img"));
+    assert.deepEqual(samples.map((i) => i.alt), ["student_1.jpg"]);
   },
 );

@@ -15,11 +15,7 @@ import {
   withDashboard,
 } from "./server_browser.ts";
 import { expectStatus } from "./server_helpers.ts";
-import { detTask, fakeRunner, smallGrid } from "./study_helpers.ts";
-
-const GRID = smallGrid([0, 1], {
-  detection: detTask({ augments: ["S1", "S4"], fractions: [1] }),
-});
+import { AUGMENT_GRID, fakeRunner } from "./study_helpers.ts";
 
 /** `<root>/study-a` with every cell but one finished (fake reports). */
 async function studyFixture(): Promise<{ root: string; study: string }> {
@@ -29,7 +25,7 @@ async function studyFixture(): Promise<{ root: string; study: string }> {
     (c) => [c.method === "supervised" ? 0.3 + 0.01 * c.seed : 0.34, 0.3],
     (j) => j.id === "det-random-st-S4-f100-s1",
   );
-  await runStudy({ dir: study, grid: GRID, run: f.run });
+  await runStudy({ dir: study, grid: AUGMENT_GRID, run: f.run });
   // Not a study: ignored.
   await Deno.mkdir(`${root}/other`);
   return { root, study };

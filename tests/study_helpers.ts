@@ -35,6 +35,14 @@ export function smallGrid(
   return { name: "test", seeds, design, tasks };
 }
 
+/**
+ * Seeds 0 and 1 of detection from random init, supervised and
+ * self-training, S1 and S4, all labels: 8 cells, one table by augmentation.
+ */
+export const AUGMENT_GRID: StudyGrid = smallGrid([0, 1], {
+  detection: detTask({ augments: ["S1", "S4"], fractions: [1] }),
+});
+
 /** The report.json a recipe writes, with headline `value` and baseline `baseline` (fractions). */
 export function fakeReport(
   job: StudyJob,

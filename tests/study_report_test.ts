@@ -19,15 +19,12 @@ import {
   writeStudyReport,
 } from "../study/mod.ts";
 import {
+  AUGMENT_GRID,
   detTask,
   fakeRunner,
   smallGrid,
   tempStudyDir,
 } from "./study_helpers.ts";
-
-const GRID = smallGrid([0, 1], {
-  detection: detTask({ augments: ["S1", "S4"], fractions: [1] }),
-});
 
 /** [value, baseline] per cell id, in AP fractions. */
 const VALUES: Record<string, [number, number]> = {
@@ -42,13 +39,13 @@ const VALUES: Record<string, [number, number]> = {
 };
 const MISSING = "det-random-st-S4-f100-s1";
 
-/** Runs GRID's seeds `seeds` into `dir` with VALUES, failing MISSING. */
+/** Runs AUGMENT_GRID's seeds `seeds` into `dir` with VALUES, failing MISSING. */
 async function fill(dir: string, seeds: number[]): Promise<void> {
   const f = fakeRunner(
     (c: StudyCell) => VALUES[c.id],
     (j) => j.id === MISSING || !seeds.includes(Number(j.id.slice(-1))),
   );
-  await runStudy({ dir, grid: GRID, run: f.run });
+  await runStudy({ dir, grid: AUGMENT_GRID, run: f.run });
 }
 
 function near(actual: number | null | undefined, want: number): void {
@@ -157,12 +154,12 @@ Deno.test("study report: a partial grid rebuilds, and folders of one grid merge 
 Deno.test("study report: started and pending cells are told apart", async () => {
   const dir = await tempStudyDir();
   await fill(dir, [0]);
-  const cells = enumerateStudy(GRID, dir).cells;
+  const cells = enumerateStudy(AUGMENT_GRID, dir).cells;
   const seed1 = cells.filter((c) => c.seed === 1);
   // Seed-1 cells failed in fill; make one look merely started, one never touched.
   await Deno.remove(`${dir}/cells/${seed1[0].id}/study_cell.json`);
   await Deno.remove(`${dir}/cells/${seed1[1].id}`, { recursive: true });
-  const r = buildResults(GRID, await readCells(GRID, [dir]));
+  const r = buildResults(AUGMENT_GRID, await readCells(AUGMENT_GRID, [dir]));
   const status = new Map(r.cells.map((c) => [c.id, c.status]));
   assert.equal(status.get(seed1[0].id), "started");
   assert.equal(status.get(seed1[1].id), "pending");
