@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { writeJsonAtomic } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
+import type { RawImage } from "../core/types.ts";
 import { saveCheckpoint, stepName } from "../core/train/checkpoint.ts";
+import { wasmBackend } from "../plugins/backends/wasm.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import { CPU_DETECTOR } from "../recipes/coco_supervised.ts";
 import {
@@ -23,6 +25,9 @@ import {
   type SegModelSection,
 } from "../recipes/segmentation.ts";
 
+// The models here, and the predict tests, run on wasm.
+await wasmBackend.activate();
+
 /** Model input size of the test detector. */
 export const INPUT = 64;
 /** Class names of the test detector. */
@@ -32,6 +37,58 @@ export const TINY_MODEL: DetectorSection = {
   ...CPU_DETECTOR,
   head: { ...CPU_DETECTOR.head, convs: 1, filters: 16 },
 };
+
+/** A `width`×`height` RGB image whose channel `c` at (x, y) is `value(x, y, c)`. */
+export function rgbImage(
+  width: number,
+  height: number,
+  value: (x: number, y: number, c: number) => number,
+): RawImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) {
+        data[(y * width + x) * 3 + c] = value(x, y, c);
+      }
+    }
+  }
+  return { data, width, height, channels: 3 };
+}
+
+/** Mid-grey texture (60..199 per channel: far from every palette colour). */
+export function texture(w: number, h: number): RawImage {
+  return rgbImage(
+    w,
+    h,
+    (x, y, c) => 60 + (x * 7 + y * 13 + c * 31 + ((x * y) >> 3)) % 140,
+  );
+}
+
+/** A smooth RGB gradient, so a resize round trip stays close to it. */
+export function gradient(width: number, height: number): RawImage {
+  return rgbImage(
+    width,
+    height,
+    (x, y, c) =>
+      [
+        Math.round((255 * x) / (width - 1)),
+        Math.round((255 * y) / (height - 1)),
+        128,
+      ][c],
+  );
+}
+
+/** Runs `body` with a fresh temporary folder, removed afterwards. */
+export async function withTempDir(
+  body: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 const CLI = new URL("../cli/predict.ts", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;

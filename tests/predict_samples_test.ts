@@ -6,30 +6,19 @@ import { readImage, writeImage } from "../image/codec.ts";
 import { colorFor } from "../image/draw.ts";
 import { letterbox } from "../image/resize.ts";
 import type { Dataset, RawImage, Sample } from "../core/types.ts";
-import { wasmBackend } from "../plugins/backends/wasm.ts";
 import {
   drawDetections,
   sampleFileStem,
   sourceImage,
   writeSampleImages,
 } from "../recipes/samples.ts";
-import { CLASSES, confidentDetector, INPUT } from "./predict_helpers.ts";
-
-await wasmBackend.activate();
-
-/** A smooth RGB gradient, so a resize round trip stays close to it. */
-function gradient(width: number, height: number): RawImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const o = (y * width + x) * 3;
-      data[o] = Math.round((255 * x) / (width - 1));
-      data[o + 1] = Math.round((255 * y) / (height - 1));
-      data[o + 2] = 128;
-    }
-  }
-  return { data, width, height, channels: 3 };
-}
+import {
+  CLASSES,
+  confidentDetector,
+  gradient,
+  INPUT,
+  withTempDir,
+} from "./predict_helpers.ts";
 
 function letterboxed(
   id: number | string,
@@ -65,17 +54,13 @@ Deno.test("sourceImage: undoes the letterbox back to the source size", async () 
   assert.ok(meanAbsDiff(back, src) < 4, `diff ${meanAbsDiff(back, src)}`);
 });
 
-Deno.test("sourceImage: reads meta.file when the sample names one", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("sourceImage: reads meta.file when the sample names one", () =>
+  withTempDir(async (dir) => {
     const src = gradient(90, 30);
     await writeImage(`${dir}/a.png`, src);
     const back = await sourceImage(letterboxed(1, src, `${dir}/a.png`));
     assert.deepEqual(back, src);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("drawDetections: class colour on the outline, caption, score threshold", () => {
   const img: RawImage = {

@@ -8,10 +8,8 @@ import assert from "node:assert/strict";
 import { evaluateMaskFolders } from "../cli/eval_voc.ts";
 import { imagesToTensor } from "../core/data/loader.ts";
 import { exists } from "../core/fs.ts";
-import type { RawImage } from "../core/types.ts";
 import { readImage, writeImage } from "../image/codec.ts";
 import { decodeMaskPng, encodeMaskPng } from "../image/mask_png.ts";
-import { wasmBackend } from "../plugins/backends/wasm.ts";
 import { folderEntries, SegmentationDataset } from "../plugins/voc/mod.ts";
 import {
   assertOneLineError,
@@ -19,22 +17,10 @@ import {
   mixedSegmenter,
   runPredict,
   SEG_CLASSES,
+  texture,
+  withTempDir,
   writeSegRun,
 } from "./predict_helpers.ts";
-
-await wasmBackend.activate();
-
-/** Mid-grey texture (60..199 per channel: far from every palette colour). */
-function texture(w: number, h: number): RawImage {
-  const data = new Uint8Array(w * h * 3);
-  for (let i = 0; i < w * h; i++) {
-    const x = i % w, y = Math.floor(i / w);
-    for (let c = 0; c < 3; c++) {
-      data[i * 3 + c] = 60 + (x * 7 + y * 13 + c * 31 + ((x * y) >> 3)) % 140;
-    }
-  }
-  return { data, width: w, height: h, channels: 3 };
-}
 
 const IMAGES: Record<string, [number, number]> = {
   "a.png": [96, 64],
@@ -72,9 +58,8 @@ async function fixture(dir: string): Promise<Map<string, Uint8Array>> {
   }
 }
 
-Deno.test("predict (segmentation): palette PNG masks of the model's classes, overlays exactly on the foreground", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("predict (segmentation): palette PNG masks of the model's classes, overlays exactly on the foreground", () =>
+  withTempDir(async (dir) => {
     const expected = await fixture(dir);
     const a = expected.get("a.png")!;
     // The fixture is only useful if masks mix background and class 1.
@@ -121,14 +106,10 @@ Deno.test("predict (segmentation): palette PNG masks of the model's classes, ove
     }
     const cm = await evaluateMaskFolders(`${dir}/gt`, `${dir}/out/masks`, 3);
     assert.equal(cm.metrics().pixelAccuracy, 1);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("predict (segmentation): no --masks, no mask folder; bad image is a one-line error", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("predict (segmentation): no --masks, no mask folder; bad image is a one-line error", () =>
+  withTempDir(async (dir) => {
     await fixture(dir);
     const r = await runPredict(
       `${dir}/run/train`,
@@ -141,7 +122,4 @@ Deno.test("predict (segmentation): no --masks, no mask folder; bad image is a on
     await Deno.writeTextFile(`${dir}/images/broken.jpg`, "not an image");
     const bad = await runPredict(`${dir}/run`, `${dir}/images`, `${dir}/out2`);
     assertOneLineError(bad, /images\/broken\.jpg: unreadable image/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

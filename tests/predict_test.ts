@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { readJson } from "../core/fs.ts";
 import { readImage, writeImage } from "../image/codec.ts";
-import { wasmBackend } from "../plugins/backends/wasm.ts";
 import type { PredictRecord } from "../cli/predict.ts";
 import {
   readRunModelSpec,
@@ -14,30 +13,25 @@ import type { DetectorSection } from "../recipes/detection.ts";
 import {
   assertOneLineError,
   CLASSES,
+  rgbImage,
   runPredict,
+  withTempDir,
   writeConfidentRun,
 } from "./predict_helpers.ts";
-
-await wasmBackend.activate();
 
 /** A run, an image folder with a 96x64 PNG and a 50x80 JPEG, an empty folder. */
 async function fixture(dir: string): Promise<void> {
   await writeConfidentRun(`${dir}/run`);
   await Deno.mkdir(`${dir}/images`);
   await Deno.mkdir(`${dir}/empty`);
-  const img = (w: number, h: number) => ({
-    data: new Uint8Array(w * h * 3).map((_, i) => (i * 37) % 251),
-    width: w,
-    height: h,
-    channels: 3,
-  });
+  const img = (w: number, h: number) =>
+    rgbImage(w, h, (x, y, c) => (((y * w + x) * 3 + c) * 37) % 251);
   await writeImage(`${dir}/images/a.png`, img(96, 64));
   await writeImage(`${dir}/images/b.jpg`, img(50, 80));
 }
 
-Deno.test("predict: run folder -> drawn images at source size and detections.json", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("predict: run folder -> drawn images at source size and detections.json", () =>
+  withTempDir(async (dir) => {
     await fixture(dir);
     const r = await runPredict(`${dir}/run`, `${dir}/images`, `${dir}/out`);
     assert.equal(r.code, 0, r.stderr);
@@ -62,14 +56,10 @@ Deno.test("predict: run folder -> drawn images at source size and detections.jso
       assert.ok(x >= 0 && y >= 0 && bw >= 0 && bh >= 0);
       assert.ok(x + bw <= w + 0.01 && y + bh <= h + 0.01, JSON.stringify(d));
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("predict: bad input gives one-line errors and exit code 1", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("predict: bad input gives one-line errors and exit code 1", () =>
+  withTempDir(async (dir) => {
     await fixture(dir);
     const step = `${dir}/run/train/checkpoints/step-00000003`;
     const lone = `${dir}/lone/step-00000003`;
@@ -89,14 +79,10 @@ Deno.test("predict: bad input gives one-line errors and exit code 1", async () =
       const r = await runPredict(checkpoint, images, `${dir}/out`);
       assertOneLineError(r, expected);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("resolveCheckpoint: run, phase, checkpoints/ and step folders", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("resolveCheckpoint: run, phase, checkpoints/ and step folders", () =>
+  withTempDir(async (dir) => {
     await writeConfidentRun(dir);
     const step = `${dir}/train/checkpoints/step-00000003`;
     for (const p of [dir, `${dir}/train`, `${dir}/train/checkpoints`, step]) {
@@ -114,10 +100,7 @@ Deno.test("resolveCheckpoint: run, phase, checkpoints/ and step folders", async 
       await resolveCheckpoint(dir),
       `${dir}/student/checkpoints/step-00000001`,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("readRunModelSpec: a run made before model.head.* gets its flat head keys back", async () => {
   const run = await Deno.makeTempDir();
