@@ -7,17 +7,14 @@ import {
   stepName,
 } from "../core/train/checkpoint.ts";
 import { restoreModel } from "../core/train/checkpoint.ts";
-import { train } from "../core/train/trainer.ts";
 import { EventBus } from "../core/events.ts";
 import {
+  assertSameWeights,
+  crashingLoader,
   snapshot,
-  tinyLoader,
   tinyModel,
-  tinyTrainerConfig,
-  useWasm,
+  trainTiny,
 } from "./foundation_helpers.ts";
-
-await useWasm();
 
 Deno.test("checkpoint round trip is bit-identical, in standard tfjs format", async () => {
   const dir = await Deno.makeTempDir();
@@ -83,32 +80,15 @@ Deno.test("resume continues at the saved step with the same schedule and result"
   const lrs: number[] = [];
   const bus = new EventBus();
   bus.on((e) => e.type === "step" && lrs.push(e.lr));
-  await train({
-    phase: "a",
-    model: straight,
-    config: tinyTrainerConfig(10),
-    data: tinyLoader(11),
-    loss: (b, c) => straight.loss(b, c),
-    events: bus,
-  });
+  await trainTiny(straight, 10, 11, { phase: "a", events: bus });
 
   const dir = await Deno.makeTempDir();
   const first = tinyModel(11);
-  await train({
+  await trainTiny(first, 10, 11, {
     phase: "b",
-    model: first,
-    config: { ...tinyTrainerConfig(10), steps: 10, checkpointEvery: 4 },
+    config: { checkpointEvery: 4 },
     // Stop after step 6 by failing the data source, as a crash would.
-    data: {
-      ...tinyLoader(11),
-      batchAt: (s: number) =>
-        s >= 6
-          ? Promise.reject(new Error("killed"))
-          : tinyLoader(11).batchAt(s),
-      sizeOf: (b) => b.samples.length,
-      dispose: (b) => b.images.dispose(),
-    },
-    loss: (b, c) => first.loss(b, c),
+    data: crashingLoader(11, 6),
     checkpointDir: dir,
   }).catch((e) => {
     assert.equal(e.message, "killed");
@@ -119,24 +99,16 @@ Deno.test("resume continues at the saved step with the same schedule and result"
   const resumedLrs: number[] = [];
   const bus2 = new EventBus();
   bus2.on((e) => e.type === "step" && resumedLrs.push(e.lr));
-  const r = await train({
+  const r = await trainTiny(resumed, 10, 11, {
     phase: "b",
-    model: resumed,
-    config: { ...tinyTrainerConfig(10), checkpointEvery: 4 },
-    data: tinyLoader(11),
-    loss: (b, c) => resumed.loss(b, c),
+    config: { checkpointEvery: 4 },
     checkpointDir: dir,
     resume: true,
     events: bus2,
   });
   assert.equal(r.startStep, 4);
   assert.deepEqual(resumedLrs, lrs.slice(4));
-  const a = snapshot(straight), b = snapshot(resumed);
-  for (const [k, v] of a) {
-    const w = b.get(k)!;
-    const maxDiff = v.reduce((m, x, i) => Math.max(m, Math.abs(x - w[i])), 0);
-    assert.ok(maxDiff < 1e-5, `${k} differs by ${maxDiff}`);
-  }
+  assertSameWeights(straight, resumed);
   for (const m of [straight, first, resumed]) m.dispose();
 });
 

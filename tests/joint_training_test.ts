@@ -17,7 +17,6 @@ import {
   tinyLoader,
   tinyModel,
   tinyTrainerConfig,
-  useWasm,
 } from "./foundation_helpers.ts";
 import {
   readEvents,
@@ -26,8 +25,6 @@ import {
   tinyRegistry,
   tinyTrain,
 } from "./recipe_helpers.ts";
-
-await useWasm();
 
 const JOINT = {
   weight: 0.5,

@@ -10,9 +10,7 @@ import {
   saveBackboneCheckpoint,
 } from "../plugins/pretrain/mod.ts";
 import { IMAGENET_NORMALIZATION } from "../core/data/loader.ts";
-import { tinyModel, useWasm } from "./foundation_helpers.ts";
-
-await useWasm();
+import { tinyModel } from "./foundation_helpers.ts";
 
 function manifest(over: Partial<BackboneManifest> = {}): BackboneManifest {
   return {

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { withInitSeed } from "../core/nn/layers.ts";
 import type { Module } from "../core/nn/module.ts";
-import { train } from "../core/train/trainer.ts";
 import { TinyConvNet } from "../plugins/classifier/convnet.ts";
 import {
   CONVNET_FPN_DEFAULTS,
@@ -22,15 +21,7 @@ import {
   initOverrides,
   productPreprocessing,
 } from "../plugins/pretrain/mod.ts";
-import {
-  snapshot,
-  tinyLoader,
-  tinyModel,
-  tinyTrainerConfig,
-  useWasm,
-} from "./foundation_helpers.ts";
-
-await useWasm();
+import { snapshot, tinyModel, trainTiny } from "./foundation_helpers.ts";
 
 function tinyNet(seed: number, width = 4, stages = 2): TinyConvNet {
   return withInitSeed(
@@ -251,13 +242,7 @@ Deno.test("freezeAt: frozen weights and BN statistics are bit-identical after tr
     const model = tinyModel(4);
     const frozen = freezeStages(model.backbone, freezeAt, "tiny-convnet");
     const before = snapshot(model);
-    await train({
-      phase: "t",
-      model,
-      config: { ...tinyTrainerConfig(4), emaDecay },
-      data: tinyLoader(0),
-      loss: (b, c) => model.loss(b, c),
-    });
+    await trainTiny(model, 4, 0, { phase: "t", config: { emaDecay } });
     const after = snapshot(model);
     model.dispose();
     return { frozen, before, after };

@@ -25,10 +25,8 @@ import {
   tinyRegistry,
   tinyTrain,
 } from "./recipe_helpers.ts";
-import { useWasm } from "./foundation_helpers.ts";
+import "./foundation_helpers.ts"; // activates the wasm backend
 import { tinyConvnetCheckpoint } from "./init_helpers.ts";
-
-await useWasm();
 
 async function finalWeights(dir: string): Promise<Map<string, tf.Tensor>> {
   const path = await latestCheckpoint(`${dir}/checkpoints`);

@@ -25,7 +25,7 @@ import {
   backboneConfig,
   PRETRAIN_MODEL_DEFAULTS,
 } from "../recipes/pretraining.ts";
-import { useWasm } from "./foundation_helpers.ts";
+import "./foundation_helpers.ts"; // activates the wasm backend
 import {
   readJsonFile,
   tempOut,
@@ -33,8 +33,6 @@ import {
   tinyRegistry,
   tinyTrain,
 } from "./recipe_helpers.ts";
-
-await useWasm();
 
 /** A tiny 6-class folder (cached by its options like the built-in set). */
 function tinyFolder(): Promise<string> {

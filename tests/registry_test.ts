@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { definePlugin, Registry } from "../core/registry.ts";
 import { loadPlugin } from "../cli/plugins.ts";
-import { classifierRegistry, useWasm } from "./foundation_helpers.ts";
-
-await useWasm();
+import { classifierRegistry } from "./foundation_helpers.ts";
 
 Deno.test("registry rejects duplicate names", () => {
   const r = classifierRegistry();

@@ -4,16 +4,12 @@ import { EventBus, type RunEvent } from "../core/events.ts";
 import { runPhase } from "../recipes/phase.ts";
 import { periodicEvalHook } from "../recipes/train_phase.ts";
 import type { TrainHook } from "../core/train/loop.ts";
-import { train } from "../core/train/trainer.ts";
 import {
+  crashingLoader,
   snapshot,
-  tinyLoader,
   tinyModel,
-  tinyTrainerConfig,
-  useWasm,
+  trainTiny,
 } from "./foundation_helpers.ts";
-
-await useWasm();
 
 Deno.test("EMA hook: the model ends with the averaged weights, as computed by hand from each step's weights", async () => {
   const decay = 0.9;
@@ -32,12 +28,9 @@ Deno.test("EMA hook: the model ends with the averaged weights, as computed by ha
       }
     },
   };
-  await train({
+  await trainTiny(model, 12, 3, {
     phase: "ema",
-    model,
-    config: { ...tinyTrainerConfig(12), emaDecay: decay },
-    data: tinyLoader(3),
-    loss: (b, c) => model.loss(b, c),
+    config: { emaDecay: decay },
     hooks: [tracker],
   });
   for (const [name, got] of snapshot(model)) {
@@ -71,19 +64,10 @@ Deno.test("a user hook's state is checkpointed and restored on resume", async ()
     return hook;
   };
   const first = tinyModel(4), one = counter();
-  const crash = tinyLoader(4);
   await assert.rejects(
-    train({
-      phase: "p",
-      model: first,
-      config: tinyTrainerConfig(8, 3),
-      data: {
-        batchAt: (s) =>
-          s >= 5 ? Promise.reject(new Error("killed")) : crash.batchAt(s),
-        sizeOf: (b) => crash.sizeOf(b),
-        dispose: (b) => crash.dispose(b),
-      },
-      loss: (b, c) => first.loss(b, c),
+    trainTiny(first, 8, 4, {
+      config: { checkpointEvery: 3 },
+      data: crashingLoader(4, 5),
       checkpointDir: dir,
       hooks: [one],
     }),
@@ -91,12 +75,8 @@ Deno.test("a user hook's state is checkpointed and restored on resume", async ()
   );
   assert.equal(one.seen(), 5);
   const second = tinyModel(5), two = counter();
-  const r = await train({
-    phase: "p",
-    model: second,
-    config: tinyTrainerConfig(8, 3),
-    data: tinyLoader(4),
-    loss: (b, c) => second.loss(b, c),
+  const r = await trainTiny(second, 8, 4, {
+    config: { checkpointEvery: 3 },
     checkpointDir: dir,
     resume: true,
     hooks: [two],
@@ -112,11 +92,8 @@ Deno.test("NaN guard: a non-finite loss stops with one line naming the phase and
   const model = tinyModel(6);
   const before = tf.memory().numTensors;
   await assert.rejects(
-    train({
+    trainTiny(model, 5, 6, {
       phase: "guarded",
-      model,
-      config: tinyTrainerConfig(5),
-      data: tinyLoader(6),
       loss: (b, c) => {
         const r = model.loss(b, c);
         return { ...r, total: tf.div(r.total, 0) as tf.Scalar };
@@ -143,12 +120,7 @@ Deno.test("periodic evaluation emits eval events at its interval", async () => {
   const events = new EventBus();
   const evals: RunEvent[] = [];
   events.on((e) => e.type === "eval" && evals.push(e));
-  await train({
-    phase: "p",
-    model,
-    config: tinyTrainerConfig(7),
-    data: tinyLoader(7),
-    loss: (b, c) => model.loss(b, c),
+  await trainTiny(model, 7, 7, {
     hooks: [
       periodicEvalHook(
         3,

@@ -14,10 +14,12 @@ import { Module } from "../core/nn/module.ts";
 import { latestCheckpoint } from "../core/train/checkpoint.ts";
 import { type BatchSource, train } from "../core/train/trainer.ts";
 import {
-  snapshot,
+  assertSameWeights,
+  crashingLoader,
   tinyLoader,
   tinyModel,
   tinyTrainerConfig,
+  trainTiny,
 } from "./foundation_helpers.ts";
 
 await tf.setBackend("cpu");
@@ -119,52 +121,33 @@ Deno.test("accumulate: 2 micro-batches of 4 make the step of one batch of 8", as
 Deno.test("accumulate: a resumed run ends where a straight one does", async () => {
   const config = { ...tinyTrainerConfig(6), accumulate: 2, checkpointEvery: 2 };
   const straight = tinyModel(5);
-  await train({
+  await trainTiny(straight, 6, 5, {
     phase: "a",
-    model: straight,
     config,
     data: tinyLoader(5, 4),
-    loss: (b, c) => straight.loss(b, c),
   });
 
   const dir = await Deno.makeTempDir();
   const first = tinyModel(5);
-  await train({
+  await trainTiny(first, 6, 5, {
     phase: "b",
-    model: first,
     config,
     // Crash when micro-batch 7 (step 4's second) is needed.
-    data: {
-      ...tinyLoader(5, 4),
-      batchAt: (s: number) =>
-        s >= 7
-          ? Promise.reject(new Error("killed"))
-          : tinyLoader(5, 4).batchAt(s),
-      sizeOf: (b) => b.samples.length,
-      dispose: (b) => b.images.dispose(),
-    },
-    loss: (b, c) => first.loss(b, c),
+    data: crashingLoader(5, 7, 4),
     checkpointDir: dir,
   }).catch((e) => assert.equal(e.message, "killed"));
   assert.match((await latestCheckpoint(dir))!, /step-00000002$/);
 
   const resumed = tinyModel(77);
-  const r = await train({
+  const r = await trainTiny(resumed, 6, 5, {
     phase: "b",
-    model: resumed,
     config,
     data: tinyLoader(5, 4),
-    loss: (b, c) => resumed.loss(b, c),
     checkpointDir: dir,
     resume: true,
   });
   assert.equal(r.startStep, 2);
-  const a = snapshot(straight), b = snapshot(resumed);
-  for (const [k, v] of a) {
-    const w = b.get(k)!;
-    const diff = v.reduce((m, x, i) => Math.max(m, Math.abs(x - w[i])), 0);
-    assert.ok(diff < 1e-5, `${k} differs by ${diff}`);
-  }
+  assertSameWeights(straight, resumed);
   for (const m of [straight, first, resumed]) m.dispose();
   await Deno.remove(dir, { recursive: true });
 });

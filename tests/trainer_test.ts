@@ -1,18 +1,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { train } from "../core/train/trainer.ts";
 import { learningRate, type ScheduleConfig } from "../core/train/schedule.ts";
 import { clipByGlobalNorm, Optimizer } from "../core/train/optimizer.ts";
 import { EventBus, type StepEvent } from "../core/events.ts";
-import {
-  snapshot,
-  tinyLoader,
-  tinyModel,
-  tinyTrainerConfig,
-  useWasm,
-} from "./foundation_helpers.ts";
-
-await useWasm();
+import { snapshot, tinyModel, trainTiny } from "./foundation_helpers.ts";
 
 const sched: ScheduleConfig = {
   type: "cosine",
@@ -98,14 +89,7 @@ Deno.test("tensor count stays flat over 200 training steps", async () => {
       counts.push(tf.memory().numTensors);
     }
   });
-  await train({
-    phase: "leak-check",
-    model,
-    config: tinyTrainerConfig(200),
-    data: tinyLoader(3),
-    loss: (b, c) => model.loss(b, c),
-    events,
-  });
+  await trainTiny(model, 200, 3, { phase: "leak-check", events });
   assert.equal(counts.length, 10);
   // After the first steps create optimizer slots, the count must not move
   // (the last step has no prefetched batch, hence one tensor less).
@@ -125,14 +109,7 @@ Deno.test("same seed gives the same run; step events carry losses and lr", async
     const steps: StepEvent[] = [];
     const events = new EventBus();
     events.on((e) => e.type === "step" && steps.push(e));
-    await train({
-      phase: "p",
-      model,
-      config: tinyTrainerConfig(6),
-      data: tinyLoader(5),
-      loss: (b, c) => model.loss(b, c),
-      events,
-    });
+    await trainTiny(model, 6, 5, { events });
     const snap = snapshot(model);
     model.dispose();
     return { steps, snap };
