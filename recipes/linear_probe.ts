@@ -16,6 +16,7 @@ import { Optimizer } from "../core/train/optimizer.ts";
 import { learningRate } from "../core/train/schedule.ts";
 import type { Dataset } from "../core/types.ts";
 import { topKHits } from "./classification_eval.ts";
+import { optimizerConfig } from "./train_config.ts";
 
 /** `probe.*`: the logistic regression. */
 export interface ProbeSection {
@@ -130,15 +131,7 @@ export async function linearProbe(
     () => new Dense(dim, classes),
   );
   const params = new Map(layer.namedParameters());
-  const optimizer = new Optimizer({
-    type: "sgd",
-    momentum: 0.9,
-    nesterov: false,
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-7,
-    weightDecay: o.weightDecay,
-  });
+  const optimizer = new Optimizer(optimizerConfig("sgd", 0.9, o.weightDecay));
   const perEpoch = Math.ceil(n / o.batchSize);
   const schedule = {
     type: "cosine" as const,

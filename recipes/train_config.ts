@@ -3,6 +3,7 @@
  * translation to the trainer's config.
  */
 import type { TrainerConfig } from "../core/train/loop.ts";
+import type { OptimizerConfig } from "../core/train/optimizer.ts";
 
 /** Flat training settings as they appear in a recipe config. */
 export interface TrainSection {
@@ -78,19 +79,35 @@ export function prefixKeys<V>(
   );
 }
 
+/**
+ * Optimizer settings of `type` with `momentum` (SGD) and `weightDecay`; no
+ * Nesterov, Adam's β1, β2 and ε at 0.9, 0.999 and 1e-7.
+ */
+export function optimizerConfig(
+  type: OptimizerConfig["type"],
+  momentum: number,
+  weightDecay: number,
+): OptimizerConfig {
+  return {
+    type,
+    momentum,
+    nesterov: false,
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-7,
+    weightDecay,
+  };
+}
+
 /** The trainer config for a train section. */
 export function trainerConfig(t: TrainSection, seed: number): TrainerConfig {
   return {
     steps: t.steps,
-    optimizer: {
-      type: t.optimizer === "adam" ? "adam" : "sgd",
-      momentum: t.momentum,
-      nesterov: false,
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-7,
-      weightDecay: t.weightDecay,
-    },
+    optimizer: optimizerConfig(
+      t.optimizer === "adam" ? "adam" : "sgd",
+      t.momentum,
+      t.weightDecay,
+    ),
     schedule: {
       type: t.schedule as "cosine" | "step" | "constant",
       baseLr: t.lr,

@@ -27,6 +27,7 @@ import type {
   TrainResult,
 } from "../core/train/loop.ts";
 import { train } from "../core/train/trainer.ts";
+import { optimizerConfig } from "../recipes/train_config.ts";
 
 // The foundation tests run on wasm: importing this module activates it
 // (a test that wants another backend sets it after the imports).
@@ -86,15 +87,7 @@ export function tinyTrainerConfig(
 ): TrainerConfig {
   return {
     steps,
-    optimizer: {
-      type: "sgd",
-      momentum: 0.9,
-      nesterov: false,
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-7,
-      weightDecay: 1e-4,
-    },
+    optimizer: optimizerConfig("sgd", 0.9, 1e-4),
     schedule: {
       type: "cosine",
       baseLr: 0.05,

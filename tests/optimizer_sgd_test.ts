@@ -14,6 +14,7 @@ import {
   sgdMomentumUpdate,
 } from "../core/train/optimizer.ts";
 import { FAST, randomValues, REFERENCE, runOn } from "./engine_helpers.ts";
+import { optimizerConfig } from "../recipes/train_config.ts";
 
 const SHAPES: number[][] = [[3, 3, 5, 7], [1], [6], [64]];
 const SETTINGS: SgdMomentumAttrs[] = [
@@ -65,15 +66,7 @@ for (const provider of FAST) {
         ["conv/kernel", tf.variable(tf.tensor(randomValues(90, 7), [90]))],
         ["bn/gamma", tf.variable(tf.tensor(randomValues(5, 8), [5]))],
       ]);
-      const opt = new Optimizer({
-        type: "sgd",
-        momentum: 0.9,
-        nesterov: false,
-        beta1: 0.9,
-        beta2: 0.999,
-        epsilon: 1e-7,
-        weightDecay: 1e-4,
-      });
+      const opt = new Optimizer(optimizerConfig("sgd", 0.9, 1e-4));
       for (let step = 0; step < 5; step++) {
         const grads = new Map(
           [...vars].map(([name, v]) => [

@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Optimizer } from "../../core/train/optimizer.ts";
+import { optimizerConfig } from "../../recipes/train_config.ts";
 
 /** A model the benchmark CLI can train and run. */
 export interface BenchModel {
@@ -43,15 +44,7 @@ export interface SgdTrainer {
 
 /** SGD with momentum 0.9, no weight decay (the benchmarks' optimizer). */
 export function sgdOptimizer(weightDecay = 0): Optimizer {
-  return new Optimizer({
-    type: "sgd",
-    momentum: 0.9,
-    nesterov: false,
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-7,
-    weightDecay,
-  });
+  return new Optimizer(optimizerConfig("sgd", 0.9, weightDecay));
 }
 
 /**
