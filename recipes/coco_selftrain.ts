@@ -32,7 +32,6 @@ import {
   createAugmenter,
   DETECTION_COMMON_CHOICES,
   DETECTION_DATA_DEFAULTS,
-  DETECTION_PLUGINS,
   type DetectionDataSection,
   type DetectorSection,
   evaluateDetector,
@@ -64,6 +63,7 @@ import {
   TRAIN_CHOICES,
   type TrainSection,
 } from "./train_config.ts";
+import { MODEL_PLUGINS } from "./model_config.ts";
 
 export type { StudentSection } from "./mixed_training.ts";
 
@@ -165,7 +165,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     ...prefixKeys("teacher", TRAIN_CHOICES),
     ...prefixKeys("student", TRAIN_CHOICES),
   },
-  plugins: DETECTION_PLUGINS,
+  plugins: MODEL_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const started = performance.now();

@@ -21,7 +21,6 @@ import {
   DETECTION_COMMON_CHOICES,
   DETECTION_COMMON_HELP,
   DETECTION_DATA_DEFAULTS,
-  DETECTION_PLUGINS,
   type DetectionDataSection,
   type DetectorSection,
   evaluateDetector,
@@ -34,7 +33,7 @@ import {
   TRAIN_HELP,
   type TrainSection,
 } from "./train_config.ts";
-import { CPU_SHARED } from "./model_config.ts";
+import { CPU_SHARED, MODEL_PLUGINS } from "./model_config.ts";
 import { RETINANET_DEFAULTS } from "../plugins/retinanet/config.ts";
 
 /** Config of `coco-supervised`. */
@@ -113,7 +112,7 @@ export const cocoSupervisedRecipe: Recipe<CocoSupervisedConfig> = {
     ...prefixKeys("train", TRAIN_CHOICES),
     ...DETECTION_COMMON_CHOICES,
   },
-  plugins: DETECTION_PLUGINS,
+  plugins: MODEL_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const splits = await loadDetectionData(registry, c.data, c.seed);

@@ -10,8 +10,8 @@ import {
   type RetinaNetConfig,
 } from "../plugins/retinanet/config.ts";
 import {
-  ACTIVATION_CHOICES,
   backboneArgs,
+  MODEL_CHOICES,
   type ModelBase,
   SHARED_HELP,
   sharedSettings,
@@ -143,12 +143,7 @@ export const DETECTION_COMMON_CHOICES: Readonly<
   Record<string, readonly string[]>
 > = {
   "data.onError": ["fail", "skip"],
-  "model.activation": ACTIVATION_CHOICES,
-};
-
-/** The plugin-naming keys of the detection recipes. */
-export const DETECTION_PLUGINS: Readonly<Record<string, "backbone">> = {
-  "model.backbone": "backbone",
+  ...MODEL_CHOICES,
 };
 
 /** Builds augmenter `name` for `inputSize`, passing the `aug.*` keys it declares. */

@@ -46,6 +46,16 @@ export const ACTIVATION_CHOICES: readonly string[] = [
   "relu6",
 ];
 
+/** Allowed values of the string keys every `model.*` section has. */
+export const MODEL_CHOICES: Readonly<Record<string, readonly string[]>> = {
+  "model.activation": ACTIVATION_CHOICES,
+};
+
+/** The plugin-naming key every `model.*` section has. */
+export const MODEL_PLUGINS: Readonly<Record<string, "backbone">> = {
+  "model.backbone": "backbone",
+};
+
 /** The shared settings of a model section. */
 export function sharedSettings(m: ModelBase): SharedSettings {
   if (!ACTIVATION_CHOICES.includes(m.activation)) {

@@ -43,7 +43,6 @@ import {
   loadSegData,
   SEG_COMMON_CHOICES,
   SEG_DATA_DEFAULTS,
-  SEG_PLUGINS,
   type SegDataSection,
   type SegModelSection,
 } from "./segmentation.ts";
@@ -60,6 +59,7 @@ import {
   TRAIN_HELP,
   type TrainSection,
 } from "./train_config.ts";
+import { MODEL_PLUGINS } from "./model_config.ts";
 
 /** Student settings. */
 export interface SegStudentSection extends TrainSection {
@@ -175,7 +175,7 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     ...prefixKeys("teacher", TRAIN_CHOICES),
     ...prefixKeys("student", TRAIN_CHOICES),
   },
-  plugins: SEG_PLUGINS,
+  plugins: MODEL_PLUGINS,
   async run(ctx) {
     const { config: c, registry, events, out } = ctx;
     const started = performance.now();

@@ -20,7 +20,6 @@ import {
   SEG_DATA_DEFAULTS,
   SEG_DATA_HELP,
   SEG_MODEL_HELP,
-  SEG_PLUGINS,
   type SegDataSection,
   type SegModelSection,
 } from "./segmentation.ts";
@@ -30,6 +29,7 @@ import {
   TRAIN_HELP,
   type TrainSection,
 } from "./train_config.ts";
+import { MODEL_PLUGINS } from "./model_config.ts";
 
 /** Config of `pascal-supervised`. */
 export interface PascalSupervisedConfig {
@@ -99,7 +99,7 @@ export const pascalSupervisedRecipe: Recipe<PascalSupervisedConfig> = {
     ...prefixKeys("train", TRAIN_CHOICES),
     ...SEG_COMMON_CHOICES,
   },
-  plugins: SEG_PLUGINS,
+  plugins: MODEL_PLUGINS,
   async run(ctx) {
     const { config: c, registry, out } = ctx;
     const splits = await loadSegData(registry, c.data, c.seed);

@@ -20,10 +20,7 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { shuffledPlan } from "../core/data/loader.ts";
-import { withInitSeed } from "../core/nn/layers.ts";
-import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { trainPhase } from "./train_phase.ts";
 import type { PoolMode } from "../plugins/classifier/head.ts";
 import {
   SimClrModel,
@@ -39,24 +36,11 @@ import {
   type ProbeSection,
 } from "./linear_probe.ts";
 import {
-  buildBackbone,
   CLASSIFICATION_DATA_DEFAULTS,
-  type ClassificationDataSection,
-  loadClassificationData,
-  PRETRAIN_COMMON_HELP,
-  PRETRAIN_MODEL_CHOICES,
   PRETRAIN_MODEL_DEFAULTS,
-  PRETRAIN_PLUGINS,
-  type PretrainModelSection,
-  writeBackbone,
 } from "./pretraining.ts";
-import {
-  ACCUMULATE_HELP,
-  type AccumulatingTrainSection,
-  prefixKeys,
-  TRAIN_CHOICES,
-  TRAIN_HELP,
-} from "./train_config.ts";
+import { type PretrainConfigBase, pretrainRecipe } from "./pretrain_recipe.ts";
+import { prefixKeys } from "./train_config.ts";
 
 /** `views.*`: the view augmentation (the output size is `data.inputSize`). */
 export type ViewSection = SimClrViewSettings;
@@ -75,27 +59,11 @@ export interface SimClrSection {
 }
 
 /** Config of `pretrain-simclr`. */
-export interface PretrainSimClrConfig {
-  [key: string]:
-    | number
-    | ClassificationDataSection
-    | ViewSection
-    | SimClrSection
-    | PretrainModelSection
-    | AccumulatingTrainSection
-    | ProbeSection;
-  /** Seed of data order, init and augmentation. */
-  seed: number;
-  /** Data (labels used only by the probe). */
-  data: ClassificationDataSection;
+export interface PretrainSimClrConfig extends PretrainConfigBase {
   /** View augmentation. */
   views: ViewSection;
   /** Projection and loss. */
   simclr: SimClrSection;
-  /** Backbone. */
-  model: PretrainModelSection;
-  /** Training. */
-  train: AccumulatingTrainSection;
   /** Linear probe. */
   probe: ProbeSection;
 }
@@ -117,65 +85,51 @@ const SIMCLR_HELP: Readonly<Record<string, string>> = {
 };
 
 /** The recipe. */
-export const pretrainSimClrRecipe: Recipe<PretrainSimClrConfig> = {
-  name: "pretrain-simclr",
-  description:
-    "SimCLR self-supervised pre-training of a backbone, scored by a linear probe; writes <out>/backbone for --model.init",
-  defaults: {
-    seed: 0,
-    data: CLASSIFICATION_DATA_DEFAULTS,
-    views: {
-      scaleMin: 0.08,
-      strength: 0.5,
-      jitterProb: 0.8,
-      grayProb: 0.2,
-      blurProb: 0.5,
+export const pretrainSimClrRecipe: Recipe<PretrainSimClrConfig> =
+  pretrainRecipe({
+    name: "pretrain-simclr",
+    description:
+      "SimCLR self-supervised pre-training of a backbone, scored by a linear probe; writes <out>/backbone for --model.init",
+    defaults: {
+      seed: 0,
+      data: CLASSIFICATION_DATA_DEFAULTS,
+      views: {
+        scaleMin: 0.08,
+        strength: 0.5,
+        jitterProb: 0.8,
+        grayProb: 0.2,
+        blurProb: 0.5,
+      },
+      simclr: { temperature: 0.2, projLayers: 2, projHidden: 0, projDim: 64 },
+      model: PRETRAIN_MODEL_DEFAULTS,
+      train: {
+        steps: 800,
+        batchSize: 64,
+        // Adam learns faster than SGD (0.3) in 800 steps: Fashion-MNIST probe
+        // 80.9% vs 78.0% on tune after 400 steps (random init: 78.5%).
+        optimizer: "adam",
+        lr: 1e-3,
+        momentum: 0.9,
+        weightDecay: 1e-6,
+        schedule: "cosine",
+        warmupSteps: 50,
+        clipNorm: 10,
+        emaDecay: 0,
+        checkpointEvery: 100,
+        accumulate: 1,
+      },
+      probe: PROBE_DEFAULTS,
     },
-    simclr: { temperature: 0.2, projLayers: 2, projHidden: 0, projDim: 64 },
-    model: PRETRAIN_MODEL_DEFAULTS,
-    train: {
-      steps: 800,
-      batchSize: 64,
-      // Adam learns faster than SGD (0.3) in 800 steps: Fashion-MNIST probe
-      // 80.9% vs 78.0% on tune after 400 steps (random init: 78.5%).
-      optimizer: "adam",
-      lr: 1e-3,
-      momentum: 0.9,
-      weightDecay: 1e-6,
-      schedule: "cosine",
-      warmupSteps: 50,
-      clipNorm: 10,
-      emaDecay: 0,
-      checkpointEvery: 100,
-      accumulate: 1,
+    help: {
+      ...prefixKeys("views", VIEW_HELP),
+      ...prefixKeys("simclr", SIMCLR_HELP),
+      "train.batchSize":
+        "images per micro-batch (two views each: 2x this many rows)",
+      ...prefixKeys("probe", PROBE_HELP),
     },
-    probe: PROBE_DEFAULTS,
-  },
-  help: {
-    ...PRETRAIN_COMMON_HELP,
-    ...prefixKeys("views", VIEW_HELP),
-    ...prefixKeys("simclr", SIMCLR_HELP),
-    ...prefixKeys("train", {
-      ...TRAIN_HELP,
-      batchSize: "images per micro-batch (two views each: 2x this many rows)",
-      ...ACCUMULATE_HELP,
-    }),
-    ...prefixKeys("probe", PROBE_HELP),
-  },
-  choices: {
-    ...prefixKeys("train", TRAIN_CHOICES),
-    ...PRETRAIN_MODEL_CHOICES,
-    "data.source": ["auto", "synthetic", "folder"],
-  },
-  plugins: PRETRAIN_PLUGINS,
-  async run(ctx) {
-    const { config: c, registry, events, out } = ctx;
-    const data = await loadClassificationData(registry, c.data);
-    const views = new SimClrView({ outputSize: c.data.inputSize, ...c.views });
-    const { model, backboneConfig } = withInitSeed(c.seed, () => {
-      const { backbone, config } = buildBackbone(registry, c.model);
-      return {
-        model: new SimClrModel(backbone, {
+    method: (c, data) => ({
+      build: (backbone) =>
+        new SimClrModel(backbone, {
           pool: c.model.pool as PoolMode,
           hidden: c.simclr.projHidden,
           outFeatures: c.simclr.projDim,
@@ -183,61 +137,27 @@ export const pretrainSimClrRecipe: Recipe<PretrainSimClrConfig> = {
           temperature: c.simclr.temperature,
           bnMomentum: c.model.bnMomentum,
         }),
-        backboneConfig: config,
-      };
-    });
-    const t = c.train;
-    const phase = await runPhase(out, "train", events, async (dir) => {
-      await trainPhase(ctx, "train", model, t, {
-        dir,
-        data: data.train,
-        plan: twoViewPlan(shuffledPlan(data.train, t.batchSize, c.seed)),
-        augment: views,
-      });
-      const features = (images: tf.Tensor4D) =>
-        model.features(images, { training: false });
-      const trainFeatures = await extractFeatures(features, data.train);
-      const probe = await linearProbe(
-        trainFeatures,
-        {
-          tune: await extractFeatures(features, data.tune),
-          val: await extractFeatures(features, data.val),
-        },
-        data.train.classNames.length,
-        c.probe,
-        c.seed,
-      );
-      const metrics = {
-        top1: probe.val[0],
-        top5: probe.val[1],
-        "tune/top1": probe.tune[0],
-        "tune/top5": probe.tune[1],
-        params: model.backbone.countParameters(),
-      };
-      events.emit({ type: "eval", phase: "train", step: t.steps, metrics });
-      await writeBackbone(
-        out,
-        c.model,
-        { module: model.backbone, config: backboneConfig },
-        c.data.inputSize,
-        {
-          recipe: "pretrain-simclr",
-          dataset: data.name,
-          steps: t.steps,
-          batch: t.batchSize * t.accumulate,
-          seed: c.seed,
-          metrics,
-        },
-      );
-      return metrics;
-    }, { total: t.steps, unit: "steps" });
-    model.dispose();
-    return {
-      recipe: "pretrain-simclr",
-      seed: c.seed,
-      backend: ctx.backend.name,
-      backbone: `${out}/backbone`,
-      metrics: phase.metrics,
-    };
-  },
-};
+      inputs: {
+        plan: twoViewPlan(
+          shuffledPlan(data.train, c.train.batchSize, c.seed),
+        ),
+        augment: new SimClrView({ outputSize: c.data.inputSize, ...c.views }),
+      },
+      score: async (model) => {
+        const features = (images: tf.Tensor4D) =>
+          model.features(images, { training: false });
+        const trainFeatures = await extractFeatures(features, data.train);
+        const probe = await linearProbe(
+          trainFeatures,
+          {
+            tune: await extractFeatures(features, data.tune),
+            val: await extractFeatures(features, data.val),
+          },
+          data.train.classNames.length,
+          c.probe,
+          c.seed,
+        );
+        return { tune: probe.tune, val: probe.val };
+      },
+    }),
+  });

@@ -9,10 +9,7 @@
  * for `--model.init=<out>/backbone` in the detection recipes.
  */
 import { TaskModel } from "../core/model.ts";
-import { withInitSeed } from "../core/nn/layers.ts";
-import { runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { trainPhase } from "./train_phase.ts";
 import { RandomResizedCrop } from "../plugins/augment/resized_crop.ts";
 import {
   ClassificationHead,
@@ -20,25 +17,12 @@ import {
   SoftmaxCrossEntropy,
 } from "../plugins/classifier/head.ts";
 import {
-  buildBackbone,
   CLASSIFICATION_DATA_DEFAULTS,
-  type ClassificationDataSection,
-  loadClassificationData,
-  PRETRAIN_COMMON_HELP,
-  PRETRAIN_MODEL_CHOICES,
   PRETRAIN_MODEL_DEFAULTS,
-  PRETRAIN_PLUGINS,
-  type PretrainModelSection,
-  writeBackbone,
 } from "./pretraining.ts";
 import { topKAccuracy } from "./classification_eval.ts";
-import {
-  ACCUMULATE_HELP,
-  type AccumulatingTrainSection,
-  prefixKeys,
-  TRAIN_CHOICES,
-  TRAIN_HELP,
-} from "./train_config.ts";
+import { prefixKeys } from "./train_config.ts";
+import { type PretrainConfigBase, pretrainRecipe } from "./pretrain_recipe.ts";
 
 /** `aug.*`: the random resized crop and flip. */
 export interface CropSection {
@@ -56,26 +40,11 @@ export interface CropSection {
 }
 
 /** Config of `pretrain-supervised`. */
-export interface PretrainSupervisedConfig {
-  [key: string]:
-    | number
-    | ClassificationDataSection
-    | CropSection
-    | PretrainModelSection
-    | AccumulatingTrainSection
-    | { labelSmoothing: number };
-  /** Seed of data order, init and augmentation. */
-  seed: number;
-  /** Data. */
-  data: ClassificationDataSection;
+export interface PretrainSupervisedConfig extends PretrainConfigBase {
   /** Augmentation. */
   aug: CropSection;
-  /** Backbone. */
-  model: PretrainModelSection;
   /** Loss. */
   loss: { labelSmoothing: number };
-  /** Training. */
-  train: AccumulatingTrainSection;
 }
 
 /** Defaults: torchvision's crop (0.08–1, 3/4–4/3) and flip. */
@@ -96,108 +65,60 @@ const CROP_HELP: Readonly<Record<string, string>> = {
 };
 
 /** The recipe. */
-export const pretrainSupervisedRecipe: Recipe<PretrainSupervisedConfig> = {
-  name: "pretrain-supervised",
-  description:
-    "supervised classification pre-training of a backbone (built-in synthetic-objects or an image folder); writes <out>/backbone for --model.init",
-  defaults: {
-    seed: 0,
-    data: CLASSIFICATION_DATA_DEFAULTS,
-    aug: CROP_DEFAULTS,
-    model: PRETRAIN_MODEL_DEFAULTS,
-    loss: { labelSmoothing: 0.1 },
-    train: {
-      steps: 2000,
-      batchSize: 64,
-      optimizer: "sgd",
-      lr: 0.2,
-      momentum: 0.9,
-      weightDecay: 5e-5,
-      schedule: "cosine",
-      warmupSteps: 100,
-      clipNorm: 10,
-      emaDecay: 0,
-      checkpointEvery: 200,
-      accumulate: 1,
+export const pretrainSupervisedRecipe: Recipe<PretrainSupervisedConfig> =
+  pretrainRecipe({
+    name: "pretrain-supervised",
+    description:
+      "supervised classification pre-training of a backbone (built-in synthetic-objects or an image folder); writes <out>/backbone for --model.init",
+    defaults: {
+      seed: 0,
+      data: CLASSIFICATION_DATA_DEFAULTS,
+      aug: CROP_DEFAULTS,
+      model: PRETRAIN_MODEL_DEFAULTS,
+      loss: { labelSmoothing: 0.1 },
+      train: {
+        steps: 2000,
+        batchSize: 64,
+        optimizer: "sgd",
+        lr: 0.2,
+        momentum: 0.9,
+        weightDecay: 5e-5,
+        schedule: "cosine",
+        warmupSteps: 100,
+        clipNorm: 10,
+        emaDecay: 0,
+        checkpointEvery: 200,
+        accumulate: 1,
+      },
     },
-  },
-  help: {
-    ...PRETRAIN_COMMON_HELP,
-    ...prefixKeys("aug", CROP_HELP),
-    "loss.labelSmoothing": "label smoothing of the cross-entropy",
-    ...prefixKeys("train", { ...TRAIN_HELP, ...ACCUMULATE_HELP }),
-  },
-  choices: {
-    ...prefixKeys("train", TRAIN_CHOICES),
-    ...PRETRAIN_MODEL_CHOICES,
-    "data.source": ["auto", "synthetic", "folder"],
-  },
-  plugins: PRETRAIN_PLUGINS,
-  async run(ctx) {
-    const { config: c, registry, events, out } = ctx;
-    const data = await loadClassificationData(registry, c.data);
-    const classes = data.train.classNames;
-    const augment = new RandomResizedCrop({
-      outputSize: c.data.inputSize,
-      ...c.aug,
-    });
-    const { model, backboneConfig } = withInitSeed(c.seed, () => {
-      const { backbone, config } = buildBackbone(registry, c.model);
-      const head = new ClassificationHead({
-        channels: backbone.outputChannels,
-        numClasses: classes.length,
-        inputSize: [c.data.inputSize, c.data.inputSize],
-      }, c.model.pool as PoolMode);
+    help: {
+      ...prefixKeys("aug", CROP_HELP),
+      "loss.labelSmoothing": "label smoothing of the cross-entropy",
+    },
+    method: (c, data) => {
+      const classes = data.train.classNames;
       return {
-        model: new TaskModel(
-          backbone,
-          head,
-          new SoftmaxCrossEntropy(c.loss.labelSmoothing),
-        ),
-        backboneConfig: config,
-      };
-    });
-    const t = c.train;
-    const phase = await runPhase(out, "train", events, async (dir) => {
-      await trainPhase(ctx, "train", model, t, {
-        dir,
-        data: data.train,
-        augment,
-      });
-      const [tune1, tune5] = await topKAccuracy(model, data.tune);
-      const [val1, val5] = await topKAccuracy(model, data.val);
-      const metrics = {
-        top1: val1,
-        top5: val5,
-        "tune/top1": tune1,
-        "tune/top5": tune5,
-        params: model.backbone.countParameters(),
-      };
-      events.emit({ type: "eval", phase: "train", step: t.steps, metrics });
-      await writeBackbone(
-        out,
-        c.model,
-        { module: model.backbone, config: backboneConfig },
-        c.data.inputSize,
-        {
-          recipe: "pretrain-supervised",
-          dataset: data.name,
-          steps: t.steps,
-          batch: t.batchSize * t.accumulate,
-          seed: c.seed,
-          metrics,
+        build: (backbone) =>
+          new TaskModel(
+            backbone,
+            new ClassificationHead({
+              channels: backbone.outputChannels,
+              numClasses: classes.length,
+              inputSize: [c.data.inputSize, c.data.inputSize],
+            }, c.model.pool as PoolMode),
+            new SoftmaxCrossEntropy(c.loss.labelSmoothing),
+          ),
+        inputs: {
+          augment: new RandomResizedCrop({
+            outputSize: c.data.inputSize,
+            ...c.aug,
+          }),
         },
-        { module: model.head, classes },
-      );
-      return metrics;
-    }, { total: t.steps, unit: "steps" });
-    model.dispose();
-    return {
-      recipe: "pretrain-supervised",
-      seed: c.seed,
-      backend: ctx.backend.name,
-      backbone: `${out}/backbone`,
-      metrics: phase.metrics,
-    };
-  },
-};
+        score: async (model) => {
+          const tune = await topKAccuracy(model, data.tune);
+          return { tune, val: await topKAccuracy(model, data.val) };
+        },
+        head: (model) => ({ module: model.head, classes }),
+      };
+    },
+  });

@@ -23,11 +23,11 @@ import {
 } from "../plugins/pretrain/mod.ts";
 import { prefixKeys } from "./train_config.ts";
 import {
-  ACTIVATION_CHOICES,
+  backboneArgs,
   CPU_SHARED,
+  MODEL_CHOICES,
   type ModelBase,
   SHARED_HELP,
-  sharedSettings,
 } from "./model_config.ts";
 
 /** Folder (inside a run's `--out`) of the pre-trained backbone checkpoint. */
@@ -127,12 +127,7 @@ export const PRETRAIN_MODEL_CHOICES: Readonly<
   Record<string, readonly string[]>
 > = {
   "model.pool": ["deepest", "all"],
-  "model.activation": ACTIVATION_CHOICES,
-};
-
-/** The plugin-naming keys of the pre-training recipes. */
-export const PRETRAIN_PLUGINS: Readonly<Record<string, "backbone">> = {
-  "model.backbone": "backbone",
+  ...MODEL_CHOICES,
 };
 
 /**
@@ -141,7 +136,8 @@ export const PRETRAIN_PLUGINS: Readonly<Record<string, "backbone">> = {
  * momentum), which `model.init` gives back to the backbone it initialises.
  */
 export function backboneConfig(m: PretrainModelSection): ConfigObject {
-  return { ...m.backboneConfig, ...sharedSettings(m) };
+  const { config, ctx } = backboneArgs(m);
+  return { ...config, ...ctx.shared };
 }
 
 /** Builds the backbone of `m` (call inside `withInitSeed`). */
@@ -149,9 +145,8 @@ export function buildBackbone(
   registry: Registry,
   m: PretrainModelSection,
 ): { backbone: Backbone; config: ConfigObject } {
-  const backbone = registry.create("backbone", m.backbone, m.backboneConfig, {
-    shared: sharedSettings(m),
-  });
+  const { config, ctx } = backboneArgs(m);
+  const backbone = registry.create("backbone", m.backbone, config, ctx);
   return { backbone, config: backboneConfig(m) };
 }
 

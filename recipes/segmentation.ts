@@ -23,9 +23,9 @@ import {
 } from "../plugins/voc/mod.ts";
 import { TUNE_PREFIX } from "./detection.ts";
 import {
-  ACTIVATION_CHOICES,
   backboneArgs,
   CPU_SHARED,
+  MODEL_CHOICES,
   type ModelBase,
   SHARED_HELP,
   sharedSettings,
@@ -130,12 +130,7 @@ export const SEG_MODEL_HELP: Readonly<Record<string, string>> = {
 /** Choices of the keys both segmentation recipes share. */
 export const SEG_COMMON_CHOICES: Readonly<Record<string, readonly string[]>> = {
   "data.onError": ["fail", "skip"],
-  "model.activation": ACTIVATION_CHOICES,
-};
-
-/** The plugin-naming keys of the segmentation recipes. */
-export const SEG_PLUGINS: Readonly<Record<string, "backbone">> = {
-  "model.backbone": "backbone",
+  ...MODEL_CHOICES,
 };
 
 /** Loads the splits named by `data.*`; `seed` picks the labelled fraction. */
