@@ -50,7 +50,7 @@ import { writeSelfTrainReport } from "./report.ts";
 import { trainPhase } from "./train_phase.ts";
 import {
   type BaselineBatch,
-  composition,
+  phaseOutcomes,
   type StudentSection,
   trainedAsTeacher,
   trainMixedPhase,
@@ -343,23 +343,11 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       seed: c.seed,
       backend: ctx.backend.name,
       init: init.record,
-      teacher: { metrics: teacherPhase.metrics, steps: c.teacher.steps },
-      baseline: {
-        metrics: baselinePhase.metrics,
-        steps: c.student.steps,
-        init: c.student.init === "teacher"
-          ? "teacher"
-          : c.model.init === "random"
-          ? "random"
-          : "pre-trained",
-        reusedTeacher: baselineIsTeacher,
-        ...composition(c.student, false, c.baselineBatch as BaselineBatch),
-      },
-      student: {
-        metrics: studentPhase!.metrics,
-        steps: c.student.steps,
-        ...composition(c.student, true),
-      },
+      ...phaseOutcomes(c, {
+        teacher: teacherPhase.metrics,
+        baseline: baselinePhase.metrics,
+        student: studentPhase!.metrics,
+      }, baselineIsTeacher),
       labelsFile,
       classNames: splits.train.classNames,
       humanPerClass: await labelCounts(splits.train),

@@ -17,6 +17,7 @@ import { evaluateDetector } from "./detection.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { type PseudoTargetHook, studentLoss } from "./student_loss.ts";
 import type { TrainSection } from "./train_config.ts";
+import type { SelfTrainPhases } from "./report.ts";
 
 /** Student settings on top of a train section. */
 export interface StudentSection extends TrainSection {
@@ -139,6 +140,43 @@ export function composition(
   return {
     humanPerStep: sampler.humanPerBatch,
     pseudoPerStep: sampler.pseudoPerBatch,
+  };
+}
+
+/**
+ * The teacher, baseline and student entries of a self-training report
+ * from their `metrics`: steps, batch composition, the baseline's
+ * initialisation (`teacher`, `random` or `pre-trained`) and whether the
+ * teacher is that baseline (`reusedTeacher`).
+ */
+export function phaseOutcomes(
+  c: {
+    teacher: { steps: number };
+    student: MixSettings & { steps: number; init: string };
+    model: { init: string };
+    baselineBatch: string;
+  },
+  metrics: Record<"teacher" | "baseline" | "student", Record<string, number>>,
+  reusedTeacher: boolean,
+): Pick<SelfTrainPhases, "teacher" | "baseline" | "student"> {
+  return {
+    teacher: { metrics: metrics.teacher, steps: c.teacher.steps },
+    baseline: {
+      metrics: metrics.baseline,
+      steps: c.student.steps,
+      init: c.student.init === "teacher"
+        ? "teacher"
+        : c.model.init === "random"
+        ? "random"
+        : "pre-trained",
+      reusedTeacher,
+      ...composition(c.student, false, c.baselineBatch as BaselineBatch),
+    },
+    student: {
+      metrics: metrics.student,
+      steps: c.student.steps,
+      ...composition(c.student, true),
+    },
   };
 }
 

@@ -30,8 +30,8 @@ import { trainPhase } from "./train_phase.ts";
 import { prepareInit } from "./backbone_init.ts";
 import {
   type BaselineBatch,
-  composition,
   mixedPlan,
+  phaseOutcomes,
   trainedAsTeacher,
 } from "./mixed_training.ts";
 import { CPU_SEG_TRAIN, SEG_COMMON_HELP } from "./pascal_supervised.ts";
@@ -296,23 +296,11 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
       seed: c.seed,
       backend: ctx.backend.name,
       init: init.record,
-      teacher: { metrics: teacherPhase.metrics, steps: c.teacher.steps },
-      baseline: {
-        metrics: baseline,
-        steps: c.student.steps,
-        init: c.student.init === "teacher"
-          ? "teacher"
-          : c.model.init === "random"
-          ? "random"
-          : "pre-trained",
+      ...phaseOutcomes(
+        c,
+        { teacher: teacherPhase.metrics, baseline, student },
         reusedTeacher,
-        ...composition(c.student, false, baselineBatch),
-      },
-      student: {
-        metrics: student,
-        steps: c.student.steps,
-        ...composition(c.student, true),
-      },
+      ),
       labelsDir,
       pseudo: { threshold: c.pseudo.threshold, tta: c.pseudo.tta },
       human: splits.train as SegmentationDataset,
