@@ -115,44 +115,41 @@ export function setPixel(
   }
 }
 
-/** Fills the pixel rectangle [x1, x2) × [y1, y2) (clipped), optionally blended. */
+/**
+ * Fills the pixel rectangle [x1, x2) × [y1, y2) of `box` `[x1, y1, x2, y2]`
+ * (clipped), optionally blended.
+ */
 export function fillRect(
   image: RawImage,
-  x1: number,
-  y1: number,
-  x2: number,
-  y2: number,
+  box: ArrayLike<number>,
   color: Rgb,
   alpha = 1,
 ): void {
-  const xa = Math.max(0, Math.floor(x1));
-  const ya = Math.max(0, Math.floor(y1));
-  const xb = Math.min(image.width, Math.ceil(x2));
-  const yb = Math.min(image.height, Math.ceil(y2));
+  const xa = Math.max(0, Math.floor(box[0]));
+  const ya = Math.max(0, Math.floor(box[1]));
+  const xb = Math.min(image.width, Math.ceil(box[2]));
+  const yb = Math.min(image.height, Math.ceil(box[3]));
   for (let y = ya; y < yb; y++) {
     for (let x = xa; x < xb; x++) setPixel(image, x, y, color, alpha);
   }
 }
 
-/** Outlines the box [x1, y1, x2, y2] with lines `thickness` pixels wide, inside the box. */
-export function drawRect(
+/** Outlines `box` with lines `thickness` pixels wide, inside the box. */
+function outlineRect(
   image: RawImage,
-  x1: number,
-  y1: number,
-  x2: number,
-  y2: number,
+  box: ArrayLike<number>,
   color: Rgb,
-  thickness = 2,
+  thickness: number,
 ): void {
   const t = Math.max(1, Math.round(thickness));
-  const xa = Math.round(x1);
-  const ya = Math.round(y1);
-  const xb = Math.max(xa + 1, Math.round(x2));
-  const yb = Math.max(ya + 1, Math.round(y2));
-  fillRect(image, xa, ya, xb, Math.min(yb, ya + t), color);
-  fillRect(image, xa, Math.max(ya, yb - t), xb, yb, color);
-  fillRect(image, xa, ya, Math.min(xb, xa + t), yb, color);
-  fillRect(image, Math.max(xa, xb - t), ya, xb, yb, color);
+  const xa = Math.round(box[0]);
+  const ya = Math.round(box[1]);
+  const xb = Math.max(xa + 1, Math.round(box[2]));
+  const yb = Math.max(ya + 1, Math.round(box[3]));
+  fillRect(image, [xa, ya, xb, Math.min(yb, ya + t)], color);
+  fillRect(image, [xa, Math.max(ya, yb - t), xb, yb], color);
+  fillRect(image, [xa, ya, Math.min(xb, xa + t), yb], color);
+  fillRect(image, [Math.max(xa, xb - t), ya, xb, yb], color);
 }
 
 /** Width in image pixels of `text` drawn at `scale` (one blank column between glyphs). */
@@ -182,14 +179,8 @@ export function drawText(
     for (let r = 0; r < GLYPH_HEIGHT; r++) {
       for (let c = 0; c < GLYPH_WIDTH; c++) {
         if ((rows[r] >> (GLYPH_WIDTH - 1 - c)) & 1) {
-          fillRect(
-            image,
-            cx + c * s,
-            cy + r * s,
-            cx + (c + 1) * s,
-            cy + (r + 1) * s,
-            color,
-          );
+          const x = cx + c * s, y = cy + r * s;
+          fillRect(image, [x, y, x + s, y + s], color);
         }
       }
     }
@@ -221,8 +212,8 @@ export function drawBox(
   options: DrawBoxOptions = {},
 ): void {
   const color = options.color ?? colorFor(0);
-  const [x1, y1, x2, y2] = [box[0], box[1], box[2], box[3]];
-  drawRect(image, x1, y1, x2, y2, color, options.thickness ?? 2);
+  const [x1, y1] = [box[0], box[1]];
+  outlineRect(image, box, color, options.thickness ?? 2);
   if (!options.label) return;
   const s = options.textScale ?? 1;
   const w = textWidth(options.label, s) + 2;
@@ -230,7 +221,7 @@ export function drawBox(
   const tx = Math.max(0, Math.min(Math.round(x1), image.width - w));
   // Tab above the box when there is room, else just inside its top edge.
   const ty = y1 - h >= 0 ? Math.round(y1) - h : Math.max(0, Math.round(y1));
-  fillRect(image, tx, ty, tx + w, ty + h, color);
+  fillRect(image, [tx, ty, tx + w, ty + h], color);
   const luminance = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2];
   const textColor = options.textColor ??
     (luminance > 140 ? [0, 0, 0] as Rgb : [255, 255, 255] as Rgb);

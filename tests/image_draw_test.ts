@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { createImage } from "../image/codec.ts";
 import {
   drawBox,
-  drawRect,
   drawText,
   fillRect,
   GLYPH_HEIGHT,
@@ -23,9 +22,9 @@ function countLit(img: RawImage): number {
   return n;
 }
 
-Deno.test("drawRect outlines exactly the border pixels", () => {
+Deno.test("drawBox outlines exactly the border pixels", () => {
   const img = createImage(10, 10);
-  drawRect(img, 2, 3, 7, 8, [255, 0, 0], 1);
+  drawBox(img, [2, 3, 7, 8], { color: [255, 0, 0], thickness: 1 });
   // 5×5 box, 1 px outline: 16 pixels.
   assert.equal(countLit(img), 16);
   assert.deepEqual(px(img, 2, 3), [255, 0, 0]);
@@ -36,7 +35,7 @@ Deno.test("drawRect outlines exactly the border pixels", () => {
 
 Deno.test("fillRect clips and blends", () => {
   const img = createImage(4, 4);
-  fillRect(img, -5, -5, 2, 2, [200, 100, 0], 0.5);
+  fillRect(img, [-5, -5, 2, 2], [200, 100, 0], 0.5);
   assert.equal(countLit(img), 4);
   assert.deepEqual(px(img, 1, 1), [100, 50, 0]);
 });

@@ -133,7 +133,7 @@ export function demoSamples(
       const h = Math.round(size * rng.uniform(0.15, 0.4));
       const x = rng.int(size - w), y = rng.int(size - h);
       labels[j] = rng.int(3);
-      fillRect(image, x, y, x + w, y + h, colorFor(labels[j] + 3));
+      fillRect(image, [x, y, x + w, y + h], colorFor(labels[j] + 3));
       for (let yy = y; yy < y + h; yy++) {
         mask.fill(labels[j] + 1, yy * size + x, yy * size + x + w);
       }
