@@ -25,6 +25,7 @@ import {
   runStudy,
   selectJobs,
   type StudyGrid,
+  type StudyJob,
   type StudyStage,
   tableMarkdown,
   type Task,
@@ -68,6 +69,29 @@ export function applySets(
 }
 
 /**
+ * The command line that runs study job `job` into `out` with the recipe
+ * CLI on `backend`, resuming whatever the folder holds.
+ */
+export function recipeCommandArgs(
+  job: StudyJob,
+  out: string,
+  backend: string,
+): string[] {
+  return [
+    "run",
+    "-A",
+    RECIPE_CLI,
+    job.recipe,
+    "--out",
+    out,
+    "--resume",
+    "--backend",
+    backend,
+    ...Object.entries(job.overrides).map(([k, v]) => `--${k}=${v}`),
+  ];
+}
+
+/**
  * Runs a job as `deno run cli/recipe.ts NAME --out OUT --resume ...`, its
  * output appended to `<out>/cell.log`; a failure's error is the recipe's
  * `error:` line.
@@ -92,18 +116,7 @@ export function subprocessRunner(backend: string, jobs: number): JobRunner {
       await Deno.open(logPath, opts),
     ];
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        RECIPE_CLI,
-        job.recipe,
-        "--out",
-        out,
-        "--resume",
-        "--backend",
-        backend,
-        ...Object.entries(job.overrides).map(([k, v]) => `--${k}=${v}`),
-      ],
+      args: recipeCommandArgs(job, out, backend),
       env,
       stdin: "null",
       stdout: "piped",

@@ -8,7 +8,12 @@
  */
 import assert from "node:assert/strict";
 import { readJson } from "../core/fs.ts";
-import { applySets, inProcessRunner, subprocessRunner } from "../cli/study.ts";
+import {
+  applySets,
+  inProcessRunner,
+  recipeCommandArgs,
+  subprocessRunner,
+} from "../cli/study.ts";
 import { buildPreset } from "../cli/study_presets.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import {
@@ -18,8 +23,6 @@ import {
   writeStudyReport,
 } from "../study/mod.ts";
 import { tempStudyDir } from "./study_helpers.ts";
-
-const RECIPE_CLI = new URL("../cli/recipe.ts", import.meta.url).pathname;
 
 Deno.test("study quick preset: tables from real runs; a shard alone is partial, equals the full run bit for bit, and merges back", async () => {
   const registry = createBuiltinRegistry();
@@ -112,18 +115,7 @@ async function oneCellGrid(): Promise<StudyGrid> {
 /** Runs the recipe CLI and SIGKILLs it once a checkpoint exists. */
 const killedRunner: JobRunner = async (job, out) => {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      RECIPE_CLI,
-      job.recipe,
-      "--out",
-      out,
-      "--resume",
-      "--backend",
-      "wasm",
-      ...Object.entries(job.overrides).map(([k, v]) => `--${k}=${v}`),
-    ],
+    args: recipeCommandArgs(job, out, "wasm"),
     stdout: "null",
     stderr: "null",
   }).spawn();
