@@ -8,6 +8,7 @@
  */
 import type { CocoEvalParams } from "./coco_params.ts";
 import {
+  evalDims,
   type GroupedData,
   IGNORED,
   type MatchResult,
@@ -34,13 +35,7 @@ export function accumulate(
   match: MatchResult,
   params: CocoEvalParams,
 ): Accumulated {
-  const I = data.imgIds.length;
-  const K = data.catIds.length;
-  const T = params.iouThrs.length;
-  const R = params.recThrs.length;
-  const A = params.areaRng.length;
-  const M = params.maxDets.length;
-  const N = data.dtScore.length;
+  const { I, K, T, R, A, M, N } = evalDims(data, params);
   const precision = new Float64Array(T * R * K * A * M).fill(-1);
   const recall = new Float64Array(T * K * A * M).fill(-1);
   // Detections are laid out by category, then image, then rank, so a stable

@@ -151,6 +151,37 @@ export interface MatchResult {
   npig: Float64Array;
 }
 
+/** The array sizes of an evaluation, named as in pycocotools. */
+export interface EvalDims {
+  /** Images. */
+  I: number;
+  /** Categories. */
+  K: number;
+  /** IoU thresholds. */
+  T: number;
+  /** Recall thresholds. */
+  R: number;
+  /** Area ranges. */
+  A: number;
+  /** Max-detection settings. */
+  M: number;
+  /** Detections. */
+  N: number;
+}
+
+/** The sizes of evaluating `data` with `params`. */
+export function evalDims(data: GroupedData, params: CocoEvalParams): EvalDims {
+  return {
+    I: data.imgIds.length,
+    K: data.catIds.length,
+    T: params.iouThrs.length,
+    R: params.recThrs.length,
+    A: params.areaRng.length,
+    M: params.maxDets.length,
+    N: data.dtScore.length,
+  };
+}
+
 /** bbox IoU as pycocotools' `bbIou` computes it (crowd: over detection area). */
 function computeIous(
   data: GroupedData,
@@ -214,11 +245,7 @@ export function matchGroups(
   data: GroupedData,
   params: CocoEvalParams,
 ): MatchResult {
-  const I = data.imgIds.length;
-  const K = data.catIds.length;
-  const A = params.areaRng.length;
-  const T = params.iouThrs.length;
-  const N = data.dtScore.length;
+  const { I, K, A, T, N } = evalDims(data, params);
   const state = new Uint8Array(A * T * N);
   const npig = new Float64Array(K * A);
   const { gtStart, dtStart, gtArea, gtCrowd, gtIdZero, dtBox } = data;
