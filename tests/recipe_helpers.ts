@@ -13,6 +13,7 @@ import {
 } from "../core/registry.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import { runRecipe } from "../core/runner.ts";
+import { ensureSyntheticSeg } from "../plugins/voc/mod.ts";
 import {
   ensureSyntheticData,
   SYNTHETIC_DATA_DEFAULTS,
@@ -129,6 +130,21 @@ function tinyEntry<K extends PluginKind>(
     return { ...spec, defaults: { ...spec.defaults, ...TINY_SET } };
   }
   return entry;
+}
+
+/**
+ * A synthetic segmentation set in the VOC layout, cached under `cache`:
+ * 32 px images with objects of 8 to 20 px and the split sizes `splits`;
+ * its root.
+ */
+export function tinySegSet(
+  cache: string,
+  splits: { train: number; tune: number; val: number; unlabeled: number },
+): Promise<string> {
+  return ensureSyntheticSeg(
+    { imageSize: 32, ...splits, minSize: 8, maxSize: 20 },
+    cache,
+  );
 }
 
 /** A fresh temporary run folder. */

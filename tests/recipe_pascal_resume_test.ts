@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { decodeMaskPng } from "../image/mask_png.ts";
 import { readCoco } from "../selftrain/mod.ts";
-import { ensureSyntheticSeg } from "../plugins/voc/mod.ts";
+import { tinySegSet } from "./recipe_helpers.ts";
 
 const CLI = new URL("../cli/recipe.ts", import.meta.url).pathname;
 
@@ -50,15 +50,12 @@ Deno.test("pascal-selftrain: SIGKILL while labelling, resume: no pseudo mask los
   const cache = await Deno.makeTempDir();
   const out = await Deno.makeTempDir();
   try {
-    const root = await ensureSyntheticSeg({
-      imageSize: 32,
+    const root = await tinySegSet(cache, {
       train: 6,
       tune: 3,
       val: 3,
       unlabeled: 150,
-      minSize: 8,
-      maxSize: 20,
-    }, cache);
+    });
     const pool = 6 + 3 + 3 + 150;
     const journal = `${out}/labels/pseudo_labels.jsonl`;
     const child = new Deno.Command(Deno.execPath(), {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { exists } from "../core/fs.ts";
 import { resolveConfig, runRecipe } from "../core/runner.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
-import { ensureSyntheticSeg } from "../plugins/voc/mod.ts";
+import { tinySegSet } from "./recipe_helpers.ts";
 import {
   type CocoSelfTrainConfig,
   teacherIsBaseline as cocoRule,
@@ -20,6 +20,7 @@ import {
   teacherIsBaseline as pascalRule,
 } from "../recipes/pascal_selftrain.ts";
 import { CPU_SEG_TRAIN } from "../recipes/pascal_supervised.ts";
+import type { SelfTrainPhases } from "../recipes/report.ts";
 
 const teacher = { ...CPU_SEG_TRAIN, augment: "S1" };
 const student = {
@@ -60,21 +61,14 @@ Deno.test("trainedAsTeacher: every training key, the init, the augmentation and 
 
 Deno.test("teacherIsBaseline: each recipe's defaults, and its own extra conditions", () => {
   const registry = createBuiltinRegistry();
-  const coco = resolveConfig(
-    registry,
-    "coco-selftrain",
-    {},
-  ) as CocoSelfTrainConfig;
+  const defaults = (recipe: string) => resolveConfig(registry, recipe, {});
+  const coco = defaults("coco-selftrain") as CocoSelfTrainConfig;
   assert.equal(cocoRule(coco), true); // the README's protocol
   assert.equal(
     cocoRule({ ...coco, student: { ...coco.student, positivesMomentum: 0.9 } }),
     false,
   );
-  const pascal = resolveConfig(
-    registry,
-    "pascal-selftrain",
-    {},
-  ) as PascalSelfTrainConfig;
+  const pascal = defaults("pascal-selftrain") as PascalSelfTrainConfig;
   assert.equal(pascalRule(pascal), true); // the README's protocol
   assert.equal(
     pascalRule({ ...pascal, student: { ...pascal.student, augment: "S2" } }),
@@ -87,15 +81,12 @@ Deno.test("pascal-selftrain: a student trained as the teacher has the teacher as
   const cache = await Deno.makeTempDir();
   const out = await Deno.makeTempDir();
   try {
-    const root = await ensureSyntheticSeg({
-      imageSize: 32,
+    const root = await tinySegSet(cache, {
       train: 4,
       tune: 2,
       val: 2,
       unlabeled: 4,
-      minSize: 8,
-      maxSize: 20,
-    }, cache);
+    });
     const same: Record<string, string> = {};
     for (
       const [k, v] of Object.entries({
@@ -124,15 +115,7 @@ Deno.test("pascal-selftrain: a student trained as the teacher has the teacher as
         "pseudo.batchSize": "4",
       },
     });
-    const r = report as {
-      teacher: { metrics: Record<string, number> };
-      baseline: {
-        metrics: Record<string, number>;
-        reusedTeacher: boolean;
-        humanPerStep: number;
-        steps: number;
-      };
-      student: { humanPerStep: number; pseudoPerStep: number };
+    const r = report as unknown as SelfTrainPhases & {
       delta: Record<string, Record<string, number>>;
     };
     // Detection's layout: summaries of val and tune first, then per class.

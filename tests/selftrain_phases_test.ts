@@ -15,6 +15,7 @@ import {
   tinyCocoData,
   tinyTrain,
 } from "./recipe_helpers.ts";
+import type { SelfTrainPhases } from "../recipes/report.ts";
 
 const TINY: Record<string, string> = {
   ...TINY_SELFTRAIN,
@@ -179,10 +180,7 @@ Deno.test("coco-selftrain: --baselineBatch=full gives the baseline the student's
       baselineBatch: "full",
       ...tinyTrain("student", 2),
     });
-    const r = report as {
-      baseline: { humanPerStep: number; steps: number };
-      student: { humanPerStep: number; pseudoPerStep: number; steps: number };
-    };
+    const r = report as unknown as SelfTrainPhases;
     assert.equal(r.baseline.humanPerStep, 4);
     assert.equal(r.student.humanPerStep + r.student.pseudoPerStep, 4);
     assert.equal(r.baseline.steps, r.student.steps);
@@ -202,16 +200,7 @@ Deno.test("coco-selftrain: a student trained exactly as the teacher (random init
       ...tinyTrain("student", 4),
       "student.batchSize": "8",
     });
-    const r = report as {
-      teacher: { metrics: Record<string, number>; steps: number };
-      baseline: {
-        metrics: Record<string, number>;
-        steps: number;
-        humanPerStep: number;
-        reusedTeacher: boolean;
-      };
-      student: { humanPerStep: number; steps: number };
-    };
+    const r = report as unknown as SelfTrainPhases;
     assert.equal(r.baseline.reusedTeacher, true);
     assert.deepEqual(r.baseline.metrics, r.teacher.metrics);
     assert.equal(r.baseline.steps, r.student.steps);
@@ -228,8 +217,7 @@ Deno.test("coco-selftrain: a student trained exactly as the teacher (random init
         "student.lr": "0.05",
       });
       assert.equal(
-        (again.report as { baseline: { reusedTeacher: boolean } }).baseline
-          .reusedTeacher,
+        (again.report as unknown as SelfTrainPhases).baseline.reusedTeacher,
         false,
       );
     } finally {

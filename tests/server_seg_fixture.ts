@@ -15,13 +15,13 @@ import { writeImage } from "../image/codec.ts";
 import { encodeMaskPng } from "../image/mask_png.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
 import {
-  ensureSyntheticSeg,
   SegmentationDataset,
   syntheticSegClasses,
   vocEntries,
 } from "../plugins/voc/mod.ts";
 import { writeSegSelfTrainReport } from "../recipes/seg_report.ts";
 import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
+import { tinySegSet } from "./recipe_helpers.ts";
 import { runStartEvent, trainingEvents } from "./server_helpers.ts";
 
 /** The run's folder name. */
@@ -74,15 +74,12 @@ export async function writeSegRun(
   cache: string,
 ): Promise<string> {
   const run = join(runs, SEG_RUN);
-  const root = await ensureSyntheticSeg({
-    imageSize: SEG_SIZE,
+  const root = await tinySegSet(cache, {
     train: 4,
     tune: 2,
     val: 2,
     unlabeled: SEG_POOL,
-    minSize: 8,
-    maxSize: 20,
-  }, cache);
+  });
   const open = async (split: string) =>
     await SegmentationDataset.open(await vocEntries(root, split), {
       inputSize: SEG_SIZE,

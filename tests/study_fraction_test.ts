@@ -9,13 +9,12 @@ import assert from "node:assert/strict";
 import { resolveConfig } from "../core/runner.ts";
 import type { Dataset } from "../core/types.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
-import { ensureSyntheticSeg } from "../plugins/voc/mod.ts";
 import {
   DETECTION_DATA_DEFAULTS,
   loadDetectionData,
 } from "../recipes/detection.ts";
 import { loadSegData, SEG_DATA_DEFAULTS } from "../recipes/segmentation.ts";
-import { tinySet } from "./recipe_helpers.ts";
+import { tinySegSet, tinySet } from "./recipe_helpers.ts";
 
 function ids(d: Dataset): string[] {
   return Array.from({ length: d.size }, (_, i) => String(d.idOf!(i)));
@@ -68,15 +67,15 @@ Deno.test("study fraction: detection's data.fraction is deterministic per seed a
 
 Deno.test("study fraction: segmentation's data.fraction is deterministic per seed and nested", async () => {
   const registry = createBuiltinRegistry();
-  const root = await ensureSyntheticSeg({
-    imageSize: 32,
-    train: 16,
-    tune: 2,
-    val: 2,
-    unlabeled: 2,
-    minSize: 8,
-    maxSize: 20,
-  }, await Deno.makeTempDir({ prefix: "study_fraction_" }));
+  const root = await tinySegSet(
+    await Deno.makeTempDir({ prefix: "study_fraction_" }),
+    {
+      train: 16,
+      tune: 2,
+      val: 2,
+      unlabeled: 2,
+    },
+  );
   const d = { ...SEG_DATA_DEFAULTS, root, inputSize: 32 };
   await assertNested(
     async (fraction, seed) =>
