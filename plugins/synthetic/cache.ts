@@ -32,3 +32,18 @@ export async function buildFolderOnce(
   }
   return true;
 }
+
+/**
+ * The generator options among a dataset plugin's `config`: its values of
+ * the keys of `defaults` (the generator's own defaults).
+ */
+export function generatorOptions<O extends object>(
+  defaults: O,
+  config: Readonly<O>,
+): Partial<O> {
+  const gen: Partial<O> = {};
+  for (const key of Object.keys(defaults) as (keyof O)[]) {
+    gen[key] = config[key];
+  }
+  return gen;
+}

@@ -16,6 +16,7 @@ import {
   type SpecOf,
 } from "../../core/registry.ts";
 import { loadCocoSplits } from "../coco/dataset.ts";
+import { generatorOptions } from "./cache.ts";
 import { loadImageFolderSplits } from "../image_folder/dataset.ts";
 import {
   ensureSyntheticData,
@@ -79,13 +80,10 @@ export const SYNTHETIC_DATA_DEFAULTS: Readonly<SyntheticDataConfig> = {
 export async function loadSyntheticSplits(
   config: Readonly<SyntheticDataConfig>,
 ): Promise<DataSplits> {
-  const gen: Partial<SyntheticOptions> = {};
-  for (
-    const key of Object.keys(SYNTHETIC_DEFAULTS) as (keyof SyntheticOptions)[]
-  ) {
-    gen[key] = config[key];
-  }
-  const paths = await ensureSyntheticData(gen, config.cacheDir);
+  const paths = await ensureSyntheticData(
+    generatorOptions(SYNTHETIC_DEFAULTS, config),
+    config.cacheDir,
+  );
   return loadCocoSplits({
     train: paths.train,
     trainImages: paths.trainImages,
@@ -133,13 +131,10 @@ export const SYNTHETIC_OBJECTS_DEFAULTS: Readonly<SyntheticObjectsConfig> = {
 export async function loadObjectSplits(
   config: Readonly<SyntheticObjectsConfig>,
 ): Promise<DataSplits> {
-  const gen: Partial<ObjectSetOptions> = {};
-  for (
-    const key of Object.keys(OBJECT_SET_DEFAULTS) as (keyof ObjectSetOptions)[]
-  ) {
-    gen[key] = config[key];
-  }
-  const root = await ensureObjectSet(gen, config.cacheDir);
+  const root = await ensureObjectSet(
+    generatorOptions(OBJECT_SET_DEFAULTS, config),
+    config.cacheDir,
+  );
   return loadImageFolderSplits(root, config.inputSize);
 }
 

@@ -13,6 +13,7 @@ import {
   type SpecOf,
 } from "../../core/registry.ts";
 import { selectFraction } from "../../core/data/loader.ts";
+import { generatorOptions } from "../synthetic/cache.ts";
 import type { Dataset } from "../../core/types.ts";
 import {
   folderEntries,
@@ -147,13 +148,10 @@ export const SYNTHETIC_SEG_DATA_DEFAULTS: Readonly<SyntheticSegDataConfig> = {
 export async function loadSyntheticSegSplits(
   c: Readonly<SyntheticSegDataConfig>,
 ): Promise<SegSplits> {
-  const gen: Partial<SyntheticSegOptions> = {};
-  for (
-    const k of Object.keys(
-      SYNTHETIC_SEG_DEFAULTS,
-    ) as (keyof SyntheticSegOptions)[]
-  ) gen[k] = c[k];
-  const root = await ensureSyntheticSeg(gen, c.cacheDir);
+  const root = await ensureSyntheticSeg(
+    generatorOptions(SYNTHETIC_SEG_DEFAULTS, c),
+    c.cacheDir,
+  );
   return await loadVocSplits(
     {
       root,
