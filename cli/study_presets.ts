@@ -94,6 +94,16 @@ async function quickPreset(o: PresetOptions): Promise<StudyPreset> {
     augments: ["S1"],
     fractions: [0.5, 1],
   };
+  // A task of the grid: each recipe gets the task's data keys, then its own.
+  const quickTask = (
+    data: Record<string, string>,
+    recipes: Record<string, Record<string, string>>,
+  ) => ({
+    ...axes,
+    overrides: Object.fromEntries(
+      Object.entries(recipes).map(([r, keys]) => [r, { ...data, ...keys }]),
+    ),
+  });
   return {
     jobs: 1,
     notes: [],
@@ -103,38 +113,32 @@ async function quickPreset(o: PresetOptions): Promise<StudyPreset> {
       seeds: [0],
       design: "full",
       tasks: {
-        detection: {
-          ...axes,
-          overrides: {
-            "coco-supervised": {
-              ...detData,
-              ...prefixed("train", { steps: 2, batchSize: 4, ...tiny }),
-            },
-            "coco-selftrain": {
-              ...detData,
-              ...prefixed("teacher", { steps: 2, batchSize: 4, ...tiny }),
-              // 4 human + 4 pseudo: the teacher is the compute-matched baseline.
-              ...prefixed("student", { steps: 2, batchSize: 8, ...tiny }),
-              "pseudo.threshold": "0.001",
-              "pseudo.batchSize": "4",
-            },
+        detection: quickTask(detData, {
+          "coco-supervised": prefixed("train", {
+            steps: 2,
+            batchSize: 4,
+            ...tiny,
+          }),
+          "coco-selftrain": {
+            ...prefixed("teacher", { steps: 2, batchSize: 4, ...tiny }),
+            // 4 human + 4 pseudo: the teacher is the compute-matched baseline.
+            ...prefixed("student", { steps: 2, batchSize: 8, ...tiny }),
+            "pseudo.threshold": "0.001",
+            "pseudo.batchSize": "4",
           },
-        },
-        segmentation: {
-          ...axes,
-          overrides: {
-            "pascal-supervised": {
-              ...segData,
-              ...prefixed("train", { steps: 2, batchSize: 2, ...tiny }),
-            },
-            "pascal-selftrain": {
-              ...segData,
-              ...prefixed("teacher", { steps: 2, batchSize: 2, ...tiny }),
-              ...prefixed("student", { steps: 2, batchSize: 2, ...tiny }),
-              "pseudo.batchSize": "2",
-            },
+        }),
+        segmentation: quickTask(segData, {
+          "pascal-supervised": prefixed("train", {
+            steps: 2,
+            batchSize: 2,
+            ...tiny,
+          }),
+          "pascal-selftrain": {
+            ...prefixed("teacher", { steps: 2, batchSize: 2, ...tiny }),
+            ...prefixed("student", { steps: 2, batchSize: 2, ...tiny }),
+            "pseudo.batchSize": "2",
           },
-        },
+        }),
       },
     },
   };

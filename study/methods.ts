@@ -62,32 +62,39 @@ export interface MethodSpec {
   tasks: Readonly<Partial<Record<Task, RecipeBinding>>>;
 }
 
-const DET_SUPERVISED: RecipeBinding = {
-  recipe: "coco-supervised",
-  augmentKeys: ["augment"],
-  reports: "metrics",
-  hasBaseline: false,
-};
-const DET_SELFTRAIN: RecipeBinding = {
-  recipe: "coco-selftrain",
-  // Teacher and student at the column's level: the paper's tables vary one
-  // augmentation, and the teacher then is the student's compute-matched baseline.
-  augmentKeys: ["augment", "teacher.augment"],
-  reports: "student",
-  hasBaseline: true,
-};
-const SEG_SUPERVISED: RecipeBinding = {
-  recipe: "pascal-supervised",
-  augmentKeys: ["augment"],
-  reports: "metrics",
-  hasBaseline: false,
-};
-const SEG_SELFTRAIN: RecipeBinding = {
-  recipe: "pascal-selftrain",
-  augmentKeys: ["teacher.augment", "student.augment"],
-  reports: "student",
-  hasBaseline: true,
-};
+/** A supervised recipe: one `augment` key, the headline in its `metrics`. */
+function supervisedBinding(recipe: string): RecipeBinding {
+  return {
+    recipe,
+    augmentKeys: ["augment"],
+    reports: "metrics",
+    hasBaseline: false,
+  };
+}
+
+/**
+ * A self-training recipe: teacher and student at the column's
+ * augmentation (`augmentKeys`; the paper's tables vary one augmentation,
+ * and the teacher then is the student's compute-matched baseline), the
+ * headline the student's, against that baseline.
+ */
+function selfTrainingBinding(
+  recipe: string,
+  augmentKeys: readonly string[],
+): RecipeBinding {
+  return { recipe, augmentKeys, reports: "student", hasBaseline: true };
+}
+
+const DET_SUPERVISED = supervisedBinding("coco-supervised");
+const DET_SELFTRAIN = selfTrainingBinding("coco-selftrain", [
+  "augment",
+  "teacher.augment",
+]);
+const SEG_SUPERVISED = supervisedBinding("pascal-supervised");
+const SEG_SELFTRAIN = selfTrainingBinding("pascal-selftrain", [
+  "teacher.augment",
+  "student.augment",
+]);
 
 /** The methods of the paper's tables and the recipes that run them. */
 export const METHODS: Readonly<Record<Method, MethodSpec>> = {
