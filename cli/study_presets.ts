@@ -87,7 +87,14 @@ async function quickPreset(o: PresetOptions): Promise<StudyPreset> {
     "model.filters": "8",
     "model.lowLevelFilters": "8",
   };
-  const tiny = { warmupSteps: 1, checkpointEvery: 1 };
+  // Two steps of `batchSize` images for section `prefix`.
+  const tiny = (prefix: string, batchSize: number) =>
+    prefixed(prefix, {
+      steps: 2,
+      batchSize,
+      warmupSteps: 1,
+      checkpointEvery: 1,
+    });
   const axes = {
     inits: ["random"] as InitKind[],
     methods: ["supervised", "self-training"] as Method[],
@@ -114,28 +121,20 @@ async function quickPreset(o: PresetOptions): Promise<StudyPreset> {
       design: "full",
       tasks: {
         detection: quickTask(detData, {
-          "coco-supervised": prefixed("train", {
-            steps: 2,
-            batchSize: 4,
-            ...tiny,
-          }),
+          "coco-supervised": tiny("train", 4),
           "coco-selftrain": {
-            ...prefixed("teacher", { steps: 2, batchSize: 4, ...tiny }),
+            ...tiny("teacher", 4),
             // 4 human + 4 pseudo: the teacher is the compute-matched baseline.
-            ...prefixed("student", { steps: 2, batchSize: 8, ...tiny }),
+            ...tiny("student", 8),
             "pseudo.threshold": "0.001",
             "pseudo.batchSize": "4",
           },
         }),
         segmentation: quickTask(segData, {
-          "pascal-supervised": prefixed("train", {
-            steps: 2,
-            batchSize: 2,
-            ...tiny,
-          }),
+          "pascal-supervised": tiny("train", 2),
           "pascal-selftrain": {
-            ...prefixed("teacher", { steps: 2, batchSize: 2, ...tiny }),
-            ...prefixed("student", { steps: 2, batchSize: 2, ...tiny }),
+            ...tiny("teacher", 2),
+            ...tiny("student", 2),
             "pseudo.batchSize": "2",
           },
         }),

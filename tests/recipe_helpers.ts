@@ -147,6 +147,24 @@ export function tinySegSet(
   );
 }
 
+/**
+ * Runs `body` with a fresh `tinySegSet` of `splits` (its root) and an empty
+ * run folder, both temporary and removed afterwards.
+ */
+export async function withTinySegSet(
+  splits: Parameters<typeof tinySegSet>[1],
+  body: (root: string, out: string) => Promise<void>,
+): Promise<void> {
+  const cache = await Deno.makeTempDir();
+  const out = await Deno.makeTempDir();
+  try {
+    await body(await tinySegSet(cache, splits), out);
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+    await Deno.remove(out, { recursive: true });
+  }
+}
+
 /** A fresh temporary run folder. */
 export function tempOut(prefix: string): Promise<string> {
   return Deno.makeTempDir({ prefix: `recipe_${prefix}_` });

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { exists } from "../core/fs.ts";
 import { resolveConfig, runRecipe } from "../core/runner.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
-import { tinySegSet } from "./recipe_helpers.ts";
+import { withTinySegSet } from "./recipe_helpers.ts";
 import {
   type CocoSelfTrainConfig,
   teacherIsBaseline as cocoRule,
@@ -77,79 +77,73 @@ Deno.test("teacherIsBaseline: each recipe's defaults, and its own extra conditio
   assert.equal(pascalRule({ ...pascal, baselineBatch: "full" }), false);
 });
 
-Deno.test("pascal-selftrain: a student trained as the teacher has the teacher as its baseline", async () => {
-  const cache = await Deno.makeTempDir();
-  const out = await Deno.makeTempDir();
-  try {
-    const root = await tinySegSet(cache, {
-      train: 4,
-      tune: 2,
-      val: 2,
-      unlabeled: 4,
-    });
-    const same: Record<string, string> = {};
-    for (
-      const [k, v] of Object.entries({
-        steps: "2",
-        lr: "0.05",
-        warmupSteps: "0",
-        checkpointEvery: "0",
-      })
-    ) same[`teacher.${k}`] = same[`student.${k}`] = v;
-    const { report } = await runRecipe({
-      registry: createBuiltinRegistry(),
-      recipe: "pascal-selftrain",
-      out,
-      backend: "wasm",
-      overrides: {
-        "data.root": root,
-        "data.unlabeledImages": `${root}/JPEGImages`,
-        "data.tuneSplit": "tune",
-        "data.inputSize": "32",
-        "model.filters": "8",
-        "model.lowLevelFilters": "8",
-        ...same,
-        "teacher.batchSize": "2",
-        "student.batchSize": "4",
-        "student.init": "random",
-        "pseudo.batchSize": "4",
-      },
-    });
-    const r = report as unknown as SelfTrainPhases & {
-      delta: Record<string, Record<string, number>>;
-    };
-    // Detection's layout: summaries of val and tune first, then per class.
-    const keys = Object.keys(r.teacher.metrics);
-    assert.deepEqual(keys.slice(0, 4), [
-      "mIoU",
-      "pixelAccuracy",
-      "tune/mIoU",
-      "tune/pixelAccuracy",
-    ]);
-    assert.ok(keys.includes("IoU/background"), keys.join());
-    assert.ok(keys.includes("tune/IoU/background"), keys.join());
-    const perClass = keys.filter((k) => k.startsWith("IoU/"))
-      .map((k) => r.teacher.metrics[k]);
-    assert.ok(
-      Math.abs(
-        perClass.reduce((a, b) => a + b, 0) / perClass.length -
-          r.teacher.metrics.mIoU,
-      ) < 1e-12,
-      "mIoU is the mean of the defined per-class IoUs",
-    );
-    assert.equal(r.baseline.reusedTeacher, true);
-    assert.deepEqual(r.baseline.metrics, r.teacher.metrics);
-    assert.deepEqual(r.delta.baseline, r.delta.teacher);
-    assert.equal(r.baseline.humanPerStep, 2);
-    assert.deepEqual([r.student.humanPerStep, r.student.pseudoPerStep], [2, 2]);
-    assert.equal(await exists(`${out}/baseline`), false);
-    assert.equal(await exists(`${out}/student/metrics.json`), true);
-    assert.match(
-      await Deno.readTextFile(`${out}/report.md`),
-      /the teacher itself/,
-    );
-  } finally {
-    await Deno.remove(cache, { recursive: true });
-    await Deno.remove(out, { recursive: true });
-  }
-});
+Deno.test("pascal-selftrain: a student trained as the teacher has the teacher as its baseline", () =>
+  withTinySegSet(
+    { train: 4, tune: 2, val: 2, unlabeled: 4 },
+    async (root, out) => {
+      const same: Record<string, string> = {};
+      for (
+        const [k, v] of Object.entries({
+          steps: "2",
+          lr: "0.05",
+          warmupSteps: "0",
+          checkpointEvery: "0",
+        })
+      ) same[`teacher.${k}`] = same[`student.${k}`] = v;
+      const { report } = await runRecipe({
+        registry: createBuiltinRegistry(),
+        recipe: "pascal-selftrain",
+        out,
+        backend: "wasm",
+        overrides: {
+          "data.root": root,
+          "data.unlabeledImages": `${root}/JPEGImages`,
+          "data.tuneSplit": "tune",
+          "data.inputSize": "32",
+          "model.filters": "8",
+          "model.lowLevelFilters": "8",
+          ...same,
+          "teacher.batchSize": "2",
+          "student.batchSize": "4",
+          "student.init": "random",
+          "pseudo.batchSize": "4",
+        },
+      });
+      const r = report as unknown as SelfTrainPhases & {
+        delta: Record<string, Record<string, number>>;
+      };
+      // Detection's layout: summaries of val and tune first, then per class.
+      const keys = Object.keys(r.teacher.metrics);
+      assert.deepEqual(keys.slice(0, 4), [
+        "mIoU",
+        "pixelAccuracy",
+        "tune/mIoU",
+        "tune/pixelAccuracy",
+      ]);
+      assert.ok(keys.includes("IoU/background"), keys.join());
+      assert.ok(keys.includes("tune/IoU/background"), keys.join());
+      const perClass = keys.filter((k) => k.startsWith("IoU/"))
+        .map((k) => r.teacher.metrics[k]);
+      assert.ok(
+        Math.abs(
+          perClass.reduce((a, b) => a + b, 0) / perClass.length -
+            r.teacher.metrics.mIoU,
+        ) < 1e-12,
+        "mIoU is the mean of the defined per-class IoUs",
+      );
+      assert.equal(r.baseline.reusedTeacher, true);
+      assert.deepEqual(r.baseline.metrics, r.teacher.metrics);
+      assert.deepEqual(r.delta.baseline, r.delta.teacher);
+      assert.equal(r.baseline.humanPerStep, 2);
+      assert.deepEqual([r.student.humanPerStep, r.student.pseudoPerStep], [
+        2,
+        2,
+      ]);
+      assert.equal(await exists(`${out}/baseline`), false);
+      assert.equal(await exists(`${out}/student/metrics.json`), true);
+      assert.match(
+        await Deno.readTextFile(`${out}/report.md`),
+        /the teacher itself/,
+      );
+    },
+  ));
