@@ -85,23 +85,19 @@ Deno.test("crop and resize: the window's pixels, resized bilinearly", () => {
 
 Deno.test("random-resized-crop: deterministic per seed, flip 0 / 1 exact, registered, classification only", () => {
   const img = image(10, 10);
-  const full = new RandomResizedCrop({
-    ...resizedCropDefaults(10),
-    scaleMin: 1,
-    ratioMin: 1,
-    ratioMax: 1,
-    flip: 0,
-  });
-  const s = full.apply({ id: 1, image: img, label: 3 }, new Rng(4));
+  // Whole-image crops of a square image: only the flip changes it.
+  const whole = (flip: number) =>
+    new RandomResizedCrop({
+      ...resizedCropDefaults(10),
+      scaleMin: 1,
+      ratioMin: 1,
+      ratioMax: 1,
+      flip,
+    });
+  const s = whole(0).apply({ id: 1, image: img, label: 3 }, new Rng(4));
   assert.deepEqual(s.image.data, img.data);
   assert.equal(s.label, 3);
-  const flipped = new RandomResizedCrop({
-    ...resizedCropDefaults(10),
-    scaleMin: 1,
-    ratioMin: 1,
-    ratioMax: 1,
-    flip: 1,
-  }).apply({ id: 1, image: img }, new Rng(4));
+  const flipped = whole(1).apply({ id: 1, image: img }, new Rng(4));
   assert.equal(flipped.image.data[0], img.data[9 * 3]);
   assert.equal(flipped.image.data[9 * 3 + 2], img.data[2]);
 

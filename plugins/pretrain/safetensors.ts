@@ -43,41 +43,29 @@ function halfToFloat(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
+/** Reads one little-endian element at byte `o`, per dtype (U8 and BOOL: the default). */
+const READERS: Readonly<
+  Record<string, (view: DataView, o: number) => number>
+> = {
+  F32: (v, o) => v.getFloat32(o, true),
+  F64: (v, o) => v.getFloat64(o, true),
+  F16: (v, o) => halfToFloat(v.getUint16(o, true)),
+  BF16: (v, o) =>
+    new Float32Array(new Uint32Array([v.getUint16(o, true) << 16]).buffer)[0],
+  I64: (v, o) => Number(v.getBigInt64(o, true)),
+  I32: (v, o) => v.getInt32(o, true),
+  I16: (v, o) => v.getInt16(o, true),
+  I8: (v, o) => v.getInt8(o),
+};
+
 function decode(dtype: string, view: DataView, count: number): Float32Array {
   const out = new Float32Array(count);
   const step = DTYPE_BYTES[dtype];
+  const read = Object.hasOwn(READERS, dtype)
+    ? READERS[dtype]
+    : (v: DataView, o: number) => v.getUint8(o);
   for (let i = 0; i < count; i++) {
-    const o = i * step;
-    switch (dtype) {
-      case "F32":
-        out[i] = view.getFloat32(o, true);
-        break;
-      case "F64":
-        out[i] = view.getFloat64(o, true);
-        break;
-      case "F16":
-        out[i] = halfToFloat(view.getUint16(o, true));
-        break;
-      case "BF16":
-        out[i] = new Float32Array(
-          new Uint32Array([view.getUint16(o, true) << 16]).buffer,
-        )[0];
-        break;
-      case "I64":
-        out[i] = Number(view.getBigInt64(o, true));
-        break;
-      case "I32":
-        out[i] = view.getInt32(o, true);
-        break;
-      case "I16":
-        out[i] = view.getInt16(o, true);
-        break;
-      case "I8":
-        out[i] = view.getInt8(o);
-        break;
-      default: // U8, BOOL
-        out[i] = view.getUint8(o);
-    }
+    out[i] = read(view, i * step);
   }
   return out;
 }
