@@ -9,7 +9,6 @@ import * as tf from "@tensorflow/tfjs-core";
 import { latestCheckpoint } from "../core/train/checkpoint.ts";
 import { loadModelWeights } from "../recipes/phase.ts";
 import { train } from "../core/train/trainer.ts";
-import { runRecipe } from "../core/runner.ts";
 import { jointLoss, jointPhase } from "../recipes/joint_training.ts";
 import {
   classifierRegistry,
@@ -20,9 +19,9 @@ import {
 } from "./foundation_helpers.ts";
 import {
   readEvents,
+  runTiny,
   tempOut,
   TINY_MODEL,
-  tinyRegistry,
   tinyTrain,
 } from "./recipe_helpers.ts";
 
@@ -138,18 +137,12 @@ Deno.test("W = 0 trains bit-identically to no joint training; W > 0 trains the b
 Deno.test("coco-supervised --joint.weight trains with the classification loss at every step", async () => {
   const out = await tempOut("joint");
   try {
-    await runRecipe({
-      registry: tinyRegistry(),
-      recipe: "coco-supervised",
-      out,
-      backend: "wasm",
-      overrides: {
-        ...TINY_MODEL,
-        ...tinyTrain("train", 2),
-        "joint.weight": "0.5",
-        "joint.batchSize": "2",
-        "joint.inputSize": "32",
-      },
+    await runTiny("coco-supervised", out, {
+      ...TINY_MODEL,
+      ...tinyTrain("train", 2),
+      "joint.weight": "0.5",
+      "joint.batchSize": "2",
+      "joint.inputSize": "32",
     });
     const events = await readEvents(out);
     const steps = events.filter((e) => e.type === "step");
@@ -165,16 +158,10 @@ Deno.test("coco-supervised --joint.weight trains with the classification loss at
     ));
     await assert.rejects(
       () =>
-        runRecipe({
-          registry: tinyRegistry(),
-          recipe: "coco-supervised",
-          out: `${out}/bad`,
-          backend: "wasm",
-          overrides: {
-            ...tinyTrain("train", 1),
-            "joint.weight": "1",
-            "joint.dataset": "nope",
-          },
+        runTiny("coco-supervised", `${out}/bad`, {
+          ...tinyTrain("train", 1),
+          "joint.weight": "1",
+          "joint.dataset": "nope",
         }),
       /joint\.dataset: unknown dataset "nope"; registered: /,
     );

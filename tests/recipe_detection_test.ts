@@ -25,6 +25,7 @@ import {
 import {
   readEvents,
   readJsonFile,
+  runTiny,
   tempOut,
   TINY_MODEL,
   TINY_SELFTRAIN,
@@ -41,12 +42,9 @@ Deno.test("coco-supervised: metrics, COCO results, checkpoint; a re-run skips th
   try {
     const gt = await readCocoDataset((await tinySet()).val);
     const run = () =>
-      runRecipe({
-        registry: tinyRegistry(),
-        recipe: "coco-supervised",
-        out,
-        backend: "wasm",
-        overrides: { ...TINY_MODEL, ...tinyTrain("train", 3) },
+      runTiny("coco-supervised", out, {
+        ...TINY_MODEL,
+        ...tinyTrain("train", 3),
       });
     const first = await run();
 

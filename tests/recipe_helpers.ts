@@ -95,18 +95,31 @@ export const TINY_SELFTRAIN: Readonly<Record<string, string>> = {
   "pseudo.batchSize": "4",
 };
 
+/**
+ * Runs `recipe` in-process into `out` with `overrides`, on `tinyRegistry()`
+ * (the built-in plugins, `synthetic-shapes` the tiny set) and `backend`.
+ */
+export function runTiny(
+  recipe: string,
+  out: string,
+  overrides: Record<string, string>,
+  backend = "wasm",
+): ReturnType<typeof runRecipe> {
+  return runRecipe({
+    registry: tinyRegistry(),
+    recipe,
+    out,
+    backend,
+    overrides,
+  });
+}
+
 /** Runs `coco-selftrain` in-process on the tiny set (wasm), with `extra` overrides. */
 export function runTinySelfTrain(
   out: string,
   extra: Record<string, string> = {},
 ): ReturnType<typeof runRecipe> {
-  return runRecipe({
-    registry: tinyRegistry(),
-    recipe: "coco-selftrain",
-    out,
-    backend: "wasm",
-    overrides: { ...TINY_SELFTRAIN, ...extra },
-  });
+  return runTiny("coco-selftrain", out, { ...TINY_SELFTRAIN, ...extra });
 }
 
 /** Every built-in plugin, with `synthetic-shapes` defaulting to the tiny set. */

@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { runRecipe } from "../core/runner.ts";
 import { latestCheckpoint, loadCheckpoint } from "../core/train/checkpoint.ts";
 import {
   type CocoSelfTrainConfig,
@@ -20,6 +19,7 @@ import {
 } from "../recipes/trained_model.ts";
 import {
   readJsonFile,
+  runTiny,
   tempOut,
   TINY_SELFTRAIN,
   tinyRegistry,
@@ -39,18 +39,12 @@ Deno.test("coco-selftrain from a backbone checkpoint: teacher, student and basel
   const ck = `${out}/../${out.split("/").pop()}-ck`;
   try {
     const source = await tinyConvnetCheckpoint(ck);
-    const { report } = await runRecipe({
-      registry: tinyRegistry(),
-      recipe: "coco-selftrain",
-      out,
-      backend: "wasm",
-      overrides: {
-        ...TINY_SELFTRAIN,
-        ...tinyTrain("teacher", 2),
-        ...tinyTrain("student", 2),
-        "model.init": ck,
-        "model.freezeAt": "0",
-      },
+    const { report } = await runTiny("coco-selftrain", out, {
+      ...TINY_SELFTRAIN,
+      ...tinyTrain("teacher", 2),
+      ...tinyTrain("student", 2),
+      "model.init": ck,
+      "model.freezeAt": "0",
     });
     for (const phase of ["teacher", "student", "baseline"]) {
       const w = await finalWeights(`${out}/${phase}`);
@@ -113,19 +107,13 @@ Deno.test("pascal-supervised from a tiny-convnet checkpoint with freezeAt=1; a m
   const ck = `${out}-ck`;
   try {
     const source = await tinyConvnetCheckpoint(ck);
-    const { report } = await runRecipe({
-      registry: tinyRegistry(),
-      recipe: "pascal-supervised",
-      out,
-      backend: "wasm",
-      overrides: {
-        "data.inputSize": "32",
-        "model.filters": "8",
-        "model.lowLevelFilters": "8",
-        ...tinyTrain("train", 2),
-        "model.init": ck,
-        "model.freezeAt": "1",
-      },
+    const { report } = await runTiny("pascal-supervised", out, {
+      "data.inputSize": "32",
+      "model.filters": "8",
+      "model.lowLevelFilters": "8",
+      ...tinyTrain("train", 2),
+      "model.init": ck,
+      "model.freezeAt": "1",
     });
     assert.equal((report as { init: { path: string } }).init.path, ck);
     const w = await finalWeights(`${out}/train`);
@@ -139,16 +127,10 @@ Deno.test("pascal-supervised from a tiny-convnet checkpoint with freezeAt=1; a m
     const bad = `${out}/bad`;
     await assert.rejects(
       () =>
-        runRecipe({
-          registry: tinyRegistry(),
-          recipe: "coco-supervised",
-          out: bad,
-          backend: "wasm",
-          overrides: {
-            "model.init": ck,
-            "model.backbone": "spinenet-tiny",
-            ...tinyTrain("train", 2),
-          },
+        runTiny("coco-supervised", bad, {
+          "model.init": ck,
+          "model.backbone": "spinenet-tiny",
+          ...tinyTrain("train", 2),
         }),
       (e: Error) =>
         e.message ===

@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { exists } from "../core/fs.ts";
-import { resolveConfig, runRecipe } from "../core/runner.ts";
+import { resolveConfig } from "../core/runner.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
-import { withTinySegSet } from "./recipe_helpers.ts";
+import { runTiny, withTinySegSet } from "./recipe_helpers.ts";
 import {
   type CocoSelfTrainConfig,
   teacherIsBaseline as cocoRule,
@@ -90,24 +90,18 @@ Deno.test("pascal-selftrain: a student trained as the teacher has the teacher as
           checkpointEvery: "0",
         })
       ) same[`teacher.${k}`] = same[`student.${k}`] = v;
-      const { report } = await runRecipe({
-        registry: createBuiltinRegistry(),
-        recipe: "pascal-selftrain",
-        out,
-        backend: "wasm",
-        overrides: {
-          "data.root": root,
-          "data.unlabeledImages": `${root}/JPEGImages`,
-          "data.tuneSplit": "tune",
-          "data.inputSize": "32",
-          "model.filters": "8",
-          "model.lowLevelFilters": "8",
-          ...same,
-          "teacher.batchSize": "2",
-          "student.batchSize": "4",
-          "student.init": "random",
-          "pseudo.batchSize": "4",
-        },
+      const { report } = await runTiny("pascal-selftrain", out, {
+        "data.root": root,
+        "data.unlabeledImages": `${root}/JPEGImages`,
+        "data.tuneSplit": "tune",
+        "data.inputSize": "32",
+        "model.filters": "8",
+        "model.lowLevelFilters": "8",
+        ...same,
+        "teacher.batchSize": "2",
+        "student.batchSize": "4",
+        "student.init": "random",
+        "pseudo.batchSize": "4",
       });
       const r = report as unknown as SelfTrainPhases & {
         delta: Record<string, Record<string, number>>;

@@ -28,9 +28,9 @@ import {
 import "./foundation_helpers.ts"; // activates the wasm backend
 import {
   readJsonFile,
+  runTiny,
   tempOut,
   TINY_MODEL,
-  tinyRegistry,
   tinyTrain,
 } from "./recipe_helpers.ts";
 
@@ -82,14 +82,7 @@ Deno.test("pretrain-supervised: backbone + head.* are the trained weights, manif
   const root = await tinyFolder();
   const out = await tempOut("pretrain_sup");
   try {
-    const run = () =>
-      runRecipe({
-        registry: createBuiltinRegistry(),
-        recipe: "pretrain-supervised",
-        out,
-        backend: "wasm",
-        overrides: tinyPretrain(root),
-      });
+    const run = () => runTiny("pretrain-supervised", out, tinyPretrain(root));
     const { report } = await run() as unknown as { report: Report };
     const m = report.metrics;
     for (const k of ["top1", "top5", "tune/top1", "tune/top5"]) {
@@ -150,16 +143,10 @@ Deno.test("pretrain-supervised: backbone + head.* are the trained weights, manif
     // The detection recipe starts its convnet-fpn body from it.
     const det = await tempOut("pretrain_det");
     try {
-      await runRecipe({
-        registry: tinyRegistry(),
-        recipe: "coco-supervised",
-        out: det,
-        backend: "wasm",
-        overrides: {
-          ...TINY_MODEL,
-          ...tinyTrain("train", 1),
-          "model.init": `${out}/backbone`,
-        },
+      await runTiny("coco-supervised", det, {
+        ...TINY_MODEL,
+        ...tinyTrain("train", 1),
+        "model.init": `${out}/backbone`,
       });
       const init = await readJsonFile<
         { architecture: string; overrides: Record<string, unknown> }
@@ -179,16 +166,10 @@ Deno.test("pretrain-simclr: backbone only (no projection, no head), the trained 
   const root = await tinyFolder();
   const out = await tempOut("pretrain_simclr");
   try {
-    const { report } = await runRecipe({
-      registry: createBuiltinRegistry(),
-      recipe: "pretrain-simclr",
-      out,
-      backend: "wasm",
-      overrides: {
-        ...tinyPretrain(root),
-        "probe.epochs": "3",
-        "simclr.projDim": "8",
-      },
+    const { report } = await runTiny("pretrain-simclr", out, {
+      ...tinyPretrain(root),
+      "probe.epochs": "3",
+      "simclr.projDim": "8",
     }) as unknown as { report: Report };
     const m = report.metrics;
     for (const k of ["top1", "top5", "tune/top1", "tune/top5"]) {
@@ -244,12 +225,10 @@ Deno.test("the pre-training recipes learn: supervised >= 75% tune top-1 (chance 
       "train.lr": "0.1",
       "train.checkpointEvery": "0",
     };
-    const sup = await runRecipe({
-      registry: createBuiltinRegistry(),
-      recipe: "pretrain-supervised",
-      out: `${dir}/sup`,
-      backend: "wasm",
-      overrides: { ...common, "train.steps": "80", "aug.scaleMin": "0.5" },
+    const sup = await runTiny("pretrain-supervised", `${dir}/sup`, {
+      ...common,
+      "train.steps": "80",
+      "aug.scaleMin": "0.5",
     }) as unknown as { report: Report };
     const m = sup.report.metrics;
     assert.ok(m["tune/top1"] >= 0.75, `tune top-1 ${m["tune/top1"]}`);

@@ -6,18 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { COCO_METRIC_NAMES, readCocoDataset } from "../eval/mod.ts";
-import { runRecipe } from "../core/runner.ts";
 import { mergeShardFiles } from "../selftrain/shard.ts";
 import type { SyntheticOptions } from "../plugins/synthetic/mod.ts";
 import {
   killWhen,
   readEvents,
   readJsonFile,
+  runTiny,
   selfTrainCliArgs,
   tempOut,
   TINY_SELFTRAIN,
   tinyCocoData,
-  tinyRegistry,
   tinySet,
 } from "./recipe_helpers.ts";
 
@@ -73,13 +72,7 @@ async function checkPseudoFile(
 Deno.test("coco-selftrain: teacher, pseudo-labels, student and the report", async () => {
   const out = await tempOut("selftrain");
   try {
-    const { report } = await runRecipe({
-      registry: tinyRegistry(),
-      recipe: "coco-selftrain",
-      out,
-      backend: "wasm",
-      overrides: TINY_SELFTRAIN,
-    });
+    const { report } = await runTiny("coco-selftrain", out, TINY_SELFTRAIN);
     const saved = await readJsonFile<Record<string, unknown>>(
       `${out}/report.json`,
     );
@@ -153,13 +146,7 @@ Deno.test("coco-selftrain: two label shards merged equal an unsharded labelling;
   const whole = await tempOut("whole");
   try {
     const run = (out: string, extra: Record<string, string>) =>
-      runRecipe({
-        registry: tinyRegistry(),
-        recipe: "coco-selftrain",
-        out,
-        backend: "wasm",
-        overrides: { ...TINY_SELFTRAIN, ...extra },
-      });
+      runTiny("coco-selftrain", out, { ...TINY_SELFTRAIN, ...extra });
     // The teacher first; each shard reloads it from its checkpoint.
     await run(sharded, { phase: "teacher" });
     await run(sharded, { phase: "label", shard: "0/2" });

@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "../core/backend.ts";
-import { runRecipe } from "../core/runner.ts";
 import { LossNormalizer } from "../selftrain/normalizer.ts";
 import { withInitSeed } from "../core/nn/layers.ts";
 import { cpuBackend } from "../plugins/backends/cpu.ts";
@@ -21,12 +20,7 @@ import { TinyConvNet } from "../plugins/classifier/mod.ts";
 import { ClassificationHead } from "../plugins/classifier/mod.ts";
 import { sgdTrainer } from "../bench/models/bench_model.ts";
 import { ADAPTER, inputValues, NO_WEBGPU, use } from "./webgpu_helpers.ts";
-import {
-  tempOut,
-  TINY_MODEL,
-  tinyRegistry,
-  tinyTrain,
-} from "./recipe_helpers.ts";
+import { runTiny, tempOut, TINY_MODEL, tinyTrain } from "./recipe_helpers.ts";
 
 const STEPS = 20;
 
@@ -161,19 +155,13 @@ Deno.test({
   async fn() {
     const out = await tempOut("webgpu");
     try {
-      const { report } = await runRecipe({
-        registry: tinyRegistry(),
-        recipe: "coco-selftrain",
-        out,
-        backend: "webgpu",
-        overrides: {
-          ...TINY_MODEL,
-          ...tinyTrain("teacher", 2),
-          ...tinyTrain("student", 2),
-          "pseudo.threshold": "0.001",
-          "pseudo.batchSize": "4",
-        },
-      });
+      const { report } = await runTiny("coco-selftrain", out, {
+        ...TINY_MODEL,
+        ...tinyTrain("teacher", 2),
+        ...tinyTrain("student", 2),
+        "pseudo.threshold": "0.001",
+        "pseudo.batchSize": "4",
+      }, "webgpu");
       assert.equal(report.backend, "webgpu");
       const student = report.student as { metrics: Record<string, number> };
       assert.ok(Number.isFinite(student.metrics.AP));
