@@ -12,7 +12,7 @@
  * evaluates only those ids, so `--gt` may be VOC's whole
  * `SegmentationClass/` folder.
  */
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args.ts";
 import { basename, join } from "node:path";
 import { ConfusionMatrix } from "../eval/miou.ts";
 import { decodeMaskPng } from "../image/mask_png.ts";
@@ -108,27 +108,15 @@ export async function evaluateMaskFolders(
 
 /** Runs `eval voc` on `args` (after the task name); returns the exit code. */
 export async function mainVoc(args: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        gt: { type: "string" },
-        pred: { type: "string" },
-        list: { type: "string" },
-        classes: { type: "string", default: "21" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (e) {
-    console.error(`eval: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseCommand("eval", USAGE, args, {
+    gt: { type: "string" },
+    pred: { type: "string" },
+    list: { type: "string" },
+    classes: { type: "string", default: "21" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (typeof values === "number") return values;
   const classes = Number(values.classes);
   if (!values.gt || !values.pred || !Number.isInteger(classes)) {
     console.error(
