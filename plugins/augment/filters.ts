@@ -93,31 +93,41 @@ export function gaussianBlur(
   size: number,
   sigma: number,
 ): RawImage {
-  const { width: W, height: H, channels: C, data: s } = img;
-  const k = gaussianKernel(size, sigma), half = (size - 1) / 2;
-  const rows = new Float64Array(s.length);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      for (let c = 0; c < C; c++) {
-        let acc = 0;
-        for (let j = 0; j < size; j++) {
-          acc += k[j] * s[(y * W + reflect(x + j - half, W)) * C + c];
-        }
-        rows[(y * W + x) * C + c] = acc;
-      }
-    }
-  }
-  const out = new Uint8Array(s.length);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      for (let c = 0; c < C; c++) {
-        let acc = 0;
-        for (let j = 0; j < size; j++) {
-          acc += k[j] * rows[(reflect(y + j - half, H) * W + x) * C + c];
-        }
-        out[(y * W + x) * C + c] = Math.min(255, Math.max(0, Math.round(acc)));
-      }
-    }
+  const k = gaussianKernel(size, sigma);
+  const cols = blurPass(blurPass(img.data, img, k, true), img, k, false);
+  const out = new Uint8Array(cols.length);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = Math.min(255, Math.max(0, Math.round(cols[i])));
   }
   return { ...img, data: out };
+}
+
+/**
+ * One pass of the separable blur: each value of `src` (laid out as `img`)
+ * convolved with kernel `k` along x (`alongX`) or y, reflect padding.
+ */
+function blurPass(
+  src: ArrayLike<number>,
+  img: RawImage,
+  k: ArrayLike<number>,
+  alongX: boolean,
+): Float64Array {
+  const { width: W, height: H, channels: C } = img;
+  const half = (k.length - 1) / 2;
+  const out = new Float64Array(src.length);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      for (let c = 0; c < C; c++) {
+        let acc = 0;
+        for (let j = 0; j < k.length; j++) {
+          const p = alongX
+            ? y * W + reflect(x + j - half, W)
+            : reflect(y + j - half, H) * W + x;
+          acc += k[j] * src[p * C + c];
+        }
+        out[(y * W + x) * C + c] = acc;
+      }
+    }
+  }
+  return out;
 }
