@@ -15,7 +15,7 @@ import {
   withDashboard,
 } from "./server_browser.ts";
 import { expectStatus } from "./server_helpers.ts";
-import { AUGMENT_GRID, fakeRunner } from "./study_helpers.ts";
+import { AUGMENT_GRID, endedCounts, fakeRunner } from "./study_helpers.ts";
 
 /** `<root>/study-a` with every cell but one finished (fake reports). */
 async function studyFixture(): Promise<{ root: string; study: string }> {
@@ -38,7 +38,7 @@ Deno.test("server study api: lists studies, returns tables, cells and plots, ser
   assert.deepEqual(list, [{
     id: "study-a",
     name: "test",
-    counts: { done: 7, failed: 1, started: 0, pending: 0, total: 8 },
+    counts: endedCounts(7, 1),
   }]);
   const r = await (await app.request("/api/studies/study-a")).json();
   assert.equal(r.cells.length, 8);

@@ -43,37 +43,40 @@ export const AUGMENT_GRID: StudyGrid = smallGrid([0, 1], {
   detection: detTask({ augments: ["S1", "S4"], fractions: [1] }),
 });
 
+/** The headline metric of each cell recipe's report. */
+const FAKE_METRIC: Readonly<Record<string, string>> = {
+  "coco-supervised": "AP",
+  "coco-selftrain": "AP",
+  "pascal-supervised": "mIoU",
+  "pascal-selftrain": "mIoU",
+};
+
 /** The report.json a recipe writes, with headline `value` and baseline `baseline` (fractions). */
 export function fakeReport(
   job: StudyJob,
   value: number,
   baseline = value,
 ): Record<string, unknown> {
-  switch (job.recipe) {
-    case "coco-supervised":
-      return { recipe: job.recipe, metrics: { AP: value, "tune/AP": value } };
-    case "coco-selftrain":
-      return {
-        recipe: job.recipe,
-        teacher: { metrics: { AP: baseline } },
-        baseline: { metrics: { AP: baseline } },
-        student: { metrics: { AP: value, "tune/AP": value } },
-      };
-    case "pascal-supervised":
-      return {
-        recipe: job.recipe,
-        metrics: { mIoU: value, "tune/mIoU": value },
-      };
-    case "pascal-selftrain":
-      return {
-        recipe: job.recipe,
-        teacher: { metrics: { mIoU: baseline } },
-        baseline: { metrics: { mIoU: baseline } },
-        student: { metrics: { mIoU: value, "tune/mIoU": value } },
-      };
-    default:
-      return { recipe: job.recipe };
+  const metric = FAKE_METRIC[job.recipe];
+  if (!metric) return { recipe: job.recipe };
+  const metrics = { [metric]: value, [`tune/${metric}`]: value };
+  if (!job.recipe.endsWith("-selftrain")) {
+    return { recipe: job.recipe, metrics };
   }
+  return {
+    recipe: job.recipe,
+    teacher: { metrics: { [metric]: baseline } },
+    baseline: { metrics: { [metric]: baseline } },
+    student: { metrics },
+  };
+}
+
+/** The cell counts of a study whose `done` and `failed` cells all ended. */
+export function endedCounts(
+  done: number,
+  failed: number,
+): Record<string, number> {
+  return { done, failed, started: 0, pending: 0, total: done + failed };
 }
 
 /** A fake runner: `values(cell)` gives [value, baseline]; records the ids it ran. */

@@ -22,7 +22,7 @@ import {
   type StudyGrid,
   writeStudyReport,
 } from "../study/mod.ts";
-import { tempStudyDir } from "./study_helpers.ts";
+import { endedCounts, tempStudyDir } from "./study_helpers.ts";
 
 Deno.test("study quick preset: tables from real runs; a shard alone is partial, equals the full run bit for bit, and merges back", async () => {
   const registry = createBuiltinRegistry();
@@ -33,13 +33,7 @@ Deno.test("study quick preset: tables from real runs; a shard alone is partial, 
   assert.deepEqual(s.failed, []);
   assert.equal(s.ran.length, 8);
   const r = await writeStudyReport([full]);
-  assert.deepEqual(r.counts, {
-    done: 8,
-    failed: 0,
-    started: 0,
-    pending: 0,
-    total: 8,
-  });
+  assert.deepEqual(r.counts, endedCounts(8, 0));
   assert.deepEqual(r.tables.map((t) => [t.id, t.metric, t.headings]), [
     ["detection-fraction-S1", "AP", ["50%", "100%"]],
     ["segmentation-fraction-S1", "mIoU", ["50%", "100%"]],
