@@ -43,8 +43,17 @@ const PER_LABEL = { detection: 0.01, segmentation: 0.0125 } as const;
  * for both phases of the defaults); segmentation's not measured apart.
  */
 const STUDENT_SHARE = { detection: 0.55, segmentation: 1 } as const;
-/** Unknown recipes (pre-training before its costs are measured): a guess. */
+/** Unknown recipes: a guess. */
 const UNKNOWN_JOB = 600;
+/**
+ * Pre-training at its defaults, alone on 2 cores: side by side with another
+ * job `pretrain-supervised` took 6.0–6.6 min and `pretrain-simclr` 9.8 min
+ * (the cpu study's own runs), divided by the shared-core slowdown.
+ */
+const PRETRAIN_SECONDS: Record<string, number> = {
+  "pretrain-supervised": 290,
+  "pretrain-simclr": 450,
+};
 /** One run of a pair side by side on one core each, against one alone on two (735 / 555 s, README). */
 const SHARED_CORE_SLOWDOWN = 1.32;
 
@@ -65,6 +74,7 @@ function trainSeconds(
 /** Estimated wall seconds of `job` alone on 2 cores. */
 export function estimateJobSeconds(registry: Registry, job: StudyJob): number {
   if (!registry.has("recipe", job.recipe)) return UNKNOWN_JOB;
+  if (job.recipe in PRETRAIN_SECONDS) return PRETRAIN_SECONDS[job.recipe];
   const c = resolveConfig(registry, job.recipe, job.overrides);
   const task = job.recipe.startsWith("coco-")
     ? "detection"
