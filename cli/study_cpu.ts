@@ -64,7 +64,7 @@ const CPU_SHAPES: readonly CpuShape[] = [
       "detection augmentation S1 and S4 only; segmentation with random init only",
   },
   // At a quarter of the steps, S4's 0.5–2.0 jitter leaves a random-init
-  // detector near 2 AP and its pseudo-labels empty (a first cpu run), so
+  // detector near 2 AP with 4 pseudo boxes on 1,500 images (a first cpu run), so
   // the grid loses cells before detection loses steps: SimCLR first (its
   // init measured within noise of random, README), then the 50% column.
   {
