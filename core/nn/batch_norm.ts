@@ -17,6 +17,14 @@ import * as tf from "@tensorflow/tfjs-core";
 export const BATCH_NORM_STATS_KERNEL = "SelftrainBatchNormStats";
 
 /**
+ * Kernel a backend may register for the whole training forward pass in one
+ * call: inputs `{x, gamma, beta}`, attr `epsilon`, outputs
+ * `[y, mean, variance]` (biased variance). Preferred over
+ * {@link BATCH_NORM_STATS_KERNEL} + `tf.batchNorm` when present.
+ */
+export const BATCH_NORM_TRAIN_KERNEL = "SelftrainBatchNormTrain";
+
+/**
  * Kernel a backend may register for the training batch norm's backward
  * pass: inputs `{x, dy, mean, variance, gamma}`, attr `epsilon`, outputs
  * `[dx, dGamma, dBeta]` by the closed form above. Without it, tfjs ops run.
@@ -30,6 +38,35 @@ function momentsOf(x: tf.Tensor, axes: number[]): tf.Tensor1D[] {
 
 function backendHas(kernelName: string): boolean {
   return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
+/** y, the batch mean and the biased variance, by the fastest route the backend has. */
+function forwardTraining(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+  axes: number[],
+): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
+  if (backendHas(BATCH_NORM_TRAIN_KERNEL)) {
+    return tf.engine().runKernel(
+      BATCH_NORM_TRAIN_KERNEL,
+      { x, gamma, beta },
+      { epsilon },
+    ) as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
+  }
+  const [mu, sigma2] = backendHas(BATCH_NORM_STATS_KERNEL)
+    ? tf.engine().runKernel(BATCH_NORM_STATS_KERNEL, { x }) as tf.Tensor1D[]
+    : momentsOf(x, axes);
+  const y = tf.batchNorm(
+    x,
+    mu,
+    sigma2,
+    beta as tf.Tensor1D,
+    gamma as tf.Tensor1D,
+    epsilon,
+  );
+  return [y, mu, sigma2];
 }
 
 /**
@@ -59,22 +96,10 @@ export function batchNormTraining<T extends tf.Tensor>(
     (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [input, g, b] = args as tf.Tensor[];
       const save = args[3] as tf.GradSaveFunc;
-      const [mu, sigma2] = backendHas(BATCH_NORM_STATS_KERNEL)
-        ? tf.engine().runKernel(BATCH_NORM_STATS_KERNEL, {
-          x: input,
-        }) as tf.Tensor1D[]
-        : momentsOf(input, axes);
+      const [value, mu, sigma2] = forwardTraining(input, g, b, epsilon, axes);
       mean = tf.keep(mu);
       variance = tf.keep(sigma2);
       save([input, mu, sigma2, g]);
-      const value = tf.batchNorm(
-        input,
-        mu,
-        sigma2,
-        b as tf.Tensor1D,
-        g as tf.Tensor1D,
-        epsilon,
-      );
       const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
         const [xs, mu, v, gm] = saved as [
           tf.Tensor,

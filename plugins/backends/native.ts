@@ -21,7 +21,8 @@ import { allowWinograd } from "./kernels/winograd.ts";
 import { blasUnavailableReason, loadBlas } from "./native/blas_ffi.ts";
 import { blasHeapGemm } from "./native/kernels_gemm.ts";
 import { reduceKernels } from "./native/kernels_reduce.ts";
-import { loadDnnlConv } from "./native/dnnl_loader.ts";
+import { loadDnnlConv, loadDnnlPointwise } from "./native/dnnl_loader.ts";
+import { dnnlPointwiseKernels } from "./native/kernels_pointwise_dnnl.ts";
 import { dnnlConvKernels } from "./native/kernels_conv_dnnl.ts";
 import { dnnlDepthwiseKernels } from "./native/kernels_depthwise_dnnl.ts";
 import { installWasmTrainingKernels } from "./wasm.ts";
@@ -88,6 +89,18 @@ async function registerNative(): Promise<void> {
     ]
   ) {
     tf.unregisterKernel(config.kernelName, NATIVE_TF_NAME);
+    tf.registerKernel(config);
+  }
+  // after the rest: these fall back to the SIMD kernels registered above
+  const pointwise = loadDnnlPointwise();
+  for (
+    const config of pointwise
+      ? dnnlPointwiseKernels(NATIVE_TF_NAME, pointwise)
+      : []
+  ) {
+    if (tf.getKernel(config.kernelName, NATIVE_TF_NAME)) {
+      tf.unregisterKernel(config.kernelName, NATIVE_TF_NAME);
+    }
     tf.registerKernel(config);
   }
   registered = true;

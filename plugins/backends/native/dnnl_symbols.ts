@@ -67,6 +67,22 @@ export const SYMBOLS = {
     ],
     result: "i32",
   },
+  dnnl_batch_normalization_forward_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "f32", "u32"],
+    result: "i32",
+  },
+  dnnl_batch_normalization_backward_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "f32", "u32"],
+    result: "i32",
+  },
+  dnnl_eltwise_forward_desc_init: {
+    parameters: ["buffer", "i32", "i32", "buffer", "f32", "f32"],
+    result: "i32",
+  },
+  dnnl_eltwise_backward_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "f32", "f32"],
+    result: "i32",
+  },
   dnnl_primitive_desc_create: {
     parameters: ["buffer", "buffer", "pointer", "pointer", "pointer"],
     result: "i32",
@@ -121,8 +137,14 @@ export const F32 = 3;
 export const TAG_ANY = 1;
 /** Prop kind. */
 export const FORWARD_TRAINING = 64;
+/** Prop kind of a backward pass with parameter gradients. */
+export const BACKWARD = 128;
 /** Alg kind. */
 export const CONVOLUTION_DIRECT = 1;
+/** Eltwise alg kinds. */
+export const ELTWISE = { relu: 0x1f, swish: 0xdf } as const;
+/** Batch-norm flags: γ and β as separate per-channel vectors (v2.3+). */
+export const USE_SCALE = 0x8, USE_SHIFT = 0x10;
 /** Query id of the implementation name. */
 export const QUERY_IMPL_INFO = 8;
 /** Memory descriptor query ids. */
@@ -143,6 +165,12 @@ export const ARG = {
   diffSrc: 129,
   diffDst: 145,
   diffWeights: 161,
+  mean: 49,
+  variance: 50,
+  scale: 51,
+  shift: 52,
+  diffScale: 255,
+  diffShift: 256,
 } as const;
 
 /** Bytes reserved for one oneDNN descriptor struct (v2 ones are < 8 KiB). */

@@ -1,0 +1,199 @@
+/**
+ * What every oneDNN primitive we run needs (v2 C API through FFI): one CPU
+ * engine and stream, plain memory descriptors, primitive creation, memory
+ * objects whose data handles point into the wasm heap per call, execution,
+ * and a bounded cache of primitives by shape. The convolutions
+ * (dnnl_ffi.ts) and the batch-norm / eltwise primitives (dnnl_pointwise.ts)
+ * are built on it.
+ */
+import {
+  asPointer,
+  check,
+  CPU,
+  DESC_BYTES,
+  dims,
+  DnnlError,
+  F32,
+  handle,
+  QUERY_IMPL_INFO,
+  type Symbols,
+  TAG_ANY,
+} from "./dnnl_symbols.ts";
+
+/** A primitive with its memory objects by argument id (handles set per call). */
+export interface Prim {
+  pd: Deno.PointerValue;
+  prim: Deno.PointerValue;
+  mems: Map<number, Deno.PointerValue>;
+}
+
+/** One engine and stream on an opened libdnnl, and the calls around them. */
+export class DnnlRuntime {
+  /** Path of the library. */
+  readonly library: string;
+  /** The opened library's functions. */
+  readonly s: Symbols;
+  readonly engine: Deno.PointerValue;
+  readonly stream: Deno.PointerValue;
+  readonly #impls = new Set<string>();
+
+  constructor(library: string, s: Symbols) {
+    this.library = library;
+    this.s = s;
+    const e = new BigUint64Array(1);
+    check(s.dnnl_engine_create(e, CPU, 0n), `${library}: engine`);
+    this.engine = handle(e);
+    const st = new BigUint64Array(1);
+    check(s.dnnl_stream_create(st, this.engine, 1), `${library}: stream`);
+    this.stream = handle(st);
+  }
+
+  /** A plain f32 memory desc, or oneDNN's choice (`any`) without strides. */
+  md(shape: number[], strides: number[] | null): Uint8Array {
+    const md = new Uint8Array(DESC_BYTES);
+    const [s, n, d] = [this.s, shape.length, dims(shape)];
+    check(
+      strides
+        ? s.dnnl_memory_desc_init_by_strides(md, n, d, F32, dims(strides))
+        : s.dnnl_memory_desc_init_by_tag(md, n, d, F32, TAG_ANY),
+      "memory desc",
+    );
+    return md;
+  }
+
+  /** The primitive descriptor of an operation descriptor (`hint`: forward pd). */
+  pd(desc: Uint8Array, hint: Deno.PointerValue): Deno.PointerValue {
+    const pd = new BigUint64Array(1);
+    check(
+      this.s.dnnl_primitive_desc_create(pd, desc, null, this.engine, hint),
+      "primitive desc",
+    );
+    return handle(pd);
+  }
+
+  /** Throws {@link DnnlError} (pd destroyed) unless `query`'s md is `expected`. */
+  requireLayout(
+    pd: Deno.PointerValue,
+    query: number,
+    expected: Uint8Array,
+    what: string,
+  ): void {
+    const md = this.s.dnnl_primitive_desc_query_md(pd, query, 0);
+    if (!md || !this.s.dnnl_memory_desc_equal(md, expected)) {
+      this.s.dnnl_primitive_desc_destroy(pd);
+      throw new DnnlError(`${what}: oneDNN wants another layout`);
+    }
+  }
+
+  /** The primitive of `pd`; its implementation name is recorded. */
+  primitive(pd: Deno.PointerValue, what: string): Deno.PointerValue {
+    const prim = new BigUint64Array(1);
+    check(this.s.dnnl_primitive_create(prim, pd), `${what} primitive`);
+    const info = new BigUint64Array(1);
+    if (
+      this.s.dnnl_primitive_desc_query(pd, QUERY_IMPL_INFO, 0, info) === 0 &&
+      info[0]
+    ) {
+      this.#impls.add(new Deno.UnsafePointerView(handle(info)!).getCString());
+    }
+    return handle(prim);
+  }
+
+  /** A memory object of `md` on `data` (null: set per call). */
+  memory(
+    md: Deno.PointerValue | Uint8Array,
+    data: Deno.PointerValue,
+  ): Deno.PointerValue {
+    const m = new BigUint64Array(1);
+    check(
+      this.s.dnnl_memory_create(m, asPointer(md), this.engine, data),
+      "memory",
+    );
+    return handle(m);
+  }
+
+  /** Points memory object `mem` at `data`. */
+  setData(mem: Deno.PointerValue, data: Deno.PointerValue): void {
+    check(this.s.dnnl_memory_set_data_handle(mem, data), "data handle");
+  }
+
+  /** Runs `prim` on `args` (argument id, memory object) and waits for it. */
+  execute(prim: Deno.PointerValue, args: [number, Deno.PointerValue][]): void {
+    const a = new BigUint64Array(args.length * 2);
+    args.forEach(([id, mem], i) => {
+      a[2 * i] = BigInt(id);
+      a[2 * i + 1] = BigInt(Deno.UnsafePointer.value(mem));
+    });
+    check(
+      this.s.dnnl_primitive_execute(
+        prim,
+        this.stream,
+        args.length,
+        new Uint8Array(a.buffer),
+      ),
+      "execute",
+    );
+  }
+
+  /** Sets `p`'s data handles from `data` (by argument id) and runs it. */
+  run(p: Prim, data: [number, Deno.PointerValue][]): void {
+    for (const [arg, ptr] of data) this.setData(p.mems.get(arg)!, ptr);
+    this.execute(p.prim, [...p.mems]);
+  }
+
+  /** Frees `p`'s memory objects, primitive and descriptor. */
+  destroy(p: Prim): void {
+    for (const m of p.mems.values()) this.s.dnnl_memory_destroy(m);
+    this.s.dnnl_primitive_destroy(p.prim);
+    this.s.dnnl_primitive_desc_destroy(p.pd);
+  }
+
+  /** oneDNN's implementation names of the primitives created so far. */
+  implementations(): string[] {
+    return [...this.#impls];
+  }
+}
+
+/**
+ * Primitives by key, least recently used dropped (and destroyed) past
+ * `max`; a key whose build threw {@link DnnlError} is kept as null
+ * (unsupported: the caller falls back).
+ */
+export class PrimitiveCache<T> {
+  readonly #entries = new Map<string, T | null>();
+  readonly #max: number;
+  readonly #destroy: (value: T) => void;
+
+  constructor(max: number, destroy: (value: T) => void) {
+    this.#max = max;
+    this.#destroy = destroy;
+  }
+
+  /** Number of keys held (supported or not). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The entry of `key`, built on first use; null when unsupported. */
+  get(key: string, build: () => T): T | null {
+    if (this.#entries.has(key)) {
+      const hit = this.#entries.get(key)!;
+      this.#entries.delete(key); // most recently used last
+      this.#entries.set(key, hit);
+      return hit;
+    }
+    let made: T | null = null;
+    try {
+      made = build();
+    } catch (e) {
+      if (!(e instanceof DnnlError)) throw e;
+    }
+    this.#entries.set(key, made);
+    if (this.#entries.size > this.#max) {
+      const [oldKey, old] = this.#entries.entries().next().value!;
+      this.#entries.delete(oldKey);
+      if (old) this.#destroy(old);
+    }
+    return made;
+  }
+}
