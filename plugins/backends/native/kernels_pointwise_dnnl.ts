@@ -28,9 +28,10 @@ import { heapPointer } from "./kernels_gemm.ts";
 
 /**
  * Fewest floats a tensor needs for oneDNN: below it the single-threaded
- * SIMD kernels run.
+ * SIMD kernels run, as PyTorch runs elementwise ops under its 32768-element
+ * grain on one thread (squeeze-excitation vectors, 4×4 maps at batch 1).
  */
-export const MIN_FLOATS = 2 ** 14;
+export const MIN_FLOATS = 2 ** 15;
 
 /** Passes oneDNN ran, for tests. */
 export const dnnlPointwiseCounts = {
