@@ -1,10 +1,11 @@
 /**
  * native's memory-bound training kernels on EfficientNet-B0-shaped tensors
- * (batch 8 at 128 px): the training batch norm forward and gradient and
- * swish with its gradient, on oneDNN's primitives
- * (plugins/backends/native/kernels_pointwise_dnnl.ts) against the
- * single-threaded SIMD kernels they replace, alternating the two paths and
- * keeping each one's fastest of `--reps` runs (robust on a loaded machine).
+ * (batch 8 at 128 px): the training batch norm forward and gradient,
+ * swish with its gradient, the squeeze-excitation product and an add, on
+ * oneDNN's primitives (plugins/backends/native/kernels_pointwise_dnnl.ts,
+ * kernels_binary_dnnl.ts) against the single-threaded SIMD / wasm kernels
+ * they replace, alternating the two paths and keeping each one's fastest of
+ * `--reps` runs (robust on a loaded machine).
  * oneDNN's thread count is fixed per process: run it with
  * SELFTRAIN_BLAS_THREADS=1 and again with 2.
  *   deno run -A bench/pointwise_bench.ts --reps 20
@@ -34,7 +35,12 @@ const SHAPES = [
   [8, 4, 4, 1152],
 ];
 
-type Pass = (x: tf.Tensor, dy: tf.Tensor, c: tf.Tensor1D) => tf.Tensor[];
+type Pass = (
+  x: tf.Tensor,
+  dy: tf.Tensor,
+  c: tf.Tensor1D,
+  gate: tf.Tensor,
+) => tf.Tensor[];
 
 const PASSES: [string, Pass][] = [
   ["batch norm forward", (x, _dy, c) => {
@@ -56,6 +62,8 @@ const PASSES: [string, Pass][] = [
   ["swish gradient", (x, dy) => [
     tf.engine().runKernel(SWISH_GRAD_KERNEL, { x, dy }) as tf.Tensor,
   ]],
+  ["multiply by SE gate", (x, _dy, _c, gate) => [tf.mul(x, gate)]],
+  ["add", (x, dy) => [tf.add(x, dy)]],
 ];
 
 /** Fastest of `reps` runs of `pass` in ms, oneDNN on or off. */
@@ -83,6 +91,7 @@ for (const [name, pass] of PASSES) {
       tf.randomNormal(shape, 0, 1, "float32", 1),
       tf.randomNormal(shape, 0, 1, "float32", 2),
       tf.ones([c]) as tf.Tensor1D,
+      tf.randomNormal([shape[0], 1, 1, c], 0, 1, "float32", 3),
     ];
     fastest(pass, args, true); // create the primitives outside the timing
     const simd = fastest(pass, args, false);

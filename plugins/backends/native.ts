@@ -21,7 +21,12 @@ import { allowWinograd } from "./kernels/winograd.ts";
 import { blasUnavailableReason, loadBlas } from "./native/blas_ffi.ts";
 import { blasHeapGemm } from "./native/kernels_gemm.ts";
 import { reduceKernels } from "./native/kernels_reduce.ts";
-import { loadDnnlConv, loadDnnlPointwise } from "./native/dnnl_loader.ts";
+import {
+  loadDnnlBinary,
+  loadDnnlConv,
+  loadDnnlPointwise,
+} from "./native/dnnl_loader.ts";
+import { dnnlBinaryKernels } from "./native/kernels_binary_dnnl.ts";
 import { dnnlPointwiseKernels } from "./native/kernels_pointwise_dnnl.ts";
 import { dnnlConvKernels } from "./native/kernels_conv_dnnl.ts";
 import { dnnlDepthwiseKernels } from "./native/kernels_depthwise_dnnl.ts";
@@ -92,11 +97,12 @@ async function registerNative(): Promise<void> {
     tf.registerKernel(config);
   }
   // after the rest: these fall back to the SIMD kernels registered above
-  const pointwise = loadDnnlPointwise();
+  const pointwise = loadDnnlPointwise(), binary = loadDnnlBinary();
   for (
-    const config of pointwise
-      ? dnnlPointwiseKernels(NATIVE_TF_NAME, pointwise)
-      : []
+    const config of [
+      ...(pointwise ? dnnlPointwiseKernels(NATIVE_TF_NAME, pointwise) : []),
+      ...(binary ? dnnlBinaryKernels(NATIVE_TF_NAME, binary) : []),
+    ]
   ) {
     if (tf.getKernel(config.kernelName, NATIVE_TF_NAME)) {
       tf.unregisterKernel(config.kernelName, NATIVE_TF_NAME);

@@ -2,10 +2,11 @@
  * Loads oneDNN once: libdnnl.so.2 with the v2 C API, its OpenMP threads set
  * like the BLAS's, one engine and stream (dnnl_runtime.ts) shared by the
  * convolutions (dnnl_ffi.ts; `SELFTRAIN_DNNL_CONV=0` keeps them off) and
- * the batch-norm / eltwise primitives (dnnl_pointwise.ts;
- * `SELFTRAIN_DNNL_ELTWISE=0` keeps them off).
+ * the batch-norm / eltwise / binary primitives (dnnl_pointwise.ts,
+ * dnnl_binary.ts; `SELFTRAIN_DNNL_ELTWISE=0` keeps them off).
  */
 import { threadCount } from "./blas_ffi.ts";
+import { DnnlBinary } from "./dnnl_binary.ts";
 import { Dnnl } from "./dnnl_ffi.ts";
 import { DnnlPointwisePrimitives } from "./dnnl_pointwise.ts";
 import { DnnlRuntime } from "./dnnl_runtime.ts";
@@ -78,7 +79,10 @@ function part<T>(env: string, make: (rt: DnnlRuntime) => T) {
 const conv = part("SELFTRAIN_DNNL_CONV", (rt) => new Dnnl(rt));
 const pointwise = part(
   "SELFTRAIN_DNNL_ELTWISE",
-  (rt) => new DnnlPointwisePrimitives(rt),
+  (rt) => ({
+    primitives: new DnnlPointwisePrimitives(rt),
+    binary: new DnnlBinary(rt),
+  }),
 );
 
 /**
@@ -100,7 +104,12 @@ export function dnnlUnavailableReason(): string {
  * ({@link dnnlPointwiseUnavailableReason}).
  */
 export function loadDnnlPointwise(): DnnlPointwisePrimitives | null {
-  return pointwise.load();
+  return pointwise.load()?.primitives ?? null;
+}
+
+/** oneDNN's binary primitives, on and off with {@link loadDnnlPointwise}. */
+export function loadDnnlBinary(): DnnlBinary | null {
+  return pointwise.load()?.binary ?? null;
 }
 
 /** Why {@link loadDnnlPointwise} returned null, in one line. */

@@ -85,17 +85,21 @@ export class DnnlRuntime {
     }
   }
 
+  /** oneDNN's name of the implementation `pd` chose ("" if unknown). */
+  implementation(pd: Deno.PointerValue): string {
+    const info = new BigUint64Array(1);
+    return this.s.dnnl_primitive_desc_query(pd, QUERY_IMPL_INFO, 0, info) ===
+          0 && info[0]
+      ? new Deno.UnsafePointerView(handle(info)!).getCString()
+      : "";
+  }
+
   /** The primitive of `pd`; its implementation name is recorded. */
   primitive(pd: Deno.PointerValue, what: string): Deno.PointerValue {
     const prim = new BigUint64Array(1);
     check(this.s.dnnl_primitive_create(prim, pd), `${what} primitive`);
-    const info = new BigUint64Array(1);
-    if (
-      this.s.dnnl_primitive_desc_query(pd, QUERY_IMPL_INFO, 0, info) === 0 &&
-      info[0]
-    ) {
-      this.#impls.add(new Deno.UnsafePointerView(handle(info)!).getCString());
-    }
+    const name = this.implementation(pd);
+    if (name) this.#impls.add(name);
     return handle(prim);
   }
 

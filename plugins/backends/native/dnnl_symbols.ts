@@ -83,6 +83,10 @@ export const SYMBOLS = {
     parameters: ["buffer", "i32", "buffer", "buffer", "f32", "f32"],
     result: "i32",
   },
+  dnnl_binary_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
   dnnl_primitive_desc_create: {
     parameters: ["buffer", "buffer", "pointer", "pointer", "pointer"],
     result: "i32",
@@ -143,6 +147,13 @@ export const BACKWARD = 128;
 export const CONVOLUTION_DIRECT = 1;
 /** Eltwise alg kinds. */
 export const ELTWISE = { relu: 0x1f, swish: 0xdf } as const;
+/** Binary alg kinds. */
+export const BINARY = {
+  add: 0x1fff0,
+  mul: 0x1fff1,
+  div: 0x1fff4,
+  sub: 0x1fff5,
+} as const;
 /** Batch-norm flags: γ and β as separate per-channel vectors (v2.3+). */
 export const USE_SCALE = 0x8, USE_SHIFT = 0x10;
 /** Query id of the implementation name. */
@@ -159,6 +170,7 @@ export const MD_DST = 133, MD_DIFF_DST = 134;
 /** Execution argument ids. */
 export const ARG = {
   src: 1,
+  src1: 2,
   dst: 17,
   weights: 33,
   bias: 41,

@@ -53,10 +53,13 @@ export function setDnnlPointwiseEnabled(on: boolean): boolean {
   return before;
 }
 
-type KernelFunc = (args: WasmKernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+/** A heap kernel's function. */
+export type KernelFunc = (
+  args: WasmKernelArgs,
+) => tf.TensorInfo | tf.TensorInfo[];
 
-/** Float32 tensors large enough for oneDNN, with their pointers. */
-function eligible(...ts: (tf.TensorInfo | undefined)[]): boolean {
+/** Float32 tensors, the first large enough for oneDNN (and the path on). */
+export function eligible(...ts: (tf.TensorInfo | undefined)[]): boolean {
   return enabled &&
     ts.every((t) => t !== undefined && t.dtype === "float32") &&
     tf.util.sizeFromShape(ts[0]!.shape) >= MIN_FLOATS;
@@ -87,7 +90,7 @@ function normShape(
  * Allocates `shapes`, runs `compute` on pointers (taken after every
  * allocation: it may grow the heap); null (all freed) when oneDNN declines.
  */
-function run(
+export function run(
   backend: WasmBackendLike,
   shapes: number[][],
   compute: (
@@ -125,7 +128,31 @@ function separateForward(
 }
 
 /**
- * The batch-norm and swish kernels of `backendName` on `dnnl`, each falling
+ * Kernel `name` of `backendName` running `fn`, and `rest` (by default the
+ * kernel registered before) where `fn` returns null; none without a
+ * fallback (no SIMD kernels: core's tfjs ops run). The original's setupFunc
+ * is kept, so the original stays callable.
+ */
+export function withFallback(
+  backendName: string,
+  name: string,
+  fn: (args: WasmKernelArgs) => tf.TensorInfo[] | null,
+  rest: KernelFunc | null = (tf.getKernel(name, backendName)?.kernelFunc ??
+    null) as KernelFunc | null,
+): tf.KernelConfig[] {
+  if (!rest) return [];
+  return [{
+    ...heapKernel(name, backendName, (args) => {
+      const out = fn(args);
+      if (!out) return rest(args);
+      return out.length === 1 ? out[0] : out;
+    }),
+    setupFunc: tf.getKernel(name, backendName)?.setupFunc,
+  }];
+}
+
+/**
+ * The batch-norm, swish and relu kernels of `backendName` on `dnnl`, each falling
  * back to the kernel of that name registered before (the training forward,
  * which had none, to the statistics kernel and FusedBatchNorm).
  */
@@ -135,22 +162,14 @@ export function dnnlPointwiseKernels(
 ): tf.KernelConfig[] {
   const before = (name: string): KernelFunc | null =>
     (tf.getKernel(name, backendName)?.kernelFunc ?? null) as KernelFunc | null;
-  // Without the SIMD kernel to fall back to (no SIMD), core's tfjs ops run.
   const kernel = (
     name: string,
     rest: KernelFunc | null,
     fn: (args: WasmKernelArgs) => tf.TensorInfo[] | null,
-  ): tf.KernelConfig[] =>
-    rest
-      ? [heapKernel(name, backendName, (args) => {
-        const out = fn(args);
-        if (!out) return rest(args);
-        return out.length === 1 ? out[0] : out;
-      })]
-      : [];
+  ) => withFallback(backendName, name, fn, rest);
   const epsilonOf = (args: WasmKernelArgs) =>
     (args.attrs?.epsilon ?? 0.001) as number;
-  const eltwise = (alg: EltwiseAlg, forwardName: string, gradName: string) => [
+  const eltwise = (alg: EltwiseAlg, forwardName: string, gradName?: string) => [
     ...kernel(
       forwardName,
       before(forwardName),
@@ -166,17 +185,19 @@ export function dnnlPointwiseKernels(
         return out;
       },
     ),
-    ...kernel(gradName, before(gradName), ({ inputs: { x, dy }, backend }) => {
-      if (!eligible(x, dy)) return null;
-      const n = tf.util.sizeFromShape(x.shape);
-      const out = run(
-        backend,
-        [x.shape],
-        (ptr, [dx]) => dnnl.eltwiseBackward(alg, n, ptr(x), ptr(dy), ptr(dx)),
-      );
-      if (out) dnnlPointwiseCounts.eltwiseBackward++;
-      return out;
-    }),
+    ...(gradName
+      ? kernel(gradName, before(gradName), ({ inputs: { x, dy }, backend }) => {
+        if (!eligible(x, dy)) return null;
+        const n = tf.util.sizeFromShape(x.shape);
+        const out = run(
+          backend,
+          [x.shape],
+          (ptr, [dx]) => dnnl.eltwiseBackward(alg, n, ptr(x), ptr(dy), ptr(dx)),
+        );
+        if (out) dnnlPointwiseCounts.eltwiseBackward++;
+        return out;
+      })
+      : []),
   ];
   const stats = before(BATCH_NORM_STATS_KERNEL);
   return [
@@ -234,5 +255,7 @@ export function dnnlPointwiseKernels(
       },
     ),
     ...eltwise("swish", SWISH_KERNEL, SWISH_GRAD_KERNEL),
+    // tfjs' relu gradient is Step and Multiply, not a kernel of its own
+    ...eltwise("relu", "Relu"),
   ];
 }
