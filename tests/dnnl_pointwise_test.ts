@@ -2,7 +2,7 @@
  * native's oneDNN batch norm and swish
  * (plugins/backends/native/kernels_pointwise_dnnl.ts): the training batch
  * norm's y, statistics and three gradients, and swish with its gradient,
- * run on oneDNN where libdnnl2 is installed and match the pure-JS cpu
+ * and relu, run on oneDNN where libdnnl2 is installed and match the pure-JS cpu
  * backend, for channel counts oneDNN's JIT kernels block by 16, by 8 and
  * neither, and N = 1; small tensors stay on the SIMD kernels; the
  * primitive cache stays bounded and tensors flat over many steps; the same
@@ -166,5 +166,25 @@ Deno.test({
       "no reference kernel",
     );
     tf.dispose([x, gamma, beta]);
+  },
+});
+
+Deno.test({
+  name:
+    "dnnl pointwise: relu forward on oneDNN, and its gradient, match cpu (C = 21, N = 1)",
+  ignore: !HAS_DNNL,
+  fn: async () => {
+    const shape = [1, 41, 40, 21];
+    const fn = () => {
+      const n = tf.util.sizeFromShape(shape);
+      const x = tf.tensor(randomValues(n, 9), shape);
+      const w = tf.tensor(randomValues(n, 10), shape);
+      return [tf.relu(x), tf.grad((a) => tf.sum(tf.mul(tf.relu(a), w)))(x)];
+    };
+    const want = await runOn(REFERENCE, fn);
+    const before = dnnlPointwiseCounts.eltwiseForward;
+    const got = await runOn(nativeBackend, fn);
+    assert.ok(dnnlPointwiseCounts.eltwiseForward > before, "on oneDNN");
+    for (let i = 0; i < 2; i++) assert.equal(relativeError(got[i], want[i]), 0);
   },
 });
