@@ -10,6 +10,9 @@
  *   deno run -A bench/kernel_profile.ts --detector spinenet-49 --batch 4 \
  *     --size 256 --steps 2
  * (`--detector` profiles a RetinaNet training step on that backbone.)
+ * `--ab` alternates steps with native's oneDNN memory-bound kernels off and
+ * on (batch norm, swish, relu, binary ops: kernels_pointwise_dnnl.ts) and
+ * prints both, so that a loaded machine's noise falls on both alike.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
@@ -18,6 +21,7 @@ import { builtinBackends } from "../plugins/backends/index.ts";
 import { benchModels } from "./models/registry.ts";
 import { sgdTrainer } from "./models/bench_model.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
+import { setDnnlPointwiseEnabled } from "../plugins/backends/native/kernels_pointwise_dnnl.ts";
 import {
   benchDetector,
   detectorTrainStep,
@@ -126,6 +130,53 @@ function detectorStep(
   };
 }
 
+/**
+ * Steps alternately with the oneDNN pointwise kernels off and on; prints
+ * ms per step of each kernel under both.
+ */
+function abProfile(
+  name: string,
+  step: () => void,
+  table: Map<string, KernelTime>,
+  steps: number,
+  top: number,
+): void {
+  const modes = [new Map<string, KernelTime>(), new Map<string, KernelTime>()];
+  const totals = [0, 0];
+  for (let i = 0; i < 2 * steps + 2; i++) {
+    const on = i % 2;
+    setDnnlPointwiseEnabled(on === 1);
+    table.clear();
+    const t0 = performance.now();
+    step();
+    if (i < 2) continue; // each mode's own warm-up (primitive creation)
+    totals[on] += performance.now() - t0;
+    for (const [key, r] of table) {
+      const row = modes[on].get(key) ?? { ms: 0, calls: 0 };
+      row.ms += r.ms;
+      row.calls += r.calls;
+      modes[on].set(key, row);
+    }
+  }
+  setDnnlPointwiseEnabled(true);
+  const per = (ms: number) => (ms / steps).toFixed(1).padStart(8);
+  console.log(
+    `${name} on ${tf.getBackend()}, ms/step: oneDNN pointwise off ${
+      per(totals[0])
+    }, on ${per(totals[1])}`,
+  );
+  console.log("     off       on  calls kernel");
+  const keys = [...new Set([...modes[0].keys(), ...modes[1].keys()])];
+  const ms = (m: number, k: string) => modes[m].get(k)?.ms ?? 0;
+  keys.sort((a, b) => ms(0, b) + ms(1, b) - ms(0, a) - ms(1, a));
+  for (const k of keys.slice(0, top)) {
+    const calls = (modes[0].get(k) ?? modes[1].get(k))!.calls / steps;
+    console.log(
+      `${per(ms(0, k))} ${per(ms(1, k))} ${String(calls).padStart(6)} ${k}`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -139,6 +190,7 @@ async function main(): Promise<void> {
       shapes: { type: "boolean", default: false },
       infer: { type: "boolean", default: false },
       detector: { type: "string" },
+      ab: { type: "boolean", default: false },
     },
   });
   await selectBackend(builtinBackends, values.backend);
@@ -149,6 +201,11 @@ async function main(): Promise<void> {
   step(); // warm-up: caches, compiled kernels
   const table = instrumentKernels(tf.getBackend(), values.shapes);
   const steps = Number(values.steps);
+  if (values.ab) {
+    abProfile(name, step, table, steps, Number(values.top));
+    dispose();
+    return;
+  }
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) step();
   const total = (performance.now() - t0) / steps;
