@@ -2,7 +2,7 @@
  * native's oneDNN batch norm and swish
  * (plugins/backends/native/kernels_pointwise_dnnl.ts): the training batch
  * norm's y, statistics and three gradients, and swish with its gradient,
- * and relu, run on oneDNN where libdnnl2 is installed and match the pure-JS cpu
+ * relu and FusedBatchNorm with given statistics, run on oneDNN where libdnnl2 is installed and match the pure-JS cpu
  * backend, for channel counts oneDNN's JIT kernels block by 16, by 8 and
  * neither, and N = 1; small tensors stay on the SIMD kernels; the
  * primitive cache stays bounded and tensors flat over many steps; the same
@@ -186,5 +186,35 @@ Deno.test({
     const got = await runOn(nativeBackend, fn);
     assert.ok(dnnlPointwiseCounts.eltwiseForward > before, "on oneDNN");
     for (let i = 0; i < 2; i++) assert.equal(relativeError(got[i], want[i]), 0);
+  },
+});
+
+Deno.test({
+  name:
+    "dnnl pointwise: FusedBatchNorm with given statistics on oneDNN (C = 40 and C = 21, N = 1), and without γ on the SIMD kernel, match cpu",
+  ignore: !HAS_DNNL,
+  fn: async () => {
+    for (const shape of [[2, 21, 20, 40], [1, 41, 39, 21]]) {
+      const fn = () => {
+        const c = shape[3], n = tf.util.sizeFromShape(shape);
+        const x = tf.tensor(randomValues(n, 4), shape);
+        const mean = tf.tensor1d(randomValues(c, 5));
+        const variance = tf.add(tf.tensor1d(randomValues(c, 6)), 1.5);
+        const scale = tf.tensor1d(randomValues(c, 7));
+        const offset = tf.tensor1d(randomValues(c, 8));
+        return [
+          tf.batchNorm(x, mean, variance, offset, scale, EPS),
+          tf.batchNorm(x, mean, variance, offset, undefined, EPS),
+        ];
+      };
+      const want = await runOn(REFERENCE, fn);
+      const before = dnnlPointwiseCounts.normForward;
+      const got = await runOn(nativeBackend, fn);
+      assert.equal(dnnlPointwiseCounts.normForward - before, 1, "on oneDNN");
+      for (let i = 0; i < 2; i++) {
+        const err = relativeError(got[i], want[i]);
+        assert.ok(err <= 1e-5, `[${shape}] output ${i}: ${err}`);
+      }
+    }
   },
 });

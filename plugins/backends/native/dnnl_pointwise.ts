@@ -13,10 +13,12 @@ import {
   check,
   DESC_BYTES,
   ELTWISE,
+  FORWARD_INFERENCE,
   FORWARD_TRAINING,
   MD,
   MD_DIFF_DST,
   MD_DST,
+  USE_GLOBAL_STATS,
   USE_SCALE,
   USE_SHIFT,
 } from "./dnnl_symbols.ts";
@@ -35,7 +37,7 @@ export interface NormForwardArgs {
   gamma: Deno.PointerValue;
   beta: Deno.PointerValue;
   y: Deno.PointerValue;
-  /** Batch mean and biased variance, written. */
+  /** Batch mean and biased variance: written, or read with given statistics. */
   mean: Deno.PointerValue;
   variance: Deno.PointerValue;
 }
@@ -59,11 +61,15 @@ export type EltwiseAlg = keyof typeof ELTWISE;
 export interface DnnlPointwise {
   /** Path of the library. */
   readonly library: string;
-  /** y = γ·(x − μ)/√(σ² + ε) + β with the batch's μ, σ²; false if unsupported. */
+  /**
+   * y = γ·(x − μ)/√(σ² + ε) + β with the batch's μ, σ² (written), or with
+   * `givenStats` those read from `p`; false if unsupported.
+   */
   batchNormForward(
     shape: NormShape,
     epsilon: number,
     p: NormForwardArgs,
+    givenStats?: boolean,
   ): boolean;
   /** dx, dγ, dβ of {@link batchNormForward}; false if unsupported. */
   batchNormBackward(
@@ -121,21 +127,26 @@ export class DnnlPointwisePrimitives implements DnnlPointwise {
     return this.#rt.md([n, c, s, 1], [s * c, 1, c, c]);
   }
 
-  #normPd(g: NormShape, epsilon: number, forward: boolean): Deno.PointerValue {
+  #normPd(
+    g: NormShape,
+    epsilon: number,
+    kind: "train" | "given" | "backward",
+  ): Deno.PointerValue {
     const rt = this.#rt, data = this.#dataMd(g);
     const fwd = new Uint8Array(DESC_BYTES * 8);
+    const given = kind === "given";
     check(
       rt.s.dnnl_batch_normalization_forward_desc_init(
         fwd,
-        FORWARD_TRAINING,
+        given ? FORWARD_INFERENCE : FORWARD_TRAINING,
         data,
         epsilon,
-        NORM_FLAGS,
+        given ? NORM_FLAGS | USE_GLOBAL_STATS : NORM_FLAGS,
       ),
       "batch norm forward desc",
     );
     const hint = rt.pd(fwd, null);
-    if (forward) return hint;
+    if (kind !== "backward") return hint;
     const bwd = new Uint8Array(DESC_BYTES * 8);
     try {
       check(
@@ -215,11 +226,13 @@ export class DnnlPointwisePrimitives implements DnnlPointwise {
     g: NormShape,
     epsilon: number,
     a: NormForwardArgs,
+    givenStats = false,
   ): boolean {
-    const key = `bn forward ${g.batch},${g.spatial},${g.channels},${epsilon}`;
+    const kind = givenStats ? "given" : "train";
+    const key = `bn ${kind} ${g.batch},${g.spatial},${g.channels},${epsilon}`;
     const p = this.#cache.get(key, () =>
       this.#prim(
-        this.#normPd(g, epsilon, true),
+        this.#normPd(g, epsilon, kind),
         "batch norm forward",
         this.#dataMd(g),
         [[MD.src, ARG.src], [MD_DST, ARG.dst]],
@@ -246,7 +259,7 @@ export class DnnlPointwisePrimitives implements DnnlPointwise {
     const key = `bn backward ${g.batch},${g.spatial},${g.channels},${epsilon}`;
     const p = this.#cache.get(key, () =>
       this.#prim(
-        this.#normPd(g, epsilon, false),
+        this.#normPd(g, epsilon, "backward"),
         "batch norm backward",
         this.#dataMd(g),
         [[MD.src, ARG.src], [MD_DIFF_DST, ARG.diffDst], [

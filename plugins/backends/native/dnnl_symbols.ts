@@ -141,6 +141,8 @@ export const F32 = 3;
 export const TAG_ANY = 1;
 /** Prop kind. */
 export const FORWARD_TRAINING = 64;
+/** Prop kind of a forward pass without a backward one. */
+export const FORWARD_INFERENCE = 96;
 /** Prop kind of a backward pass with parameter gradients. */
 export const BACKWARD = 128;
 /** Alg kind. */
@@ -156,6 +158,8 @@ export const BINARY = {
 } as const;
 /** Batch-norm flags: γ and β as separate per-channel vectors (v2.3+). */
 export const USE_SCALE = 0x8, USE_SHIFT = 0x10;
+/** Batch-norm flag: mean and variance are inputs, not computed. */
+export const USE_GLOBAL_STATS = 0x1;
 /** Query id of the implementation name. */
 export const QUERY_IMPL_INFO = 8;
 /** Memory descriptor query ids. */

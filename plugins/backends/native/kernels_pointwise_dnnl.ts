@@ -1,6 +1,7 @@
 /**
  * `native`'s training batch norm (forward with statistics, backward with
- * γ / β gradients) and swish (forward, gradient) on oneDNN's multithreaded
+ * γ / β gradients), FusedBatchNorm with given statistics, swish (forward,
+ * gradient) and relu on oneDNN's multithreaded
  * primitives (dnnl_pointwise.ts), reading and writing the wasm heap in
  * place. These memory-bound passes were a third of an EfficientNet-B0 step
  * on our single-threaded SIMD kernels. Tensors below {@link MIN_FLOATS}
@@ -152,7 +153,8 @@ export function withFallback(
 }
 
 /**
- * The batch-norm, swish and relu kernels of `backendName` on `dnnl`, each falling
+ * The batch-norm (training and FusedBatchNorm), swish and relu kernels of
+ * `backendName` on `dnnl`, each falling
  * back to the kernel of that name registered before (the training forward,
  * which had none, to the statistics kernel and FusedBatchNorm).
  */
@@ -254,6 +256,33 @@ export function dnnlPointwiseKernels(
         return out;
       },
     ),
+    // batch norm with given statistics (inference, where not folded)
+    ...kernel("FusedBatchNorm", before("FusedBatchNorm"), (args) => {
+      const { x, mean, variance, scale, offset } = args.inputs;
+      const vectors = [mean, variance, scale, offset];
+      const g = eligible(x, ...vectors) && normShape(x, vectors);
+      if (!g) return null;
+      const out = run(
+        args.backend,
+        [x.shape],
+        (ptr, [y]) =>
+          dnnl.batchNormForward(
+            g,
+            (args.attrs?.varianceEpsilon ?? 0.001) as number,
+            {
+              x: ptr(x),
+              gamma: ptr(scale),
+              beta: ptr(offset),
+              y: ptr(y),
+              mean: ptr(mean),
+              variance: ptr(variance),
+            },
+            true,
+          ),
+      );
+      if (out) dnnlPointwiseCounts.normForward++;
+      return out;
+    }),
     ...eltwise("swish", SWISH_KERNEL, SWISH_GRAD_KERNEL),
     // tfjs' relu gradient is Step and Multiply, not a kernel of its own
     ...eltwise("relu", "Relu"),
