@@ -30,6 +30,7 @@ import { dnnlBinaryKernels } from "./native/kernels_binary_dnnl.ts";
 import { dnnlPointwiseKernels } from "./native/kernels_pointwise_dnnl.ts";
 import { dnnlConvKernels } from "./native/kernels_conv_dnnl.ts";
 import { dnnlDepthwiseKernels } from "./native/kernels_depthwise_dnnl.ts";
+import { dnnlFusedKernels } from "./native/kernels_fused_dnnl.ts";
 import { installWasmTrainingKernels } from "./wasm.ts";
 
 /** The tfjs backend name the native kernels are registered under. */
@@ -98,8 +99,10 @@ async function registerNative(): Promise<void> {
   }
   // after the rest: these fall back to the SIMD kernels registered above
   const pointwise = loadDnnlPointwise(), binary = loadDnnlBinary();
+  const dnnlConv = loadDnnlConv();
   for (
     const config of [
+      ...(dnnlConv ? dnnlFusedKernels(NATIVE_TF_NAME, dnnlConv) : []),
       ...(pointwise ? dnnlPointwiseKernels(NATIVE_TF_NAME, pointwise) : []),
       ...(binary ? dnnlBinaryKernels(NATIVE_TF_NAME, binary) : []),
     ]

@@ -20,12 +20,14 @@ import {
   DESC_BYTES,
   dims,
   type DnnlConv,
+  FORWARD_INFERENCE,
   FORWARD_TRAINING,
   handle,
   MD,
   MD_DIFF_DST,
   MD_DST,
   plainLayouts,
+  type PostOp,
 } from "./dnnl_symbols.ts";
 import { type DnnlRuntime, type Prim, PrimitiveCache } from "./dnnl_runtime.ts";
 
@@ -85,13 +87,17 @@ export class Dnnl implements DnnlConv {
     ];
   }
 
-  #forwardPd(g: ConvGeometry, withBias: boolean): Deno.PointerValue {
+  #forwardPd(
+    g: ConvGeometry,
+    withBias: boolean,
+    act?: PostOp,
+  ): Deno.PointerValue {
     const p = this.#plain(g);
     const desc = new Uint8Array(DESC_BYTES * 4);
     check(
       this.#rt.s.dnnl_dilated_convolution_forward_desc_init(
         desc,
-        FORWARD_TRAINING,
+        act ? FORWARD_INFERENCE : FORWARD_TRAINING,
         CONVOLUTION_DIRECT,
         p.src,
         p.anyWeights,
@@ -101,15 +107,15 @@ export class Dnnl implements DnnlConv {
       ),
       "forward desc",
     );
-    return this.#rt.pd(desc, null);
+    return this.#rt.pd(desc, null, act);
   }
 
-  #build(g: ConvGeometry, kind: Kind): ConvPrim {
+  #build(g: ConvGeometry, kind: Kind, act?: PostOp): ConvPrim {
     const rt = this.#rt, s = rt.s, p = this.#plain(g);
     const geo = this.#geometryArgs(g);
     let pd: Deno.PointerValue;
     if (kind === "forward" || kind === "forward+bias") {
-      pd = this.#forwardPd(g, kind === "forward+bias");
+      pd = this.#forwardPd(g, kind === "forward+bias", act);
     } else {
       const hint = this.#forwardPd(g, false);
       const desc = new Uint8Array(DESC_BYTES * 4);
@@ -228,6 +234,7 @@ export class Dnnl implements DnnlConv {
     w: Deno.PointerValue,
     bias: Deno.PointerValue | null,
     y: Deno.PointerValue,
+    act?: PostOp,
   ): boolean {
     const data: [number, Deno.PointerValue][] = [
       [ARG.src, x],
@@ -235,7 +242,7 @@ export class Dnnl implements DnnlConv {
       [ARG.dst, y],
     ];
     if (bias) data.push([ARG.bias, bias]);
-    return this.#run(g, bias ? "forward+bias" : "forward", data);
+    return this.#run(g, bias ? "forward+bias" : "forward", data, act);
   }
 
   backwardData(
@@ -267,9 +274,10 @@ export class Dnnl implements DnnlConv {
     g: ConvGeometry,
     kind: Kind,
     data: [number, Deno.PointerValue][],
+    act?: PostOp,
   ): boolean {
-    const key = `${kind} ${Object.values(g).join(",")}`;
-    const p = this.#cache.get(key, () => this.#build(g, kind));
+    const key = `${kind}${act ? "+" + act : ""} ${Object.values(g).join(",")}`;
+    const p = this.#cache.get(key, () => this.#build(g, kind, act));
     if (!p) return false;
     const filterArg = kind === "weights" ? ARG.diffWeights : ARG.weights;
     this.#exec(p, data, filterArg, kind === "weights");

@@ -15,6 +15,8 @@ import {
   DnnlError,
   F32,
   handle,
+  POST_OPS,
+  type PostOp,
   QUERY_IMPL_INFO,
   type Symbols,
   TAG_ANY,
@@ -61,14 +63,45 @@ export class DnnlRuntime {
     return md;
   }
 
-  /** The primitive descriptor of an operation descriptor (`hint`: forward pd). */
-  pd(desc: Uint8Array, hint: Deno.PointerValue): Deno.PointerValue {
+  /**
+   * The primitive descriptor of an operation descriptor (`hint`: forward
+   * pd), with `postOp` as an eltwise post-op when given.
+   */
+  pd(
+    desc: Uint8Array,
+    hint: Deno.PointerValue,
+    postOp?: PostOp,
+  ): Deno.PointerValue {
     const pd = new BigUint64Array(1);
-    check(
-      this.s.dnnl_primitive_desc_create(pd, desc, null, this.engine, hint),
-      "primitive desc",
-    );
+    const attr = postOp ? this.#postOpAttr(postOp) : null;
+    try {
+      check(
+        this.s.dnnl_primitive_desc_create(pd, desc, attr, this.engine, hint),
+        "primitive desc",
+      );
+    } finally {
+      if (attr) this.s.dnnl_primitive_attr_destroy(attr);
+    }
     return handle(pd);
+  }
+
+  /** A primitive attr holding one eltwise post-op (the pd copies it). */
+  #postOpAttr(op: PostOp): Deno.PointerValue {
+    const s = this.s, out = new BigUint64Array(1);
+    check(s.dnnl_post_ops_create(out), "post ops");
+    const ops = handle(out);
+    try {
+      const [alg, alpha, beta] = POST_OPS[op];
+      check(s.dnnl_post_ops_append_eltwise(ops, 1, alg, alpha, beta), op);
+      check(s.dnnl_primitive_attr_create(out), "attr");
+      const attr = handle(out);
+      const status = s.dnnl_primitive_attr_set_post_ops(attr, ops);
+      if (status !== 0) s.dnnl_primitive_attr_destroy(attr);
+      check(status, "attr post ops");
+      return attr;
+    } finally {
+      s.dnnl_post_ops_destroy(ops);
+    }
   }
 
   /** Throws {@link DnnlError} (pd destroyed) unless `query`'s md is `expected`. */

@@ -126,6 +126,18 @@ export const SYMBOLS = {
     result: "i32",
   },
   dnnl_memory_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_attr_create: { parameters: ["buffer"], result: "i32" },
+  dnnl_primitive_attr_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_attr_set_post_ops: {
+    parameters: ["pointer", "pointer"],
+    result: "i32",
+  },
+  dnnl_post_ops_create: { parameters: ["buffer"], result: "i32" },
+  dnnl_post_ops_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_post_ops_append_eltwise: {
+    parameters: ["pointer", "f32", "i32", "f32", "f32"],
+    result: "i32",
+  },
 } as const;
 
 /** The opened library's functions. */
@@ -149,6 +161,18 @@ export const BACKWARD = 128;
 export const CONVOLUTION_DIRECT = 1;
 /** Eltwise alg kinds. */
 export const ELTWISE = { relu: 0x1f, swish: 0xdf } as const;
+/**
+ * Activations a convolution applies as an eltwise post-op, with oneDNN's
+ * alg kind, alpha and beta: relu6 is bounded_relu(6), sigmoid logistic.
+ */
+export const POST_OPS = {
+  relu: [0x1f, 0, 0],
+  relu6: [0x8f, 6, 0],
+  sigmoid: [0xaf, 0, 0],
+  swish: [0xdf, 1, 0],
+} as const;
+/** An activation a convolution can fuse ({@link POST_OPS}). */
+export type PostOp = keyof typeof POST_OPS;
 /** Binary alg kinds. */
 export const BINARY = {
   add: 0x1fff0,
@@ -222,13 +246,17 @@ export interface ConvGeometry {
 export interface DnnlConv {
   /** Path of the library. */
   readonly library: string;
-  /** y = conv(x, w) (+ bias); false when this geometry is not supported. */
+  /**
+   * y = act(conv(x, w) (+ bias)), `act` a post-op (absent: none); false
+   * when this geometry is not supported.
+   */
   forward(
     g: ConvGeometry,
     x: Deno.PointerValue,
     w: Deno.PointerValue,
     bias: Deno.PointerValue | null,
     y: Deno.PointerValue,
+    act?: PostOp,
   ): boolean;
   /** dx from dy and w; false when not supported. */
   backwardData(
