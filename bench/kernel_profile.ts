@@ -10,9 +10,11 @@
  *   deno run -A bench/kernel_profile.ts --detector spinenet-49 --batch 4 \
  *     --size 256 --steps 2
  * (`--detector` profiles a RetinaNet training step on that backbone.)
- * `--ab` alternates steps with native's oneDNN memory-bound kernels off and
- * on (batch norm, swish, relu, binary ops: kernels_pointwise_dnnl.ts) and
- * prints both, so that a loaded machine's noise falls on both alike.
+ * `--ab` alternates steps with one of native's oneDNN paths off and on and
+ * prints both, so that a loaded machine's noise falls on both alike:
+ * `--ab-path pointwise` (the default) the memory-bound kernels (batch norm,
+ * swish, relu, binary ops: kernels_pointwise_dnnl.ts), `--ab-path fused`
+ * the fused conv + activation (kernels_fused_dnnl.ts; use with `--infer`).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
@@ -22,6 +24,13 @@ import { benchModels } from "./models/registry.ts";
 import { sgdTrainer } from "./models/bench_model.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import { setDnnlPointwiseEnabled } from "../plugins/backends/native/kernels_pointwise_dnnl.ts";
+import { setDnnlFusedEnabled } from "../plugins/backends/native/kernels_fused_dnnl.ts";
+
+/** The native paths `--ab` can switch, by `--ab-path` name. */
+const AB_PATHS: Record<string, (on: boolean) => boolean> = {
+  pointwise: setDnnlPointwiseEnabled,
+  fused: setDnnlFusedEnabled,
+};
 import {
   benchDetector,
   detectorTrainStep,
@@ -131,21 +140,30 @@ function detectorStep(
 }
 
 /**
- * Steps alternately with the oneDNN pointwise kernels off and on; prints
- * ms per step of each kernel under both.
+ * Steps alternately with `path` (an {@link AB_PATHS} name) off and on;
+ * prints ms per step of each kernel under both.
  */
 function abProfile(
   name: string,
+  path: string,
   step: () => void,
   table: Map<string, KernelTime>,
   steps: number,
   top: number,
 ): void {
+  const toggle = AB_PATHS[path];
+  if (!toggle) {
+    throw new Error(
+      `bench/kernel_profile.ts: --ab-path ${path}: not one of ${
+        Object.keys(AB_PATHS)
+      }`,
+    );
+  }
   const modes = [new Map<string, KernelTime>(), new Map<string, KernelTime>()];
   const totals = [0, 0];
   for (let i = 0; i < 2 * steps + 2; i++) {
     const on = i % 2;
-    setDnnlPointwiseEnabled(on === 1);
+    toggle(on === 1);
     table.clear();
     const t0 = performance.now();
     step();
@@ -158,10 +176,10 @@ function abProfile(
       modes[on].set(key, row);
     }
   }
-  setDnnlPointwiseEnabled(true);
+  toggle(true);
   const per = (ms: number) => (ms / steps).toFixed(1).padStart(8);
   console.log(
-    `${name} on ${tf.getBackend()}, ms/step: oneDNN pointwise off ${
+    `${name} on ${tf.getBackend()}, ms/step: oneDNN ${path} off ${
       per(totals[0])
     }, on ${per(totals[1])}`,
   );
@@ -191,6 +209,7 @@ async function main(): Promise<void> {
       infer: { type: "boolean", default: false },
       detector: { type: "string" },
       ab: { type: "boolean", default: false },
+      "ab-path": { type: "string", default: "pointwise" },
     },
   });
   await selectBackend(builtinBackends, values.backend);
@@ -202,7 +221,7 @@ async function main(): Promise<void> {
   const table = instrumentKernels(tf.getBackend(), values.shapes);
   const steps = Number(values.steps);
   if (values.ab) {
-    abProfile(name, step, table, steps, Number(values.top));
+    abProfile(name, values["ab-path"], step, table, steps, Number(values.top));
     dispose();
     return;
   }
