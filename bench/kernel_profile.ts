@@ -14,7 +14,9 @@
  * prints both, so that a loaded machine's noise falls on both alike:
  * `--ab-path pointwise` (the default) the memory-bound kernels (batch norm,
  * swish, relu, binary ops: kernels_pointwise_dnnl.ts), `--ab-path fused`
- * the fused conv + activation (kernels_fused_dnnl.ts; use with `--infer`).
+ * the fused conv + activation (kernels_fused_dnnl.ts; use with `--infer`),
+ * `--ab-path dw-grad` 5×5 depthwise filter gradients on the SIMD kernel
+ * (kernels_depthwise_dnnl.ts).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
@@ -25,11 +27,13 @@ import { sgdTrainer } from "./models/bench_model.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import { setDnnlPointwiseEnabled } from "../plugins/backends/native/kernels_pointwise_dnnl.ts";
 import { setDnnlFusedEnabled } from "../plugins/backends/native/kernels_fused_dnnl.ts";
+import { setDepthwiseFilterGradByTaps } from "../plugins/backends/native/kernels_depthwise_dnnl.ts";
 
 /** The native paths `--ab` can switch, by `--ab-path` name. */
 const AB_PATHS: Record<string, (on: boolean) => boolean> = {
   pointwise: setDnnlPointwiseEnabled,
   fused: setDnnlFusedEnabled,
+  "dw-grad": setDepthwiseFilterGradByTaps,
 };
 import {
   benchDetector,
