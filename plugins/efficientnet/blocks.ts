@@ -15,7 +15,12 @@ import {
   convParams,
   type NormActConfig,
 } from "../layers/conv_bn.ts";
-import { applyConv, dropConnect, inferenceIfFrozen } from "../layers/ops.ts";
+import {
+  applyConv,
+  dropConnect,
+  inferenceIfFrozen,
+  spatialMean,
+} from "../layers/ops.ts";
 import {
   batchNormParams,
   FoldCache,
@@ -66,7 +71,7 @@ export class SqueezeExcitation extends Module {
 
   /** Rescales the channels of `x`. */
   apply(x: tf.Tensor4D, act: NormActConfig["activation"]): tf.Tensor4D {
-    const s = tf.mean(x, [1, 2], true) as tf.Tensor4D;
+    const s = spatialMean(x);
     const r = activate(applyConv(this.#reduce, s), act) as tf.Tensor4D;
     return tf.mul(x, tf.sigmoid(applyConv(this.#expand, r)));
   }
