@@ -16,7 +16,9 @@
  * swish, relu, binary ops: kernels_pointwise_dnnl.ts), `--ab-path fused`
  * the fused conv + activation (kernels_fused_dnnl.ts; use with `--infer`),
  * `--ab-path dw-grad` 5×5 depthwise filter gradients on the SIMD kernel
- * (kernels_depthwise_dnnl.ts).
+ * (kernels_depthwise_dnnl.ts), `--ab-path bn-threads` oneDNN's batch norm
+ * on one thread instead of all (dnnl_pointwise.ts), `--ab-path
+ * eltwise-threads` its eltwise and binary primitives on one thread.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
@@ -28,12 +30,20 @@ import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import { setDnnlPointwiseEnabled } from "../plugins/backends/native/kernels_pointwise_dnnl.ts";
 import { setDnnlFusedEnabled } from "../plugins/backends/native/kernels_fused_dnnl.ts";
 import { setDepthwiseFilterGradByTaps } from "../plugins/backends/native/kernels_depthwise_dnnl.ts";
+import {
+  setDnnlBatchNormThreads,
+  setDnnlEltwiseThreads,
+} from "../plugins/backends/native/dnnl_pointwise.ts";
 
 /** The native paths `--ab` can switch, by `--ab-path` name. */
 const AB_PATHS: Record<string, (on: boolean) => boolean> = {
   pointwise: setDnnlPointwiseEnabled,
   fused: setDnnlFusedEnabled,
   "dw-grad": setDepthwiseFilterGradByTaps,
+  // on: one thread (the default), off: all of them
+  "bn-threads": (on) => setDnnlBatchNormThreads(on ? 1 : 64) === 1,
+  // on: one thread, off: all of them (the default)
+  "eltwise-threads": (on) => setDnnlEltwiseThreads(on ? 1 : 1024) === 1,
 };
 import {
   benchDetector,

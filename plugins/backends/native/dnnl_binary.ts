@@ -8,6 +8,7 @@
  * becomes `[8, 4096, 32] × [8, 1, 32]`. Only JIT implementations are used:
  * a broadcast that only oneDNN's reference kernel takes is declined.
  */
+import { dnnlEltwiseThreads } from "./dnnl_pointwise.ts";
 import { BINARY, check, DESC_BYTES } from "./dnnl_symbols.ts";
 import { ARG } from "./dnnl_symbols.ts";
 import { type DnnlRuntime, type Prim, PrimitiveCache } from "./dnnl_runtime.ts";
@@ -110,7 +111,10 @@ export class DnnlBinary {
       () => this.#build(alg, o, s),
     );
     if (!p) return false;
-    this.#rt.run(p, [[ARG.src, a], [ARG.src1, b], [ARG.dst, y]]);
+    this.#rt.withThreads(
+      dnnlEltwiseThreads(),
+      () => this.#rt.run(p, [[ARG.src, a], [ARG.src1, b], [ARG.dst, y]]),
+    );
     return true;
   }
 }

@@ -12,14 +12,20 @@ import { DnnlPointwisePrimitives } from "./dnnl_pointwise.ts";
 import { DnnlRuntime } from "./dnnl_runtime.ts";
 import { type DnnlConv, SYMBOLS } from "./dnnl_symbols.ts";
 
-/** oneDNN's Debian build runs on OpenMP: one thread per core by default. */
-function setOmpThreads(path: string): void {
+/**
+ * oneDNN's Debian build runs on OpenMP: one thread per core by default, set
+ * to the BLAS's count; returns the setter (null: another threading runtime,
+ * whose default is kept).
+ */
+function setOmpThreads(path: string): ((n: number) => void) | null {
   try {
-    Deno.dlopen(path, {
+    const set = Deno.dlopen(path, {
       omp_set_num_threads: { parameters: ["i32"], result: "void" },
-    }).symbols.omp_set_num_threads(threadCount());
+    }).symbols.omp_set_num_threads;
+    set(threadCount());
+    return set;
   } catch {
-    // another threading runtime: keep its default
+    return null;
   }
 }
 
@@ -39,8 +45,8 @@ function openDnnl(): DnnlRuntime | null {
       openWhy = `${PATH}: version ${major} (the v2 C API is needed)`;
       return null;
     }
-    setOmpThreads(PATH);
-    runtime = new DnnlRuntime(PATH, lib.symbols);
+    const setThreads = setOmpThreads(PATH);
+    runtime = new DnnlRuntime(PATH, lib.symbols, setThreads, threadCount());
   } catch (e) {
     openWhy = `${PATH}: ${(e as Error).message.split("\n")[0]}`;
   }

@@ -100,6 +100,51 @@ export interface DnnlPointwise {
 const ALPHA: Record<EltwiseAlg, number> = { swish: 1, relu: 0 };
 const NORM_FLAGS = USE_SCALE | USE_SHIFT;
 
+/**
+ * Most OpenMP threads of the batch-norm primitives. Their statistics and
+ * normalisation passes meet at spinning barriers; with another job on the
+ * second core each barrier waits for a time slice: at 2 threads on our
+ * loaded 2-core VM the training forward and backward took 669 and 353 ms
+ * of an EfficientNet-B0 step, against 36 and 43 ms on the single-threaded
+ * SIMD kernels (`bench/kernel_profile.ts --ab`). One by default;
+ * `SELFTRAIN_DNNL_BNORM_THREADS=N` allows N.
+ */
+let normThreads = envThreads("SELFTRAIN_DNNL_BNORM_THREADS", 1);
+
+/**
+ * Most OpenMP threads of the eltwise and binary primitives (all by
+ * default; `SELFTRAIN_DNNL_ELTWISE_THREADS=N` allows N).
+ */
+let eltwiseThreads = envThreads("SELFTRAIN_DNNL_ELTWISE_THREADS", 1024);
+
+function envThreads(name: string, fallback: number): number {
+  try {
+    const n = Number(Deno.env.get(name) ?? fallback);
+    return Number.isInteger(n) && n > 0 ? n : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Sets the batch norm's most threads (see above); returns the previous. */
+export function setDnnlBatchNormThreads(n: number): number {
+  const before = normThreads;
+  normThreads = Math.max(1, Math.floor(n));
+  return before;
+}
+
+/** Sets the eltwise / binary most threads; returns the previous. */
+export function setDnnlEltwiseThreads(n: number): number {
+  const before = eltwiseThreads;
+  eltwiseThreads = Math.max(1, Math.floor(n));
+  return before;
+}
+
+/** The eltwise / binary most threads (their kernels keep no per-thread state). */
+export function dnnlEltwiseThreads(): number {
+  return eltwiseThreads;
+}
+
 /** {@link DnnlPointwise} on one opened libdnnl (see dnnl_loader.ts). */
 export class DnnlPointwisePrimitives implements DnnlPointwise {
   readonly library: string;
@@ -229,26 +274,35 @@ export class DnnlPointwisePrimitives implements DnnlPointwise {
     givenStats = false,
   ): boolean {
     const kind = givenStats ? "given" : "train";
-    const key = `bn ${kind} ${g.batch},${g.spatial},${g.channels},${epsilon}`;
-    const p = this.#cache.get(key, () =>
-      this.#prim(
-        this.#normPd(g, epsilon, kind),
-        "batch norm forward",
-        this.#dataMd(g),
-        [[MD.src, ARG.src], [MD_DST, ARG.dst]],
-        [ARG.mean, ARG.variance, ARG.scale, ARG.shift],
-        g.channels,
-      ));
-    if (!p) return false;
-    this.#rt.run(p, [
-      [ARG.src, a.x],
-      [ARG.dst, a.y],
-      [ARG.mean, a.mean],
-      [ARG.variance, a.variance],
-      [ARG.scale, a.gamma],
-      [ARG.shift, a.beta],
-    ]);
-    return true;
+    return this.#rt.withThreads(normThreads, () => {
+      const key =
+        `bn ${kind} ${g.batch},${g.spatial},${g.channels},${epsilon}` +
+        ` ${this.#normThreads()}`;
+      const p = this.#cache.get(key, () =>
+        this.#prim(
+          this.#normPd(g, epsilon, kind),
+          "batch norm forward",
+          this.#dataMd(g),
+          [[MD.src, ARG.src], [MD_DST, ARG.dst]],
+          [ARG.mean, ARG.variance, ARG.scale, ARG.shift],
+          g.channels,
+        ));
+      if (!p) return false;
+      this.#rt.run(p, [
+        [ARG.src, a.x],
+        [ARG.dst, a.y],
+        [ARG.mean, a.mean],
+        [ARG.variance, a.variance],
+        [ARG.scale, a.gamma],
+        [ARG.shift, a.beta],
+      ]);
+      return true;
+    });
+  }
+
+  /** Threads the batch-norm primitives run with (part of their keys). */
+  #normThreads(): number {
+    return Math.min(normThreads, this.#rt.threads);
   }
 
   batchNormBackward(
@@ -256,40 +310,44 @@ export class DnnlPointwisePrimitives implements DnnlPointwise {
     epsilon: number,
     a: NormBackwardArgs,
   ): boolean {
-    const key = `bn backward ${g.batch},${g.spatial},${g.channels},${epsilon}`;
-    const p = this.#cache.get(key, () =>
-      this.#prim(
-        this.#normPd(g, epsilon, "backward"),
-        "batch norm backward",
-        this.#dataMd(g),
-        [[MD.src, ARG.src], [MD_DIFF_DST, ARG.diffDst], [
-          MD.diffSrc,
-          ARG.diffSrc,
-        ]],
-        [
-          ARG.mean,
-          ARG.variance,
-          ARG.scale,
-          ARG.shift,
-          ARG.diffScale,
-          ARG.diffShift,
-        ],
-        g.channels,
-      ));
-    if (!p) return false;
-    this.#rt.run(p, [
-      [ARG.src, a.x],
-      [ARG.diffDst, a.dy],
-      [ARG.diffSrc, a.dx],
-      [ARG.mean, a.mean],
-      [ARG.variance, a.variance],
-      [ARG.scale, a.gamma],
-      // oneDNN wants β here though the gradient does not read it
-      [ARG.shift, a.gamma],
-      [ARG.diffScale, a.dGamma],
-      [ARG.diffShift, a.dBeta],
-    ]);
-    return true;
+    return this.#rt.withThreads(normThreads, () => {
+      const key =
+        `bn backward ${g.batch},${g.spatial},${g.channels},${epsilon}` +
+        ` ${this.#normThreads()}`;
+      const p = this.#cache.get(key, () =>
+        this.#prim(
+          this.#normPd(g, epsilon, "backward"),
+          "batch norm backward",
+          this.#dataMd(g),
+          [[MD.src, ARG.src], [MD_DIFF_DST, ARG.diffDst], [
+            MD.diffSrc,
+            ARG.diffSrc,
+          ]],
+          [
+            ARG.mean,
+            ARG.variance,
+            ARG.scale,
+            ARG.shift,
+            ARG.diffScale,
+            ARG.diffShift,
+          ],
+          g.channels,
+        ));
+      if (!p) return false;
+      this.#rt.run(p, [
+        [ARG.src, a.x],
+        [ARG.diffDst, a.dy],
+        [ARG.diffSrc, a.dx],
+        [ARG.mean, a.mean],
+        [ARG.variance, a.variance],
+        [ARG.scale, a.gamma],
+        // oneDNN wants β here though the gradient does not read it
+        [ARG.shift, a.gamma],
+        [ARG.diffScale, a.dGamma],
+        [ARG.diffShift, a.dBeta],
+      ]);
+      return true;
+    });
   }
 
   eltwiseForward(
@@ -308,7 +366,10 @@ export class DnnlPointwisePrimitives implements DnnlPointwise {
         0,
       ));
     if (!p) return false;
-    this.#rt.run(p, [[ARG.src, x], [ARG.dst, y]]);
+    this.#rt.withThreads(
+      eltwiseThreads,
+      () => this.#rt.run(p, [[ARG.src, x], [ARG.dst, y]]),
+    );
     return true;
   }
 
@@ -332,7 +393,11 @@ export class DnnlPointwisePrimitives implements DnnlPointwise {
         0,
       ));
     if (!p) return false;
-    this.#rt.run(p, [[ARG.src, x], [ARG.diffDst, dy], [ARG.diffSrc, dx]]);
+    this.#rt.withThreads(
+      eltwiseThreads,
+      () =>
+        this.#rt.run(p, [[ARG.src, x], [ARG.diffDst, dy], [ARG.diffSrc, dx]]),
+    );
     return true;
   }
 

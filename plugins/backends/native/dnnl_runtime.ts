@@ -39,15 +39,40 @@ export class DnnlRuntime {
   readonly stream: Deno.PointerValue;
   readonly #impls = new Set<string>();
 
-  constructor(library: string, s: Symbols) {
+  /** OpenMP threads of a primitive unless {@link withThreads} says less. */
+  readonly threads: number;
+  readonly #setThreads: ((n: number) => void) | null;
+
+  constructor(
+    library: string,
+    s: Symbols,
+    setThreads: ((n: number) => void) | null = null,
+    threads = 1,
+  ) {
     this.library = library;
     this.s = s;
+    this.#setThreads = setThreads;
+    this.threads = setThreads ? threads : 1;
     const e = new BigUint64Array(1);
     check(s.dnnl_engine_create(e, CPU, 0n), `${library}: engine`);
     this.engine = handle(e);
     const st = new BigUint64Array(1);
     check(s.dnnl_stream_create(st, this.engine, 1), `${library}: stream`);
     this.stream = handle(st);
+  }
+
+  /**
+   * Runs `fn` (a primitive's creation or execution) with at most `n`
+   * OpenMP threads; a primitive must run with the count it was made with.
+   */
+  withThreads<T>(n: number, fn: () => T): T {
+    if (!this.#setThreads || n >= this.threads) return fn();
+    this.#setThreads(n);
+    try {
+      return fn();
+    } finally {
+      this.#setThreads(this.threads);
+    }
   }
 
   /** A plain f32 memory desc, or oneDNN's choice (`any`) without strides. */
