@@ -17,7 +17,11 @@ import {
   dnnlPointwiseCounts,
   MIN_FLOATS,
 } from "../plugins/backends/native/kernels_pointwise_dnnl.ts";
-import { DnnlPointwisePrimitives } from "../plugins/backends/native/dnnl_pointwise.ts";
+import {
+  DnnlPointwisePrimitives,
+  setDnnlBatchNormThreads,
+  setDnnlEltwiseThreads,
+} from "../plugins/backends/native/dnnl_pointwise.ts";
 import { nativeBackend } from "../plugins/backends/native.ts";
 import {
   HAS_BLAS,
@@ -107,6 +111,37 @@ Deno.test({
     for (let i = 0; i < want.length; i++) {
       const err = relativeError(got[i], want[i]);
       assert.ok(err <= 1e-4, `${NAMES[i]}: ${err}`);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "dnnl pointwise: batch norm and eltwise capped at one thread and at all match cpu, the same bits twice each",
+  ignore: !HAS_DNNL,
+  fn: async () => {
+    const fn = normSwishAndGrads([2, 21, 20, 40], 11);
+    const want = await runOn(REFERENCE, fn);
+    for (const threads of [1, 64]) {
+      const norm = setDnnlBatchNormThreads(threads);
+      const eltwise = setDnnlEltwiseThreads(threads);
+      try {
+        const before = dnnlPointwiseCounts.normForward;
+        const a = await runOn(nativeBackend, fn);
+        const b = await runOn(nativeBackend, fn);
+        assert.ok(dnnlPointwiseCounts.normForward > before, "on oneDNN");
+        for (let i = 0; i < want.length; i++) {
+          const err = relativeError(a[i], want[i]);
+          assert.ok(err <= 1e-4, `${threads} threads, ${NAMES[i]}: ${err}`);
+          assert.ok(
+            a[i].every((v, j) => Object.is(v, b[i][j])),
+            `${threads} threads, ${NAMES[i]} differs between runs`,
+          );
+        }
+      } finally {
+        setDnnlBatchNormThreads(norm);
+        setDnnlEltwiseThreads(eltwise);
+      }
     }
   },
 });
