@@ -10,6 +10,15 @@
  *   deno run -A bench/kernel_profile.ts --detector spinenet-49 --batch 4 \
  *     --size 256 --steps 2
  * (`--detector` profiles a RetinaNet training step on that backbone.)
+ * `--ab` alternates steps with one of native's oneDNN paths off and on and
+ * prints both, so that a loaded machine's noise falls on both alike:
+ * `--ab-path pointwise` (the default) the memory-bound kernels (batch norm,
+ * swish, relu, binary ops: kernels_pointwise_dnnl.ts), `--ab-path fused`
+ * the fused conv + activation (kernels_fused_dnnl.ts; use with `--infer`),
+ * `--ab-path dw-grad` 5×5 depthwise filter gradients on the SIMD kernel
+ * (kernels_depthwise_dnnl.ts), `--ab-path bn-threads` oneDNN's batch norm
+ * on one thread instead of all (dnnl_pointwise.ts), `--ab-path
+ * eltwise-threads` its eltwise and binary primitives on one thread.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
@@ -18,6 +27,24 @@ import { builtinBackends } from "../plugins/backends/index.ts";
 import { benchModels } from "./models/registry.ts";
 import { sgdTrainer } from "./models/bench_model.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
+import { setDnnlPointwiseEnabled } from "../plugins/backends/native/kernels_pointwise_dnnl.ts";
+import { setDnnlFusedEnabled } from "../plugins/backends/native/kernels_fused_dnnl.ts";
+import { setDepthwiseFilterGradByTaps } from "../plugins/backends/native/kernels_depthwise_dnnl.ts";
+import {
+  setDnnlBatchNormThreads,
+  setDnnlEltwiseThreads,
+} from "../plugins/backends/native/dnnl_pointwise.ts";
+
+/** The native paths `--ab` can switch, by `--ab-path` name. */
+const AB_PATHS: Record<string, (on: boolean) => boolean> = {
+  pointwise: setDnnlPointwiseEnabled,
+  fused: setDnnlFusedEnabled,
+  "dw-grad": setDepthwiseFilterGradByTaps,
+  // on: one thread (the default), off: all of them
+  "bn-threads": (on) => setDnnlBatchNormThreads(on ? 1 : 64) === 1,
+  // on: one thread, off: all of them (the default)
+  "eltwise-threads": (on) => setDnnlEltwiseThreads(on ? 1 : 1024) === 1,
+};
 import {
   benchDetector,
   detectorTrainStep,
@@ -126,6 +153,62 @@ function detectorStep(
   };
 }
 
+/**
+ * Steps alternately with `path` (an {@link AB_PATHS} name) off and on;
+ * prints ms per step of each kernel under both.
+ */
+function abProfile(
+  name: string,
+  path: string,
+  step: () => void,
+  table: Map<string, KernelTime>,
+  steps: number,
+  top: number,
+): void {
+  const toggle = AB_PATHS[path];
+  if (!toggle) {
+    throw new Error(
+      `bench/kernel_profile.ts: --ab-path ${path}: not one of ${
+        Object.keys(AB_PATHS)
+      }`,
+    );
+  }
+  const modes = [new Map<string, KernelTime>(), new Map<string, KernelTime>()];
+  const totals = [0, 0];
+  for (let i = 0; i < 2 * steps + 2; i++) {
+    const on = i % 2;
+    toggle(on === 1);
+    table.clear();
+    const t0 = performance.now();
+    step();
+    if (i < 2) continue; // each mode's own warm-up (primitive creation)
+    totals[on] += performance.now() - t0;
+    for (const [key, r] of table) {
+      const row = modes[on].get(key) ?? { ms: 0, calls: 0 };
+      row.ms += r.ms;
+      row.calls += r.calls;
+      modes[on].set(key, row);
+    }
+  }
+  toggle(true);
+  const per = (ms: number) => (ms / steps).toFixed(1).padStart(8);
+  console.log(
+    `${name} on ${tf.getBackend()}, ms/step: oneDNN ${path} off ${
+      per(totals[0])
+    }, on ${per(totals[1])}`,
+  );
+  console.log("     off       on  calls kernel");
+  const keys = [...new Set([...modes[0].keys(), ...modes[1].keys()])];
+  const ms = (m: number, k: string) => modes[m].get(k)?.ms ?? 0;
+  keys.sort((a, b) => ms(0, b) + ms(1, b) - ms(0, a) - ms(1, a));
+  for (const k of keys.slice(0, top)) {
+    const calls = (modes[0].get(k) ?? modes[1].get(k))!.calls / steps;
+    console.log(
+      `${per(ms(0, k))} ${per(ms(1, k))} ${String(calls).padStart(6)} ${k}`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -139,6 +222,8 @@ async function main(): Promise<void> {
       shapes: { type: "boolean", default: false },
       infer: { type: "boolean", default: false },
       detector: { type: "string" },
+      ab: { type: "boolean", default: false },
+      "ab-path": { type: "string", default: "pointwise" },
     },
   });
   await selectBackend(builtinBackends, values.backend);
@@ -149,6 +234,11 @@ async function main(): Promise<void> {
   step(); // warm-up: caches, compiled kernels
   const table = instrumentKernels(tf.getBackend(), values.shapes);
   const steps = Number(values.steps);
+  if (values.ab) {
+    abProfile(name, values["ab-path"], step, table, steps, Number(values.top));
+    dispose();
+    return;
+  }
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) step();
   const total = (performance.now() - t0) / steps;

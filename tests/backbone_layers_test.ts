@@ -11,6 +11,7 @@ import {
   maxPool3x3s2,
   nearestUpsample,
   pointwiseConv,
+  spatialMean,
 } from "../plugins/layers/ops.ts";
 import {
   ConvBn,
@@ -188,4 +189,29 @@ Deno.test("ConvBn at inference (batch norm folded into a fused conv) equals conv
     tf.dispose([got, want, x]);
     m.dispose();
   }
+});
+
+Deno.test("spatialMean: value and gradient match tf.mean over H and W (hand-checked 2x2)", async () => {
+  await tf.setBackend("cpu");
+  const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]);
+  const w = tf.tensor4d([1, -2], [1, 1, 1, 2]);
+  assert.deepEqual(Array.from(spatialMean(x).dataSync()), [4, 5]);
+  const grad = tf.grad((a: tf.Tensor) =>
+    tf.sum(tf.mul(spatialMean(a as tf.Tensor4D), w))
+  );
+  // d/dx of sum(w_c · mean_c) = w_c / (H·W)
+  assert.deepEqual(
+    Array.from(grad(x).dataSync()),
+    [0.25, -0.5, 0.25, -0.5, 0.25, -0.5, 0.25, -0.5],
+  );
+  const big = tf.randomNormal([2, 5, 3, 4], 0, 1, "float32", 3) as tf.Tensor4D;
+  const g4 = tf.randomNormal([2, 1, 1, 4], 0, 1, "float32", 4);
+  const ref = tf.grad((a: tf.Tensor) =>
+    tf.sum(tf.mul(tf.mean(a, [1, 2], true), g4))
+  )(big);
+  const got = tf.grad((a: tf.Tensor) =>
+    tf.sum(tf.mul(spatialMean(a as tf.Tensor4D), g4))
+  )(big);
+  assert.ok(tf.max(tf.abs(tf.sub(ref, got))).dataSync()[0] < 1e-7);
+  tf.dispose([x, w, big, g4, ref, got]);
 });

@@ -4,13 +4,14 @@
  * run on oneDNN where libdnnl2 is installed and match the pure-JS cpu
  * backend, for EfficientNet's 3×3 and 5×5 kernels at strides 1 and 2, odd
  * sizes and a channel multiplier (tfjs has no depthwise gradient with
- * dilation).
+ * dilation). Filter gradients over 3×3 go to the SIMD kernel by default.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { loadDnnlConv } from "../plugins/backends/native/dnnl_loader.ts";
 import { dnnlConvCounts } from "../plugins/backends/native/kernels_conv_dnnl.ts";
 import { nativeBackend } from "../plugins/backends/native.ts";
+import { setDepthwiseFilterGradByTaps } from "../plugins/backends/native/kernels_depthwise_dnnl.ts";
 import {
   HAS_BLAS,
   randomValues,
@@ -74,14 +75,47 @@ for (const [name, args] of CASES) {
 }
 
 Deno.test({
+  name:
+    "dnnl depthwise: 5x5 filter gradients on the SIMD kernel, 3x3 on oneDNN; both match cpu",
+  ignore: !HAS_DNNL,
+  fn: async () => {
+    for (
+      const [k, x] of [[5, [2, 7, 9, 40]], [3, [2, 7, 9, 40]]] as const
+    ) {
+      const fn = depthwiseAndGrads([...x], [k, k, 40, 1], 1);
+      const want = await runOn(REFERENCE, fn);
+      const ran: number[] = [];
+      for (const byTaps of [true, false]) {
+        const was = setDepthwiseFilterGradByTaps(byTaps);
+        try {
+          const before = dnnlConvCounts.depthwise;
+          const got = await runOn(nativeBackend, fn);
+          ran.push(dnnlConvCounts.depthwise - before);
+          assert.ok(relativeError(got[2], want[2]) <= 1e-4, `${k}x${k} dW`);
+        } finally {
+          setDepthwiseFilterGradByTaps(was);
+        }
+      }
+      // forward twice (under the tape and again), dx, and dW where oneDNN
+      assert.deepEqual(ran, k === 5 ? [3, 4] : [4, 4]);
+    }
+  },
+});
+
+Deno.test({
   name: "dnnl depthwise: all three run on oneDNN for EfficientNet's shapes",
   ignore: !HAS_DNNL,
   fn: async () => {
     const before = dnnlConvCounts.depthwise;
-    await runOn(
-      nativeBackend,
-      depthwiseAndGrads([1, 8, 8, 48], [5, 5, 48, 1], 2),
-    );
+    const was = setDepthwiseFilterGradByTaps(false);
+    try {
+      await runOn(
+        nativeBackend,
+        depthwiseAndGrads([1, 8, 8, 48], [5, 5, 48, 1], 2),
+      );
+    } finally {
+      setDepthwiseFilterGradByTaps(was);
+    }
     // forward twice (under the tape and again), dx, dW
     assert.equal(dnnlConvCounts.depthwise - before, 4);
     const impls = loadDnnlConv()!.implementations();

@@ -17,6 +17,14 @@ import * as tf from "@tensorflow/tfjs-core";
 export const BATCH_NORM_STATS_KERNEL = "SelftrainBatchNormStats";
 
 /**
+ * Kernel a backend may register for the whole training forward pass in one
+ * call: inputs `{x, gamma, beta}`, attr `epsilon`, outputs
+ * `[y, mean, variance]` (biased variance). Preferred over
+ * {@link BATCH_NORM_STATS_KERNEL} + `tf.batchNorm` when present.
+ */
+export const BATCH_NORM_TRAIN_KERNEL = "SelftrainBatchNormTrain";
+
+/**
  * Kernel a backend may register for the training batch norm's backward
  * pass: inputs `{x, dy, mean, variance, gamma}`, attr `epsilon`, outputs
  * `[dx, dGamma, dBeta]` by the closed form above. Without it, tfjs ops run.
@@ -28,9 +36,35 @@ function momentsOf(x: tf.Tensor, axes: number[]): tf.Tensor1D[] {
   return [mean as tf.Tensor1D, variance as tf.Tensor1D];
 }
 
-function backendHas(kernelName: string): boolean {
-  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+/** Runs kernel `name` when the backend registered it; null otherwise. */
+function tryKernel(
+  name: string,
+  inputs: tf.NamedTensorMap,
+  attrs: tf.NamedAttrMap = {},
+): tf.Tensor[] | null {
+  if (tf.getKernel(name, tf.getBackend()) === undefined) return null;
+  return tf.engine().runKernel(name, inputs, attrs) as tf.Tensor[];
 }
+
+/** y, the batch mean and the biased variance, by the fastest route the backend has. */
+function forwardTraining(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+  axes: number[],
+): tf.Tensor[] {
+  const fused = tryKernel(BATCH_NORM_TRAIN_KERNEL, { x, gamma, beta }, {
+    epsilon,
+  });
+  if (fused) return fused;
+  const [mu, sigma2] = tryKernel(BATCH_NORM_STATS_KERNEL, { x }) ??
+    momentsOf(x, axes);
+  return [tf.batchNorm(x, mu, sigma2, beta, gamma, epsilon), mu, sigma2];
+}
+
+/** What the forward pass saves for the gradient: x, μ, σ², γ. */
+type Saved = [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
 
 /**
  * Normalises channels-last `x` with its own batch statistics over every axis
@@ -51,44 +85,22 @@ export function batchNormTraining<T extends tf.Tensor>(
     );
   }
   const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-  const channels = x.shape[x.rank - 1];
-  const count = x.size / channels;
+  const count = x.size / x.shape[x.rank - 1]; // elements per channel
   let mean: tf.Tensor1D | null = null;
   let variance: tf.Tensor1D | null = null;
   const op = tf.customGrad(
     (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const [input, g, b] = args as tf.Tensor[];
+      const [input, g, b] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
       const save = args[3] as tf.GradSaveFunc;
-      const [mu, sigma2] = backendHas(BATCH_NORM_STATS_KERNEL)
-        ? tf.engine().runKernel(BATCH_NORM_STATS_KERNEL, {
-          x: input,
-        }) as tf.Tensor1D[]
-        : momentsOf(input, axes);
-      mean = tf.keep(mu);
-      variance = tf.keep(sigma2);
+      const [value, mu, sigma2] = forwardTraining(input, g, b, epsilon, axes);
+      mean = tf.keep(mu as tf.Tensor1D);
+      variance = tf.keep(sigma2 as tf.Tensor1D);
       save([input, mu, sigma2, g]);
-      const value = tf.batchNorm(
-        input,
-        mu,
-        sigma2,
-        b as tf.Tensor1D,
-        g as tf.Tensor1D,
-        epsilon,
-      );
       const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-        const [xs, mu, v, gm] = saved as [
-          tf.Tensor,
-          tf.Tensor1D,
-          tf.Tensor1D,
-          tf.Tensor1D,
-        ];
-        if (backendHas(BATCH_NORM_GRAD_KERNEL)) {
-          return tf.engine().runKernel(
-            BATCH_NORM_GRAD_KERNEL,
-            { x: xs, dy, mean: mu, variance: v, gamma: gm },
-            { epsilon },
-          ) as tf.Tensor[];
-        }
+        const [xs, mu, v, gm] = saved as Saved;
+        const inputs = { x: xs, dy, mean: mu, variance: v, gamma: gm };
+        const fast = tryKernel(BATCH_NORM_GRAD_KERNEL, inputs, { epsilon });
+        if (fast) return fast;
         const xHat = tf.batchNorm(xs, mu, v, undefined, undefined, epsilon);
         const dBeta = tf.sum(dy, axes) as tf.Tensor1D;
         const dGamma = tf.sum(tf.mul(dy, xHat), axes) as tf.Tensor1D;

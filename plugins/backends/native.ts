@@ -21,9 +21,16 @@ import { allowWinograd } from "./kernels/winograd.ts";
 import { blasUnavailableReason, loadBlas } from "./native/blas_ffi.ts";
 import { blasHeapGemm } from "./native/kernels_gemm.ts";
 import { reduceKernels } from "./native/kernels_reduce.ts";
-import { loadDnnlConv } from "./native/dnnl_loader.ts";
+import {
+  loadDnnlBinary,
+  loadDnnlConv,
+  loadDnnlPointwise,
+} from "./native/dnnl_loader.ts";
+import { dnnlBinaryKernels } from "./native/kernels_binary_dnnl.ts";
+import { dnnlPointwiseKernels } from "./native/kernels_pointwise_dnnl.ts";
 import { dnnlConvKernels } from "./native/kernels_conv_dnnl.ts";
 import { dnnlDepthwiseKernels } from "./native/kernels_depthwise_dnnl.ts";
+import { dnnlFusedKernels } from "./native/kernels_fused_dnnl.ts";
 import { installWasmTrainingKernels } from "./wasm.ts";
 
 /** The tfjs backend name the native kernels are registered under. */
@@ -88,6 +95,21 @@ async function registerNative(): Promise<void> {
     ]
   ) {
     tf.unregisterKernel(config.kernelName, NATIVE_TF_NAME);
+    tf.registerKernel(config);
+  }
+  // after the rest: these fall back to the SIMD kernels registered above
+  const pointwise = loadDnnlPointwise(), binary = loadDnnlBinary();
+  const dnnlConv = loadDnnlConv();
+  for (
+    const config of [
+      ...(dnnlConv ? dnnlFusedKernels(NATIVE_TF_NAME, dnnlConv) : []),
+      ...(pointwise ? dnnlPointwiseKernels(NATIVE_TF_NAME, pointwise) : []),
+      ...(binary ? dnnlBinaryKernels(NATIVE_TF_NAME, binary) : []),
+    ]
+  ) {
+    if (tf.getKernel(config.kernelName, NATIVE_TF_NAME)) {
+      tf.unregisterKernel(config.kernelName, NATIVE_TF_NAME);
+    }
     tf.registerKernel(config);
   }
   registered = true;

@@ -15,7 +15,19 @@ import {
   convParams,
   type NormActConfig,
 } from "../layers/conv_bn.ts";
-import { applyConv, dropConnect, inferenceIfFrozen } from "../layers/ops.ts";
+import {
+  applyConv,
+  dropConnect,
+  inferenceIfFrozen,
+  spatialMean,
+} from "../layers/ops.ts";
+import {
+  batchNormParams,
+  FoldCache,
+  fusedConvKernelUsable,
+  runFusedConvKernel,
+} from "../layers/fold.ts";
+import { padInput } from "../layers/padded.ts";
 
 /** Shape of one MBConv block after scaling. */
 export interface MBConvPlan {
@@ -59,7 +71,7 @@ export class SqueezeExcitation extends Module {
 
   /** Rescales the channels of `x`. */
   apply(x: tf.Tensor4D, act: NormActConfig["activation"]): tf.Tensor4D {
-    const s = tf.mean(x, [1, 2], true) as tf.Tensor4D;
+    const s = spatialMean(x);
     const r = activate(applyConv(this.#reduce, s), act) as tf.Tensor4D;
     return tf.mul(x, tf.sigmoid(applyConv(this.#expand, r)));
   }
@@ -74,6 +86,8 @@ export class MBConvBlock extends Module {
   readonly #project: ConvBn;
   readonly #plan: MBConvPlan;
   readonly #norm: NormActConfig;
+  /** The depthwise kernel with its batch norm folded in, for inference. */
+  readonly #dwFolds = new FoldCache(true);
 
   /** Builds the block from its plan. */
   constructor(plan: MBConvPlan, norm: NormActConfig) {
@@ -123,14 +137,51 @@ export class MBConvBlock extends Module {
       this.#plan.inChannels === this.#plan.outChannels;
   }
 
+  /** Frees the cached folded depthwise kernel. */
+  protected override releaseDerived(): void {
+    this.#dwFolds.dispose();
+  }
+
+  /**
+   * Depthwise conv, batch norm and activation; at inference, where the
+   * backend has the fused conv kernel, one kernel with the batch norm
+   * folded into the depthwise filter.
+   */
+  #depthwiseBnAct(y: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+    const act = this.#norm.activation, dw = this.#depthwise;
+    if (
+      ctx.training || dw instanceof AtrousDepthwiseConv2d ||
+      !fusedConvKernelUsable()
+    ) {
+      return activate(this.#dwBn.apply(dw.apply(y), ctx), act) as tf.Tensor4D;
+    }
+    return this.#dwFolds.use(
+      dw.kernel as tf.Tensor4D,
+      undefined,
+      batchNormParams(this.#dwBn),
+      ({ kernel, bias }) => {
+        const [input, pad] = padInput(
+          y,
+          kernel.shape[0],
+          dw.stride,
+          dw.symmetricPadding,
+        );
+        return runFusedConvKernel(input, kernel, bias, {
+          strides: dw.stride,
+          pad,
+          dilations: 1,
+          depthwise: true,
+          activation: act,
+        });
+      },
+    );
+  }
+
   /** Applies the block. */
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     const act = this.#norm.activation;
     let y = this.#expand ? this.#expand.apply(x, ctx) : x;
-    y = activate(
-      this.#dwBn.apply(this.#depthwise.apply(y), ctx),
-      act,
-    ) as tf.Tensor4D;
+    y = this.#depthwiseBnAct(y, ctx);
     if (this.#se) y = this.#se.apply(y, act);
     y = this.#project.apply(y, ctx);
     if (!this.residual) return y;

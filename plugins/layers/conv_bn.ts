@@ -14,6 +14,7 @@ import {
   FoldCache,
   type FusedActivation,
   fusedConv,
+  fusedConvKernelUsable,
 } from "./fold.ts";
 import { applyConv } from "./ops.ts";
 import { AtrousConv2d } from "./atrous.ts";
@@ -117,7 +118,7 @@ export class ConvBn extends Module {
    */
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     if (!ctx.training) {
-      const fusable = this.#act !== "swish";
+      const fusable = this.#act !== "swish" || fusedConvKernelUsable();
       const y = this.#folds.use(
         this.conv.kernel as tf.Tensor4D,
         this.conv.bias as tf.Tensor1D | undefined,
@@ -128,7 +129,7 @@ export class ConvBn extends Module {
             x,
             kernel,
             bias,
-            fusable ? this.#act as FusedActivation : "linear",
+            fusable ? this.#act as FusedActivation | "swish" : "linear",
           ),
       );
       return fusable ? y : activate(y, this.#act) as tf.Tensor4D;

@@ -33,12 +33,15 @@ export function foldBatchNorm(
   kernel: tf.Tensor4D,
   bias: tf.Tensor1D | undefined,
   bn: BatchNormParams,
+  depthwise = false,
 ): { kernel: tf.Tensor4D; bias: tf.Tensor1D } {
   return tf.tidy(() => {
     const s = tf.mul(bn.gamma, tf.rsqrt(tf.add(bn.variance, bn.epsilon)));
     const centred = bias ? tf.sub(bias, bn.mean) : tf.neg(bn.mean);
+    // a depthwise [k, k, C, 1] kernel's channels are its third axis
+    const scale = depthwise ? tf.reshape(s, [-1, 1]) : s;
     return {
-      kernel: tf.mul(kernel, s) as tf.Tensor4D,
+      kernel: tf.mul(kernel, scale) as tf.Tensor4D,
       bias: tf.add(tf.mul(centred, s), bn.beta) as tf.Tensor1D,
     };
   });
@@ -67,6 +70,12 @@ function isTapeRecording(): boolean {
 export class FoldCache {
   #key: unknown[] = [];
   #value: FoldedConv | null = null;
+  readonly #depthwise: boolean;
+
+  /** `depthwise`: the kernel is a depthwise `[k, k, C, 1]` one. */
+  constructor(depthwise = false) {
+    this.#depthwise = depthwise;
+  }
 
   /**
    * Calls `use` with the folded pair; tensors it did not get from the
@@ -79,7 +88,7 @@ export class FoldCache {
     use: (folded: FoldedConv) => T,
   ): T {
     if (isTapeRecording()) {
-      const fresh = foldBatchNorm(kernel, bias, bn);
+      const fresh = foldBatchNorm(kernel, bias, bn, this.#depthwise);
       try {
         return use(fresh);
       } finally {
@@ -99,7 +108,7 @@ export class FoldCache {
       this.#value === null || key.some((part, i) => part !== this.#key[i])
     ) {
       this.dispose();
-      const folded = foldBatchNorm(kernel, bias, bn);
+      const folded = foldBatchNorm(kernel, bias, bn, this.#depthwise);
       this.#value = {
         kernel: tf.keep(folded.kernel),
         bias: tf.keep(folded.bias),
@@ -132,17 +141,67 @@ export function batchNormParams(bn: BatchNorm): BatchNormParams {
 export type FusedActivation = "linear" | "relu" | "relu6" | "sigmoid";
 
 /**
+ * Optional inference kernel: a convolution (attr `depthwise`: a depthwise
+ * one) with a bias per output channel and an activation (attr
+ * `activation`: a {@link FusedActivation} or "swish") in one pass.
+ * Inputs `{x, filter, bias}`, attrs `strides`, `pad`, `dilations`,
+ * `depthwise`, `activation`; no gradient. A backend that registers it
+ * runs EfficientNet's conv + swish and depthwise conv + batch norm +
+ * swish as one kernel each at inference.
+ */
+export const FUSED_CONV_KERNEL = "SelftrainFusedConv";
+
+/** Whether {@link FUSED_CONV_KERNEL} can run now (registered, no tape). */
+export function fusedConvKernelUsable(): boolean {
+  return !isTapeRecording() &&
+    tf.getKernel(FUSED_CONV_KERNEL, tf.getBackend()) !== undefined;
+}
+
+/** Runs {@link FUSED_CONV_KERNEL} (see {@link fusedConvKernelUsable}). */
+export function runFusedConvKernel(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  bias: tf.Tensor1D,
+  attrs: {
+    strides: number;
+    pad: "same" | "valid";
+    dilations: number;
+    depthwise: boolean;
+    activation: FusedActivation | "swish";
+  },
+): tf.Tensor4D {
+  return tf.engine().runKernel(
+    FUSED_CONV_KERNEL,
+    { x, filter, bias },
+    { ...attrs, strides: [attrs.strides, attrs.strides] },
+  ) as tf.Tensor4D;
+}
+
+/**
  * Runs `conv` (its stride, padding and dilation) with a replacement
- * `kernel` and `bias` (e.g. a batch norm folded in) and a fused activation.
+ * `kernel` and `bias` (e.g. a batch norm folded in) and a fused activation
+ * ("swish" only where {@link fusedConvKernelUsable}).
  */
 export function fusedConv(
   conv: Conv2d,
   x: tf.Tensor4D,
   kernel: tf.Tensor4D,
   bias: tf.Tensor1D,
-  activation: FusedActivation,
+  activation: FusedActivation | "swish",
 ): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
+  if (activation === "swish") {
+    const [input, pad] = conv instanceof PaddedConv2d
+      ? conv.padded(x)
+      : [x, "same" as const];
+    return runFusedConvKernel(input, kernel, bias, {
+      strides: conv.stride,
+      pad,
+      dilations: conv instanceof AtrousConv2d ? conv.rate : 1,
+      depthwise: false,
+      activation,
+    });
+  }
   if (kernel.shape[0] === 1 && kernel.shape[1] === 1 && conv.stride === 1) {
     // pointwise: a matrix product over pixels, as `pointwiseConv` does
     const y = tf.fused.matMul({

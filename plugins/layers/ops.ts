@@ -66,7 +66,26 @@ export function levelSize(size: number, level: number): number {
 
 /** Global average pool `[N, H, W, C]` → `[N, C]`. */
 export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
-  return tf.mean(x, [1, 2]);
+  return tf.reshape(spatialMean(x), [x.shape[0], x.shape[3]]);
+}
+
+/**
+ * Mean over H and W, kept as `[N, 1, 1, C]`. Its gradient is dy / (H·W)
+ * broadcast in one pass; tfjs' Mean gradient fills a tensor of ones the
+ * size of x, multiplies and divides (three passes over x per call, in
+ * every squeeze-excitation block).
+ */
+export function spatialMean(x: tf.Tensor4D): tf.Tensor4D {
+  const mean = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor4D;
+    const n = input.shape[1] * input.shape[2];
+    return {
+      value: tf.mean(input, [1, 2], true),
+      gradFunc: (dy: tf.Tensor) =>
+        tf.broadcastTo(tf.div(dy, n), input.shape) as tf.Tensor4D,
+    };
+  });
+  return mean(x) as tf.Tensor4D;
 }
 
 /**

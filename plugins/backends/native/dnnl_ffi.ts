@@ -17,29 +17,22 @@ import {
   check,
   type ConvGeometry,
   CONVOLUTION_DIRECT,
-  CPU,
   DESC_BYTES,
   dims,
   type DnnlConv,
-  DnnlError,
-  F32,
+  FORWARD_INFERENCE,
   FORWARD_TRAINING,
   handle,
   MD,
   MD_DIFF_DST,
   MD_DST,
   plainLayouts,
-  QUERY_IMPL_INFO,
-  type Symbols,
-  TAG_ANY,
+  type PostOp,
 } from "./dnnl_symbols.ts";
+import { type DnnlRuntime, type Prim, PrimitiveCache } from "./dnnl_runtime.ts";
 
 /** A primitive, its memory objects and the filter reorder it needs. */
-interface Prim {
-  pd: Deno.PointerValue;
-  prim: Deno.PointerValue;
-  /** Memory objects by argument id, their data handles set per call. */
-  mems: Map<number, Deno.PointerValue>;
+interface ConvPrim extends Prim {
   /** Filter in oneDNN's layout, when it is not plain HWIO. */
   reorder?: {
     pd: Deno.PointerValue;
@@ -54,51 +47,38 @@ type Kind = "forward" | "forward+bias" | "data" | "weights";
 /** {@link DnnlConv} on one opened libdnnl (see dnnl_loader.ts). */
 export class Dnnl implements DnnlConv {
   readonly library: string;
-  readonly #s: Symbols;
-  readonly #engine: Deno.PointerValue;
-  readonly #stream: Deno.PointerValue;
+  readonly #rt: DnnlRuntime;
   /** By geometry key and kind; null: unsupported. */
-  readonly #cache = new Map<string, Prim | null>();
-  readonly #impls = new Set<string>();
+  readonly #cache: PrimitiveCache<ConvPrim>;
   static readonly MAX_PRIMITIVES = 384;
 
-  constructor(library: string, s: Symbols) {
-    this.library = library;
-    this.#s = s;
-    const e = new BigUint64Array(1);
-    check(s.dnnl_engine_create(e, CPU, 0n), `${library}: engine`);
-    this.#engine = handle(e);
-    const st = new BigUint64Array(1);
-    check(s.dnnl_stream_create(st, this.#engine, 1), `${library}: stream`);
-    this.#stream = handle(st);
-  }
-
-  /** A plain memory desc, or oneDNN's choice (`any`) without strides. */
-  #md(shape: number[], strides: number[] | null): Uint8Array {
-    const md = new Uint8Array(DESC_BYTES);
-    const [s, n, d] = [this.#s, shape.length, dims(shape)];
-    check(
-      strides
-        ? s.dnnl_memory_desc_init_by_strides(md, n, d, F32, dims(strides))
-        : s.dnnl_memory_desc_init_by_tag(md, n, d, F32, TAG_ANY),
-      "memory desc",
-    );
-    return md;
+  constructor(runtime: DnnlRuntime) {
+    this.library = runtime.library;
+    this.#rt = runtime;
+    this.#cache = new PrimitiveCache(Dnnl.MAX_PRIMITIVES, (p) => {
+      runtime.destroy(p);
+      if (!p.reorder) return;
+      runtime.s.dnnl_memory_destroy(p.reorder.plain);
+      runtime.s.dnnl_primitive_destroy(p.reorder.prim);
+      runtime.s.dnnl_primitive_desc_destroy(p.reorder.pd);
+    });
   }
 
   /** Plain memory descs of a geometry in oneDNN's logical dim order. */
   #plain(g: ConvGeometry) {
-    const l = plainLayouts(g);
+    const l = plainLayouts(g), rt = this.#rt;
     return {
-      src: this.#md(...l.src),
-      dst: this.#md(...l.dst),
-      weights: this.#md(...l.weights),
-      anyWeights: this.#md(l.weights[0], null),
-      bias: this.#md([g.outC], [1]),
+      src: rt.md(...l.src),
+      dst: rt.md(...l.dst),
+      weights: rt.md(...l.weights),
+      anyWeights: rt.md(l.weights[0], null),
+      bias: rt.md([g.outC], [1]),
     };
   }
 
-  #geometryArgs(g: ConvGeometry): BigInt64Array[] {
+  #geometryArgs(
+    g: ConvGeometry,
+  ): [BigInt64Array, BigInt64Array, BigInt64Array, BigInt64Array] {
     return [
       dims([g.strideH, g.strideW]),
       dims([g.dilationH - 1, g.dilationW - 1]),
@@ -107,50 +87,35 @@ export class Dnnl implements DnnlConv {
     ];
   }
 
-  #pd(desc: Uint8Array, hint: Deno.PointerValue): Deno.PointerValue {
-    const pd = new BigUint64Array(1);
-    check(
-      this.#s.dnnl_primitive_desc_create(pd, desc, null, this.#engine, hint),
-      "primitive desc",
-    );
-    return handle(pd);
-  }
-
-  #forwardPd(g: ConvGeometry, withBias: boolean): Deno.PointerValue {
+  #forwardPd(
+    g: ConvGeometry,
+    withBias: boolean,
+    act?: PostOp,
+  ): Deno.PointerValue {
     const p = this.#plain(g);
     const desc = new Uint8Array(DESC_BYTES * 4);
     check(
-      this.#s.dnnl_dilated_convolution_forward_desc_init(
+      this.#rt.s.dnnl_dilated_convolution_forward_desc_init(
         desc,
-        FORWARD_TRAINING,
+        act ? FORWARD_INFERENCE : FORWARD_TRAINING,
         CONVOLUTION_DIRECT,
         p.src,
         p.anyWeights,
         withBias ? p.bias : new Uint8Array(DESC_BYTES),
         p.dst,
-        ...this.#geometryArgs(g) as [
-          BigInt64Array,
-          BigInt64Array,
-          BigInt64Array,
-          BigInt64Array,
-        ],
+        ...this.#geometryArgs(g),
       ),
       "forward desc",
     );
-    return this.#pd(desc, null);
+    return this.#rt.pd(desc, null, act);
   }
 
-  #build(g: ConvGeometry, kind: Kind): Prim {
-    const s = this.#s, p = this.#plain(g);
-    const geo = this.#geometryArgs(g) as [
-      BigInt64Array,
-      BigInt64Array,
-      BigInt64Array,
-      BigInt64Array,
-    ];
+  #build(g: ConvGeometry, kind: Kind, act?: PostOp): ConvPrim {
+    const rt = this.#rt, s = rt.s, p = this.#plain(g);
+    const geo = this.#geometryArgs(g);
     let pd: Deno.PointerValue;
     if (kind === "forward" || kind === "forward+bias") {
-      pd = this.#forwardPd(g, kind === "forward+bias");
+      pd = this.#forwardPd(g, kind === "forward+bias", act);
     } else {
       const hint = this.#forwardPd(g, false);
       const desc = new Uint8Array(DESC_BYTES * 4);
@@ -176,7 +141,7 @@ export class Dnnl implements DnnlConv {
         `${kind} desc`,
       );
       try {
-        pd = this.#pd(desc, hint);
+        pd = rt.pd(desc, hint);
       } finally {
         s.dnnl_primitive_desc_destroy(hint);
       }
@@ -188,46 +153,29 @@ export class Dnnl implements DnnlConv {
       ? [[MD.src, ARG.src, p.src], [MD_DIFF_DST, ARG.diffDst, p.dst]]
       : [[MD.src, ARG.src, p.src], [MD_DST, ARG.dst, p.dst]];
     for (const [query, , expected] of plainArgs) {
-      const md = s.dnnl_primitive_desc_query_md(pd, query, 0);
-      if (!md || !s.dnnl_memory_desc_equal(md, expected)) {
-        s.dnnl_primitive_desc_destroy(pd);
-        throw new DnnlError(`${kind}: oneDNN wants another activation layout`);
-      }
+      rt.requireLayout(pd, query, expected, kind);
     }
-    const prim = new BigUint64Array(1);
-    check(s.dnnl_primitive_create(prim, pd), `${kind} primitive`);
-    const out: Prim = { pd, prim: handle(prim), mems: new Map() };
-    const info = new BigUint64Array(1);
-    if (
-      s.dnnl_primitive_desc_query(pd, QUERY_IMPL_INFO, 0, info) === 0 && info[0]
-    ) {
-      this.#impls.add(new Deno.UnsafePointerView(handle(info)!).getCString());
-    }
-    const memOf = (
-      md: Deno.PointerValue | Uint8Array,
-      data: Deno.PointerValue,
-    ) => {
-      const m = new BigUint64Array(1);
-      check(
-        s.dnnl_memory_create(m, asPointer(md), this.#engine, data),
-        "memory",
-      );
-      return handle(m);
+    const out: ConvPrim = {
+      pd,
+      prim: rt.primitive(pd, kind),
+      mems: new Map(),
     };
-    for (const [, arg, md] of plainArgs) out.mems.set(arg, memOf(md, null));
-    if (kind === "forward+bias") out.mems.set(ARG.bias, memOf(p.bias, null));
+    for (const [, arg, md] of plainArgs) out.mems.set(arg, rt.memory(md, null));
+    if (kind === "forward+bias") {
+      out.mems.set(ARG.bias, rt.memory(p.bias, null));
+    }
     // The filter (or its gradient) in oneDNN's layout, reordered from or to HWIO.
     const wQuery = kind === "weights" ? MD.diffWeights : MD.weights;
     const wArg = kind === "weights" ? ARG.diffWeights : ARG.weights;
     const wmd = s.dnnl_primitive_desc_query_md(pd, wQuery, 0)!;
     if (s.dnnl_memory_desc_equal(wmd, p.weights)) {
-      out.mems.set(wArg, memOf(p.weights, null));
+      out.mems.set(wArg, rt.memory(p.weights, null));
     } else {
       const buffer = new Float32Array(
         Number(s.dnnl_memory_desc_get_size(wmd)) / 4,
       );
-      const blocked = memOf(wmd, Deno.UnsafePointer.of(buffer));
-      const plain = memOf(p.weights, null);
+      const blocked = rt.memory(wmd, Deno.UnsafePointer.of(buffer));
+      const plain = rt.memory(p.weights, null);
       const [from, to] = kind === "weights"
         ? [wmd, p.weights]
         : [p.weights, wmd];
@@ -236,9 +184,9 @@ export class Dnnl implements DnnlConv {
         s.dnnl_reorder_primitive_desc_create(
           rpd,
           asPointer(from),
-          this.#engine,
+          rt.engine,
           asPointer(to),
-          this.#engine,
+          rt.engine,
           null,
         ),
         "reorder desc",
@@ -251,87 +199,32 @@ export class Dnnl implements DnnlConv {
     return out;
   }
 
-  #destroy(p: Prim): void {
-    const s = this.#s;
-    for (const m of p.mems.values()) s.dnnl_memory_destroy(m);
-    s.dnnl_primitive_destroy(p.prim);
-    s.dnnl_primitive_desc_destroy(p.pd);
-    if (p.reorder) {
-      s.dnnl_memory_destroy(p.reorder.plain);
-      s.dnnl_primitive_destroy(p.reorder.prim);
-      s.dnnl_primitive_desc_destroy(p.reorder.pd);
-    }
-  }
-
-  #get(g: ConvGeometry, kind: Kind): Prim | null {
-    const key = `${kind} ${Object.values(g).join(",")}`;
-    if (this.#cache.has(key)) {
-      const hit = this.#cache.get(key)!;
-      this.#cache.delete(key); // most recently used last
-      this.#cache.set(key, hit);
-      return hit;
-    }
-    let made: Prim | null = null;
-    try {
-      made = this.#build(g, kind);
-    } catch (e) {
-      if (!(e instanceof DnnlError)) throw e;
-    }
-    this.#cache.set(key, made);
-    if (this.#cache.size > Dnnl.MAX_PRIMITIVES) {
-      const [oldKey, old] = this.#cache.entries().next().value!;
-      this.#cache.delete(oldKey);
-      if (old) this.#destroy(old);
-    }
-    return made;
-  }
-
   #exec(
-    p: Prim,
-    data: Map<number, Deno.PointerValue>,
+    p: ConvPrim,
+    data: [number, Deno.PointerValue][],
     filterArg: number,
     filterIsOutput: boolean,
   ): void {
-    const s = this.#s;
-    const run = (
-      prim: Deno.PointerValue,
-      args: [number, Deno.PointerValue][],
-    ) => {
-      const a = new BigUint64Array(args.length * 2);
-      args.forEach(([id, mem], i) => {
-        a[2 * i] = BigInt(id);
-        a[2 * i + 1] = BigInt(Deno.UnsafePointer.value(mem));
-      });
-      check(
-        s.dnnl_primitive_execute(
-          prim,
-          this.#stream,
-          args.length,
-          new Uint8Array(a.buffer),
-        ),
-        "execute",
-      );
-    };
+    const rt = this.#rt;
     for (const [arg, ptr] of data) {
-      if (arg === filterArg && p.reorder) {
-        check(
-          s.dnnl_memory_set_data_handle(p.reorder.plain, ptr),
-          "data handle",
-        );
-      } else {
-        check(
-          s.dnnl_memory_set_data_handle(p.mems.get(arg)!, ptr),
-          "data handle",
-        );
-      }
+      rt.setData(
+        arg === filterArg && p.reorder ? p.reorder.plain : p.mems.get(arg)!,
+        ptr,
+      );
     }
     const blocked = p.mems.get(filterArg)!;
     if (p.reorder && !filterIsOutput) {
-      run(p.reorder.prim, [[ARG.src, p.reorder.plain], [ARG.dst, blocked]]);
+      rt.execute(p.reorder.prim, [[ARG.src, p.reorder.plain], [
+        ARG.dst,
+        blocked,
+      ]]);
     }
-    run(p.prim, [...p.mems]);
+    rt.execute(p.prim, [...p.mems]);
     if (p.reorder && filterIsOutput) {
-      run(p.reorder.prim, [[ARG.src, blocked], [ARG.dst, p.reorder.plain]]);
+      rt.execute(p.reorder.prim, [[ARG.src, blocked], [
+        ARG.dst,
+        p.reorder.plain,
+      ]]);
     }
   }
 
@@ -341,6 +234,7 @@ export class Dnnl implements DnnlConv {
     w: Deno.PointerValue,
     bias: Deno.PointerValue | null,
     y: Deno.PointerValue,
+    act?: PostOp,
   ): boolean {
     const data: [number, Deno.PointerValue][] = [
       [ARG.src, x],
@@ -348,7 +242,7 @@ export class Dnnl implements DnnlConv {
       [ARG.dst, y],
     ];
     if (bias) data.push([ARG.bias, bias]);
-    return this.#run(g, bias ? "forward+bias" : "forward", data);
+    return this.#run(g, bias ? "forward+bias" : "forward", data, act);
   }
 
   backwardData(
@@ -380,15 +274,17 @@ export class Dnnl implements DnnlConv {
     g: ConvGeometry,
     kind: Kind,
     data: [number, Deno.PointerValue][],
+    act?: PostOp,
   ): boolean {
-    const p = this.#get(g, kind);
+    const key = `${kind}${act ? "+" + act : ""} ${Object.values(g).join(",")}`;
+    const p = this.#cache.get(key, () => this.#build(g, kind, act));
     if (!p) return false;
     const filterArg = kind === "weights" ? ARG.diffWeights : ARG.weights;
-    this.#exec(p, new Map(data), filterArg, kind === "weights");
+    this.#exec(p, data, filterArg, kind === "weights");
     return true;
   }
 
   implementations(): string[] {
-    return [...this.#impls];
+    return this.#rt.implementations();
   }
 }

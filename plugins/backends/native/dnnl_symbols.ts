@@ -67,6 +67,26 @@ export const SYMBOLS = {
     ],
     result: "i32",
   },
+  dnnl_batch_normalization_forward_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "f32", "u32"],
+    result: "i32",
+  },
+  dnnl_batch_normalization_backward_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "f32", "u32"],
+    result: "i32",
+  },
+  dnnl_eltwise_forward_desc_init: {
+    parameters: ["buffer", "i32", "i32", "buffer", "f32", "f32"],
+    result: "i32",
+  },
+  dnnl_eltwise_backward_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "f32", "f32"],
+    result: "i32",
+  },
+  dnnl_binary_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
   dnnl_primitive_desc_create: {
     parameters: ["buffer", "buffer", "pointer", "pointer", "pointer"],
     result: "i32",
@@ -106,6 +126,18 @@ export const SYMBOLS = {
     result: "i32",
   },
   dnnl_memory_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_attr_create: { parameters: ["buffer"], result: "i32" },
+  dnnl_primitive_attr_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_attr_set_post_ops: {
+    parameters: ["pointer", "pointer"],
+    result: "i32",
+  },
+  dnnl_post_ops_create: { parameters: ["buffer"], result: "i32" },
+  dnnl_post_ops_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_post_ops_append_eltwise: {
+    parameters: ["pointer", "f32", "i32", "f32", "f32"],
+    result: "i32",
+  },
 } as const;
 
 /** The opened library's functions. */
@@ -121,8 +153,37 @@ export const F32 = 3;
 export const TAG_ANY = 1;
 /** Prop kind. */
 export const FORWARD_TRAINING = 64;
+/** Prop kind of a forward pass without a backward one. */
+export const FORWARD_INFERENCE = 96;
+/** Prop kind of a backward pass with parameter gradients. */
+export const BACKWARD = 128;
 /** Alg kind. */
 export const CONVOLUTION_DIRECT = 1;
+/** Eltwise alg kinds. */
+export const ELTWISE = { relu: 0x1f, swish: 0xdf } as const;
+/**
+ * Activations a convolution applies as an eltwise post-op, with oneDNN's
+ * alg kind, alpha and beta: relu6 is bounded_relu(6), sigmoid logistic.
+ */
+export const POST_OPS = {
+  relu: [0x1f, 0, 0],
+  relu6: [0x8f, 6, 0],
+  sigmoid: [0xaf, 0, 0],
+  swish: [0xdf, 1, 0],
+} as const;
+/** An activation a convolution can fuse ({@link POST_OPS}). */
+export type PostOp = keyof typeof POST_OPS;
+/** Binary alg kinds. */
+export const BINARY = {
+  add: 0x1fff0,
+  mul: 0x1fff1,
+  div: 0x1fff4,
+  sub: 0x1fff5,
+} as const;
+/** Batch-norm flags: γ and β as separate per-channel vectors (v2.3+). */
+export const USE_SCALE = 0x8, USE_SHIFT = 0x10;
+/** Batch-norm flag: mean and variance are inputs, not computed. */
+export const USE_GLOBAL_STATS = 0x1;
 /** Query id of the implementation name. */
 export const QUERY_IMPL_INFO = 8;
 /** Memory descriptor query ids. */
@@ -137,12 +198,19 @@ export const MD_DST = 133, MD_DIFF_DST = 134;
 /** Execution argument ids. */
 export const ARG = {
   src: 1,
+  src1: 2,
   dst: 17,
   weights: 33,
   bias: 41,
   diffSrc: 129,
   diffDst: 145,
   diffWeights: 161,
+  mean: 49,
+  variance: 50,
+  scale: 51,
+  shift: 52,
+  diffScale: 255,
+  diffShift: 256,
 } as const;
 
 /** Bytes reserved for one oneDNN descriptor struct (v2 ones are < 8 KiB). */
@@ -178,13 +246,17 @@ export interface ConvGeometry {
 export interface DnnlConv {
   /** Path of the library. */
   readonly library: string;
-  /** y = conv(x, w) (+ bias); false when this geometry is not supported. */
+  /**
+   * y = act(conv(x, w) (+ bias)), `act` a post-op (absent: none); false
+   * when this geometry is not supported.
+   */
   forward(
     g: ConvGeometry,
     x: Deno.PointerValue,
     w: Deno.PointerValue,
     bias: Deno.PointerValue | null,
     y: Deno.PointerValue,
+    act?: PostOp,
   ): boolean;
   /** dx from dy and w; false when not supported. */
   backwardData(

@@ -2,9 +2,10 @@
  * `native`'s Conv2D, FusedConv2D and both Conv2D gradients on oneDNN's
  * direct convolutions (dnnl_ffi.ts) when libdnnl2 is installed: its
  * brgconv / jit kernels ran ResNet-18's 3×3 convolutions 1.3-4.5× faster
- * than Winograd or im2col + sgemm here. Geometries oneDNN does not take,
- * and fused activations beyond relu / relu6, go to the kernels in
- * `fallbacks` (the im2col / Winograd ones).
+ * than Winograd or im2col + sgemm here. Fused relu, relu6 and sigmoid
+ * run as oneDNN eltwise post-ops (no second pass over the output).
+ * Geometries oneDNN does not take, and other fused activations, go to the
+ * kernels in `fallbacks` (the im2col / Winograd ones).
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { convInfo, requireNhwc } from "../kernels/conv2d.ts";
@@ -18,7 +19,12 @@ import {
   type WasmBackendLike,
   type WasmKernelArgs,
 } from "../kernels/heap.ts";
-import type { ConvGeometry, DnnlConv } from "./dnnl_symbols.ts";
+import {
+  type ConvGeometry,
+  type DnnlConv,
+  POST_OPS,
+  type PostOp,
+} from "./dnnl_symbols.ts";
 import { heapPointer } from "./kernels_gemm.ts";
 
 type Info = tf.backend_util.Conv2DInfo;
@@ -75,12 +81,36 @@ function worthIt(info: Info, depthwise: boolean): boolean {
   return filterFloats <= MAX_FILTER_FLOATS;
 }
 
+let postOps = true;
+
+/**
+ * Turns oneDNN's fused activations (eltwise post-ops) on or off at run
+ * time (off: FusedConv2D's activation runs as a SIMD pass after the conv,
+ * and the fused conv kernel as conv, then the activation's kernel);
+ * returns the previous setting.
+ */
+export function setDnnlPostOpsEnabled(on: boolean): boolean {
+  const before = postOps;
+  postOps = on;
+  return before;
+}
+
+/** The post-op of `activation` where post-ops are on and it is one. */
+export function postOpOf(activation: unknown): PostOp | undefined | null {
+  if (activation === undefined || activation === "linear") return undefined;
+  return postOps && Object.hasOwn(POST_OPS, activation as string)
+    ? activation as PostOp
+    : null;
+}
+
 /** Counts of convolutions oneDNN ran, for tests. */
 export const dnnlConvCounts = {
   forward: 0,
   data: 0,
   weights: 0,
   depthwise: 0,
+  /** Of those, with a fused activation (post-op). */
+  postOp: 0,
 };
 
 /**
@@ -125,9 +155,14 @@ export function dnnlConvKernels(
       const { x, filter } = args.inputs, attrs = args.attrs ?? {};
       requireNhwc(name, attrs);
       requireFloat(name, x, filter);
+      // an activation oneDNN fuses, else the epilogue after the conv
+      const act = name === "Conv2D" ? undefined : postOpOf(attrs.activation);
       const e = name === "Conv2D"
         ? { activation: "linear" as const }
-        : simpleEpilogue(filter.shape[3], args.inputs, attrs);
+        : simpleEpilogue(filter.shape[3], args.inputs, {
+          ...attrs,
+          activation: act ? "linear" : attrs.activation,
+        });
       if (!e) return rest(args);
       const info = convInfo(x.shape, filter.shape, attrs);
       const y = into(
@@ -141,10 +176,12 @@ export function dnnlConvKernels(
             ptr(filter),
             e.bias ? ptr(e.bias) : null,
             ptr(out),
+            act ?? undefined,
           ),
       );
       if (!y) return rest(args);
       dnnlConvCounts.forward++;
+      if (act) dnnlConvCounts.postOp++;
       return applyEpilogue(backendName, args.backend, y, {
         activation: e.activation,
       });

@@ -19,6 +19,34 @@ import { dnnlConvCounts, geometryOf, into } from "./kernels_conv_dnnl.ts";
 type KernelFunc = (args: WasmKernelArgs) => tf.TensorInfo;
 
 /**
+ * Most filter taps whose filter gradient runs on oneDNN. oneDNN 2.6 takes
+ * 5×5 depthwise filter gradients on NHWC to its generic jit kernel, 1.5-9×
+ * slower than the SIMD kernel (kernels.c depthwise_filter_grad) on
+ * EfficientNet-B0's shapes at one thread (4.96 against 0.57 ms for
+ * 8×4×4×1152); its jit_dw 3×3 ones are 2-16× faster than the SIMD kernel.
+ */
+const DNNL_FILTER_GRAD_MAX_TAPS = 9;
+
+let filterGradByTaps = (() => {
+  try {
+    return Deno.env.get("SELFTRAIN_DW_FILTER_GRAD_SIMD") !== "0";
+  } catch {
+    return true;
+  }
+})();
+
+/**
+ * Whether depthwise filter gradients over {@link DNNL_FILTER_GRAD_MAX_TAPS}
+ * taps go to the SIMD kernel (on; `SELFTRAIN_DW_FILTER_GRAD_SIMD=0` starts
+ * it off: oneDNN takes all); returns the previous setting.
+ */
+export function setDepthwiseFilterGradByTaps(on: boolean): boolean {
+  const before = filterGradByTaps;
+  filterGradByTaps = on;
+  return before;
+}
+
+/**
  * DepthwiseConv2dNative and its two gradients for `backendName` on `dnnl`,
  * each falling back to the kernel of the same name in `fallbacks`.
  */
@@ -95,6 +123,8 @@ export function dnnlDepthwiseKernels(
         requireFloat("DepthwiseConv2dNativeBackpropFilter", x, dy);
         const shape = attrs.filterShape as number[];
         const info = depthwiseInfo(x.shape, shape, attrs);
+        const taps = info.filterHeight * info.filterWidth;
+        if (filterGradByTaps && taps > DNNL_FILTER_GRAD_MAX_TAPS) return null;
         return into(
           info,
           backend,
