@@ -203,7 +203,13 @@ export async function jointPhase(
       fn(batch: SampleBatch, ctx: ForwardContext): LossResult {
         const b = batch as JointBatch;
         const det = loss.fn(b, ctx);
-        const out = head.apply(model.backbone.apply(b.joint.images, ctx), ctx);
+        // The classification crops must not pull the detector's moving
+        // batch-norm statistics, which evaluation uses, towards their own.
+        const cctx = { ...ctx, keepStatistics: true };
+        const out = head.apply(
+          model.backbone.apply(b.joint.images, cctx),
+          cctx,
+        );
         const targets = head.encodeTargets(b.joint.samples);
         return jointLoss(det, ce.compute(out, targets).total, j.weight);
       },

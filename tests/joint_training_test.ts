@@ -72,7 +72,11 @@ Deno.test("the joint phase's loss is det + W * cross-entropy of the classificati
   model.dispose();
 });
 
-async function trainWith(weight: number | null, checkpointDir?: string) {
+async function trainWith(
+  weight: number | null,
+  checkpointDir?: string,
+  steps = 3,
+) {
   const model = tinyModel(3);
   const jp = await jointPhase(
     classifierRegistry(),
@@ -91,7 +95,7 @@ async function trainWith(weight: number | null, checkpointDir?: string) {
   const r = await train({
     phase: "t",
     model: jp.model,
-    config: { ...tinyTrainerConfig(3), emaDecay: 0 },
+    config: { ...tinyTrainerConfig(steps), emaDecay: 0 },
     data: jp.data,
     loss: jp.loss.fn,
     checkpointDir,
@@ -132,6 +136,18 @@ Deno.test("W = 0 trains bit-identically to no joint training; W > 0 trains the b
   assert.deepEqual(snapshot(model), joint.weights);
   model.dispose();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("the classification batch leaves the detector's moving batch-norm statistics alone", async () => {
+  // After one step both runs saw the same detection batch with the same
+  // weights; only a classification forward could tell their statistics apart.
+  const plain = await trainWith(null, undefined, 1);
+  const joint = await trainWith(0.5, undefined, 1);
+  const moving = [...plain.weights].filter(([n]) =>
+    /moving_(mean|variance)$/.test(n)
+  );
+  assert.ok(moving.length > 0);
+  for (const [n, v] of moving) assert.deepEqual(joint.weights.get(n), v, n);
 });
 
 Deno.test("coco-supervised --joint.weight trains with the classification loss at every step", async () => {

@@ -150,6 +150,7 @@ export class BatchNorm extends Module {
     // gradient tape, so it does not contribute to gradients.
     const m = this.momentum;
     tf.tidy(() => {
+      if (ctx.keepStatistics) return;
       this.movingMean.assign(
         tf.add(tf.mul(this.movingMean, m), tf.mul(mean, 1 - m)),
       );

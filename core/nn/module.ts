@@ -10,6 +10,8 @@ import * as tf from "@tensorflow/tfjs-core";
 export interface ForwardContext {
   /** Training mode: batch statistics, dropout and drop-connect active. */
   training: boolean;
+  /** Training, but batch norm keeps its moving averages (a second task's batch). */
+  keepStatistics?: boolean;
   /** Seed source for stochastic layers (drop-connect); seeded by the trainer. */
   rng?: { nextUint32(): number };
 }
@@ -48,11 +50,10 @@ export class Module {
 
   /** This module (path `""`) and every module under it, with dotted paths. */
   namedModules(prefix = ""): [string, Module][] {
-    const out: [string, Module][] = [[prefix.replace(/\.$/, ""), this]];
-    for (const [n, c] of this.#children) {
-      out.push(...c.namedModules(`${prefix}${n}.`));
-    }
-    return out;
+    const kids = [...this.#children].flatMap(([n, c]) =>
+      c.namedModules(`${prefix}${n}.`)
+    );
+    return [[prefix.replace(/\.$/, ""), this], ...kids];
   }
 
   /** Variables `pick` chooses of every module under this one, depth first. */
@@ -112,9 +113,7 @@ export class Module {
 
   /** Total number of trainable scalars. */
   countParameters(): number {
-    let n = 0;
-    for (const [, v] of this.namedParameters()) n += v.size;
-    return n;
+    return this.namedParameters().reduce((n, [, v]) => n + v.size, 0);
   }
 
   /** Frees every variable of this module tree and what it derived from them. */
