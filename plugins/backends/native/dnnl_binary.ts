@@ -11,7 +11,7 @@
 import { dnnlEltwiseThreads } from "./dnnl_pointwise.ts";
 import { BINARY, check, DESC_BYTES } from "./dnnl_symbols.ts";
 import { ARG } from "./dnnl_symbols.ts";
-import { type DnnlRuntime, type Prim, PrimitiveCache } from "./dnnl_runtime.ts";
+import { DnnlPrimitives, type DnnlRuntime, type Prim } from "./dnnl_runtime.ts";
 import { DnnlError } from "./dnnl_symbols.ts";
 
 /** A binary operation oneDNN runs here. */
@@ -55,26 +55,15 @@ function stridesOf(shape: number[]): number[] {
 }
 
 /** oneDNN's binary primitives, cached by operation and collapsed shapes. */
-export class DnnlBinary {
-  readonly #rt: DnnlRuntime;
-  readonly #cache: PrimitiveCache<Prim>;
+export class DnnlBinary extends DnnlPrimitives<Prim> {
   static readonly MAX_PRIMITIVES = 256;
 
   constructor(runtime: DnnlRuntime) {
-    this.#rt = runtime;
-    this.#cache = new PrimitiveCache(
-      DnnlBinary.MAX_PRIMITIVES,
-      (p) => runtime.destroy(p),
-    );
-  }
-
-  /** Primitives held (for tests: the cache stays bounded). */
-  get cached(): number {
-    return this.#cache.size;
+    super(runtime, DnnlBinary.MAX_PRIMITIVES);
   }
 
   #build(alg: BinaryAlg, out: number[], b: number[]): Prim {
-    const rt = this.#rt;
+    const rt = this.rt;
     const dst = rt.md(out, stridesOf(out)), src1 = rt.md(b, stridesOf(b));
     const desc = new Uint8Array(DESC_BYTES * 4);
     check(
@@ -106,14 +95,14 @@ export class DnnlBinary {
     y: Deno.PointerValue,
   ): boolean {
     const [o, s] = collapseBroadcast(out, bShape);
-    const p = this.#cache.get(
+    const p = this.cache.get(
       `${alg} ${o} ${s}`,
       () => this.#build(alg, o, s),
     );
     if (!p) return false;
-    this.#rt.withThreads(
+    this.rt.withThreads(
       dnnlEltwiseThreads(),
-      () => this.#rt.run(p, [[ARG.src, a], [ARG.src1, b], [ARG.dst, y]]),
+      () => this.rt.run(p, [[ARG.src, a], [ARG.src1, b], [ARG.dst, y]]),
     );
     return true;
   }

@@ -29,7 +29,7 @@ import {
   plainLayouts,
   type PostOp,
 } from "./dnnl_symbols.ts";
-import { type DnnlRuntime, type Prim, PrimitiveCache } from "./dnnl_runtime.ts";
+import { DnnlPrimitives, type DnnlRuntime, type Prim } from "./dnnl_runtime.ts";
 
 /** A primitive, its memory objects and the filter reorder it needs. */
 interface ConvPrim extends Prim {
@@ -45,17 +45,11 @@ interface ConvPrim extends Prim {
 type Kind = "forward" | "forward+bias" | "data" | "weights";
 
 /** {@link DnnlConv} on one opened libdnnl (see dnnl_loader.ts). */
-export class Dnnl implements DnnlConv {
-  readonly library: string;
-  readonly #rt: DnnlRuntime;
-  /** By geometry key and kind; null: unsupported. */
-  readonly #cache: PrimitiveCache<ConvPrim>;
+export class Dnnl extends DnnlPrimitives<ConvPrim> implements DnnlConv {
   static readonly MAX_PRIMITIVES = 384;
 
   constructor(runtime: DnnlRuntime) {
-    this.library = runtime.library;
-    this.#rt = runtime;
-    this.#cache = new PrimitiveCache(Dnnl.MAX_PRIMITIVES, (p) => {
+    super(runtime, Dnnl.MAX_PRIMITIVES, (p) => {
       runtime.destroy(p);
       if (!p.reorder) return;
       runtime.s.dnnl_memory_destroy(p.reorder.plain);
@@ -66,7 +60,7 @@ export class Dnnl implements DnnlConv {
 
   /** Plain memory descs of a geometry in oneDNN's logical dim order. */
   #plain(g: ConvGeometry) {
-    const l = plainLayouts(g), rt = this.#rt;
+    const l = plainLayouts(g), rt = this.rt;
     return {
       src: rt.md(...l.src),
       dst: rt.md(...l.dst),
@@ -95,7 +89,7 @@ export class Dnnl implements DnnlConv {
     const p = this.#plain(g);
     const desc = new Uint8Array(DESC_BYTES * 4);
     check(
-      this.#rt.s.dnnl_dilated_convolution_forward_desc_init(
+      this.rt.s.dnnl_dilated_convolution_forward_desc_init(
         desc,
         act ? FORWARD_INFERENCE : FORWARD_TRAINING,
         CONVOLUTION_DIRECT,
@@ -107,11 +101,11 @@ export class Dnnl implements DnnlConv {
       ),
       "forward desc",
     );
-    return this.#rt.pd(desc, null, act);
+    return this.rt.pd(desc, null, act);
   }
 
   #build(g: ConvGeometry, kind: Kind, act?: PostOp): ConvPrim {
-    const rt = this.#rt, s = rt.s, p = this.#plain(g);
+    const rt = this.rt, s = rt.s, p = this.#plain(g);
     const geo = this.#geometryArgs(g);
     let pd: Deno.PointerValue;
     if (kind === "forward" || kind === "forward+bias") {
@@ -205,7 +199,7 @@ export class Dnnl implements DnnlConv {
     filterArg: number,
     filterIsOutput: boolean,
   ): void {
-    const rt = this.#rt;
+    const rt = this.rt;
     for (const [arg, ptr] of data) {
       rt.setData(
         arg === filterArg && p.reorder ? p.reorder.plain : p.mems.get(arg)!,
@@ -277,14 +271,10 @@ export class Dnnl implements DnnlConv {
     act?: PostOp,
   ): boolean {
     const key = `${kind}${act ? "+" + act : ""} ${Object.values(g).join(",")}`;
-    const p = this.#cache.get(key, () => this.#build(g, kind, act));
+    const p = this.cache.get(key, () => this.#build(g, kind, act));
     if (!p) return false;
     const filterArg = kind === "weights" ? ARG.diffWeights : ARG.weights;
     this.#exec(p, data, filterArg, kind === "weights");
     return true;
-  }
-
-  implementations(): string[] {
-    return this.#rt.implementations();
   }
 }

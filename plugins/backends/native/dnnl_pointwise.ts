@@ -22,7 +22,7 @@ import {
   USE_SCALE,
   USE_SHIFT,
 } from "./dnnl_symbols.ts";
-import { type DnnlRuntime, type Prim, PrimitiveCache } from "./dnnl_runtime.ts";
+import { DnnlPrimitives, type DnnlRuntime, type Prim } from "./dnnl_runtime.ts";
 
 /** Channels-last data as `batch` × `spatial` rows of `channels`. */
 export interface NormShape {
@@ -145,31 +145,76 @@ export function dnnlEltwiseThreads(): number {
   return eltwiseThreads;
 }
 
+/** A primitive's plain data arguments: (md query, argument id). */
+type DataArgs = [query: number, arg: number][];
+const FORWARD_DATA: DataArgs = [[MD.src, ARG.src], [MD_DST, ARG.dst]];
+const BACKWARD_DATA: DataArgs = [
+  [MD.src, ARG.src],
+  [MD_DIFF_DST, ARG.diffDst],
+  [MD.diffSrc, ARG.diffSrc],
+];
+
+/** `pointers` under the argument ids of `dataArgs`, in order. */
+function withArgs(
+  dataArgs: DataArgs,
+  pointers: Deno.PointerValue[],
+): [number, Deno.PointerValue][] {
+  return dataArgs.map(([, arg], i) => [arg, pointers[i]]);
+}
+
+/** μ, σ², γ and `shift` (β) as every batch-norm primitive takes them. */
+function statistics(
+  a: {
+    mean: Deno.PointerValue;
+    variance: Deno.PointerValue;
+    gamma: Deno.PointerValue;
+  },
+  shift: Deno.PointerValue,
+): [number, Deno.PointerValue][] {
+  return [
+    [ARG.mean, a.mean],
+    [ARG.variance, a.variance],
+    [ARG.scale, a.gamma],
+    [ARG.shift, shift],
+  ];
+}
+
 /** {@link DnnlPointwise} on one opened libdnnl (see dnnl_loader.ts). */
-export class DnnlPointwisePrimitives implements DnnlPointwise {
-  readonly library: string;
-  readonly #rt: DnnlRuntime;
-  readonly #cache: PrimitiveCache<Prim>;
+export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
+  implements DnnlPointwise {
   static readonly MAX_PRIMITIVES = 256;
 
   constructor(runtime: DnnlRuntime) {
-    this.library = runtime.library;
-    this.#rt = runtime;
-    this.#cache = new PrimitiveCache(
-      DnnlPointwisePrimitives.MAX_PRIMITIVES,
-      (p) => runtime.destroy(p),
-    );
-  }
-
-  /** Primitives held (for tests: the cache stays bounded). */
-  get cached(): number {
-    return this.#cache.size;
+    super(runtime, DnnlPointwisePrimitives.MAX_PRIMITIVES);
   }
 
   /** NHWC data as oneDNN's (N, C, spatial, 1), read in place. */
   #dataMd(g: NormShape): Uint8Array {
     const { batch: n, spatial: s, channels: c } = g;
-    return this.#rt.md([n, c, s, 1], [s * c, 1, c, c]);
+    return this.rt.md([n, c, s, 1], [s * c, 1, c, c]);
+  }
+
+  /**
+   * The forward pd of the `bytes`-long op descriptor `forward` fills, or
+   * with `backward` the backward pd it hints (the forward one then freed).
+   */
+  #pd(
+    bytes: number,
+    what: string,
+    forward: (desc: Uint8Array) => number,
+    backward?: (desc: Uint8Array) => number,
+  ): Deno.PointerValue {
+    const fwd = new Uint8Array(bytes);
+    check(forward(fwd), `${what} forward desc`);
+    const hint = this.rt.pd(fwd, null);
+    if (!backward) return hint;
+    const bwd = new Uint8Array(bytes);
+    try {
+      check(backward(bwd), `${what} backward desc`);
+      return this.rt.pd(bwd, hint);
+    } finally {
+      this.rt.s.dnnl_primitive_desc_destroy(hint);
+    }
   }
 
   #normPd(
@@ -177,73 +222,51 @@ export class DnnlPointwisePrimitives implements DnnlPointwise {
     epsilon: number,
     kind: "train" | "given" | "backward",
   ): Deno.PointerValue {
-    const rt = this.#rt, data = this.#dataMd(g);
-    const fwd = new Uint8Array(DESC_BYTES * 8);
-    const given = kind === "given";
-    check(
-      rt.s.dnnl_batch_normalization_forward_desc_init(
-        fwd,
-        given ? FORWARD_INFERENCE : FORWARD_TRAINING,
-        data,
-        epsilon,
-        given ? NORM_FLAGS | USE_GLOBAL_STATS : NORM_FLAGS,
-      ),
-      "batch norm forward desc",
-    );
-    const hint = rt.pd(fwd, null);
-    if (kind !== "backward") return hint;
-    const bwd = new Uint8Array(DESC_BYTES * 8);
-    try {
-      check(
-        rt.s.dnnl_batch_normalization_backward_desc_init(
-          bwd,
-          BACKWARD,
-          data,
+    const s = this.rt.s, data = this.#dataMd(g), given = kind === "given";
+    return this.#pd(
+      DESC_BYTES * 8,
+      "batch norm",
+      (fwd) =>
+        s.dnnl_batch_normalization_forward_desc_init(
+          fwd,
+          given ? FORWARD_INFERENCE : FORWARD_TRAINING,
           data,
           epsilon,
-          NORM_FLAGS,
+          given ? NORM_FLAGS | USE_GLOBAL_STATS : NORM_FLAGS,
         ),
-        "batch norm backward desc",
-      );
-      return rt.pd(bwd, hint);
-    } finally {
-      rt.s.dnnl_primitive_desc_destroy(hint);
-    }
+      kind !== "backward"
+        ? undefined
+        : (bwd) =>
+          s.dnnl_batch_normalization_backward_desc_init(
+            bwd,
+            BACKWARD,
+            data,
+            data,
+            epsilon,
+            NORM_FLAGS,
+          ),
+    );
   }
 
   #eltwisePd(alg: EltwiseAlg, n: number, forward: boolean): Deno.PointerValue {
-    const rt = this.#rt, data = rt.md([n], [1]);
-    const fwd = new Uint8Array(DESC_BYTES * 4);
-    check(
-      rt.s.dnnl_eltwise_forward_desc_init(
-        fwd,
-        FORWARD_TRAINING,
-        ELTWISE[alg],
-        data,
-        ALPHA[alg],
-        0,
-      ),
-      "eltwise forward desc",
-    );
-    const hint = rt.pd(fwd, null);
-    if (forward) return hint;
-    const bwd = new Uint8Array(DESC_BYTES * 4);
-    try {
-      check(
-        rt.s.dnnl_eltwise_backward_desc_init(
-          bwd,
-          ELTWISE[alg],
-          data,
+    const s = this.rt.s, data = this.rt.md([n], [1]), f = ELTWISE[alg];
+    return this.#pd(
+      DESC_BYTES * 4,
+      "eltwise",
+      (fwd) =>
+        s.dnnl_eltwise_forward_desc_init(
+          fwd,
+          FORWARD_TRAINING,
+          f,
           data,
           ALPHA[alg],
           0,
         ),
-        "eltwise backward desc",
-      );
-      return rt.pd(bwd, hint);
-    } finally {
-      rt.s.dnnl_primitive_desc_destroy(hint);
-    }
+      forward
+        ? undefined
+        : (bwd) =>
+          s.dnnl_eltwise_backward_desc_init(bwd, f, data, data, ALPHA[alg], 0),
+    );
   }
 
   /**
@@ -254,11 +277,11 @@ export class DnnlPointwisePrimitives implements DnnlPointwise {
     pd: Deno.PointerValue,
     what: string,
     data: Uint8Array,
-    dataArgs: [query: number, arg: number][],
+    dataArgs: DataArgs,
     vectorArgs: number[],
     channels: number,
   ): Prim {
-    const rt = this.#rt;
+    const rt = this.rt;
     for (const [query] of dataArgs) rt.requireLayout(pd, query, data, what);
     const p: Prim = { pd, prim: rt.primitive(pd, what), mems: new Map() };
     for (const [, arg] of dataArgs) p.mems.set(arg, rt.memory(data, null));
@@ -267,141 +290,101 @@ export class DnnlPointwisePrimitives implements DnnlPointwise {
     return p;
   }
 
-  batchNormForward(
+  /**
+   * Runs the batch norm of `kind` on the data at `data` (in the order of
+   * its {@link DataArgs}) and the per-channel `vectors` (argument id,
+   * pointer), its primitive made on first use; false if unsupported.
+   */
+  #norm(
+    kind: "train" | "given" | "backward",
     g: NormShape,
     epsilon: number,
-    a: NormForwardArgs,
-    givenStats = false,
+    data: Deno.PointerValue[],
+    vectors: [number, Deno.PointerValue][],
   ): boolean {
-    const kind = givenStats ? "given" : "train";
-    return this.#rt.withThreads(normThreads, () => {
+    const dataArgs = kind === "backward" ? BACKWARD_DATA : FORWARD_DATA;
+    return this.rt.withThreads(normThreads, () => {
       const key =
         `bn ${kind} ${g.batch},${g.spatial},${g.channels},${epsilon}` +
         ` ${this.#normThreads()}`;
-      const p = this.#cache.get(key, () =>
+      const p = this.cache.get(key, () =>
         this.#prim(
           this.#normPd(g, epsilon, kind),
-          "batch norm forward",
+          kind === "backward" ? "batch norm backward" : "batch norm forward",
           this.#dataMd(g),
-          [[MD.src, ARG.src], [MD_DST, ARG.dst]],
-          [ARG.mean, ARG.variance, ARG.scale, ARG.shift],
+          dataArgs,
+          vectors.map(([arg]) => arg),
           g.channels,
         ));
       if (!p) return false;
-      this.#rt.run(p, [
-        [ARG.src, a.x],
-        [ARG.dst, a.y],
-        [ARG.mean, a.mean],
-        [ARG.variance, a.variance],
-        [ARG.scale, a.gamma],
-        [ARG.shift, a.beta],
-      ]);
+      this.rt.run(p, [...withArgs(dataArgs, data), ...vectors]);
       return true;
     });
+  }
+
+  batchNormForward(
+    ...[g, epsilon, a, givenStats]: Parameters<
+      DnnlPointwise["batchNormForward"]
+    >
+  ): boolean {
+    const kind = givenStats ? "given" : "train";
+    return this.#norm(kind, g, epsilon, [a.x, a.y], statistics(a, a.beta));
   }
 
   /** Threads the batch-norm primitives run with (part of their keys). */
   #normThreads(): number {
-    return Math.min(normThreads, this.#rt.threads);
+    return Math.min(normThreads, this.rt.threads);
   }
 
   batchNormBackward(
-    g: NormShape,
-    epsilon: number,
-    a: NormBackwardArgs,
+    ...[g, epsilon, a]: Parameters<DnnlPointwise["batchNormBackward"]>
   ): boolean {
-    return this.#rt.withThreads(normThreads, () => {
-      const key =
-        `bn backward ${g.batch},${g.spatial},${g.channels},${epsilon}` +
-        ` ${this.#normThreads()}`;
-      const p = this.#cache.get(key, () =>
-        this.#prim(
-          this.#normPd(g, epsilon, "backward"),
-          "batch norm backward",
-          this.#dataMd(g),
-          [[MD.src, ARG.src], [MD_DIFF_DST, ARG.diffDst], [
-            MD.diffSrc,
-            ARG.diffSrc,
-          ]],
-          [
-            ARG.mean,
-            ARG.variance,
-            ARG.scale,
-            ARG.shift,
-            ARG.diffScale,
-            ARG.diffShift,
-          ],
-          g.channels,
-        ));
-      if (!p) return false;
-      this.#rt.run(p, [
-        [ARG.src, a.x],
-        [ARG.diffDst, a.dy],
-        [ARG.diffSrc, a.dx],
-        [ARG.mean, a.mean],
-        [ARG.variance, a.variance],
-        [ARG.scale, a.gamma],
-        // oneDNN wants β here though the gradient does not read it
-        [ARG.shift, a.gamma],
-        [ARG.diffScale, a.dGamma],
-        [ARG.diffShift, a.dBeta],
-      ]);
-      return true;
-    });
+    // oneDNN wants β too (γ stands in), though the gradient does not read it
+    return this.#norm("backward", g, epsilon, [a.x, a.dy, a.dx], [
+      ...statistics(a, a.gamma),
+      [ARG.diffScale, a.dGamma],
+      [ARG.diffShift, a.dBeta],
+    ]);
+  }
+
+  /**
+   * Runs eltwise `alg` over `n` floats at `pointers` (the data arguments'
+   * ids in order), its primitive made on first use; false if unsupported.
+   */
+  #eltwise(
+    alg: EltwiseAlg,
+    n: number,
+    forward: boolean,
+    pointers: Deno.PointerValue[],
+  ): boolean {
+    const pass = forward ? "forward" : "backward";
+    const dataArgs = forward ? FORWARD_DATA : BACKWARD_DATA;
+    const p = this.cache.get(`${alg} ${pass} ${n}`, () =>
+      this.#prim(
+        this.#eltwisePd(alg, n, forward),
+        `${alg} ${pass}`,
+        this.rt.md([n], [1]),
+        dataArgs,
+        [],
+        0,
+      ));
+    if (!p) return false;
+    this.rt.withThreads(
+      eltwiseThreads,
+      () => this.rt.run(p, withArgs(dataArgs, pointers)),
+    );
+    return true;
   }
 
   eltwiseForward(
-    alg: EltwiseAlg,
-    n: number,
-    x: Deno.PointerValue,
-    y: Deno.PointerValue,
+    ...[alg, n, x, y]: Parameters<DnnlPointwise["eltwiseForward"]>
   ): boolean {
-    const p = this.#cache.get(`${alg} forward ${n}`, () =>
-      this.#prim(
-        this.#eltwisePd(alg, n, true),
-        `${alg} forward`,
-        this.#rt.md([n], [1]),
-        [[MD.src, ARG.src], [MD_DST, ARG.dst]],
-        [],
-        0,
-      ));
-    if (!p) return false;
-    this.#rt.withThreads(
-      eltwiseThreads,
-      () => this.#rt.run(p, [[ARG.src, x], [ARG.dst, y]]),
-    );
-    return true;
+    return this.#eltwise(alg, n, true, [x, y]);
   }
 
   eltwiseBackward(
-    alg: EltwiseAlg,
-    n: number,
-    x: Deno.PointerValue,
-    dy: Deno.PointerValue,
-    dx: Deno.PointerValue,
+    ...[alg, n, x, dy, dx]: Parameters<DnnlPointwise["eltwiseBackward"]>
   ): boolean {
-    const p = this.#cache.get(`${alg} backward ${n}`, () =>
-      this.#prim(
-        this.#eltwisePd(alg, n, false),
-        `${alg} backward`,
-        this.#rt.md([n], [1]),
-        [[MD.src, ARG.src], [MD_DIFF_DST, ARG.diffDst], [
-          MD.diffSrc,
-          ARG.diffSrc,
-        ]],
-        [],
-        0,
-      ));
-    if (!p) return false;
-    this.#rt.withThreads(
-      eltwiseThreads,
-      () =>
-        this.#rt.run(p, [[ARG.src, x], [ARG.diffDst, dy], [ARG.diffSrc, dx]]),
-    );
-    return true;
-  }
-
-  implementations(): string[] {
-    return this.#rt.implementations();
+    return this.#eltwise(alg, n, false, [x, dy, dx]);
   }
 }

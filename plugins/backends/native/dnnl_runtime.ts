@@ -259,3 +259,37 @@ export class PrimitiveCache<T> {
     return made;
   }
 }
+
+/**
+ * What each family of primitives (convolutions, batch norm / eltwise,
+ * binary) holds: the runtime and a bounded cache of its primitives, freed
+ * on eviction by `destroy` (the runtime's by default).
+ */
+export class DnnlPrimitives<P extends Prim> {
+  /** Path of the library. */
+  readonly library: string;
+  /** The engine, stream and calls the primitives run through. */
+  protected readonly rt: DnnlRuntime;
+  /** Primitives by key; null: unsupported. */
+  protected readonly cache: PrimitiveCache<P>;
+
+  constructor(
+    runtime: DnnlRuntime,
+    maxPrimitives: number,
+    destroy: (p: P) => void = (p) => runtime.destroy(p),
+  ) {
+    this.library = runtime.library;
+    this.rt = runtime;
+    this.cache = new PrimitiveCache(maxPrimitives, destroy);
+  }
+
+  /** Primitives held (for tests: the cache stays bounded). */
+  get cached(): number {
+    return this.cache.size;
+  }
+
+  /** oneDNN's implementation names of the primitives created so far. */
+  implementations(): string[] {
+    return this.rt.implementations();
+  }
+}

@@ -106,6 +106,26 @@ export function run(
   return null;
 }
 
+/** {@link run}, counted under `counter` when oneDNN ran it. */
+function runCounted(
+  counter: keyof typeof dnnlPointwiseCounts,
+  ...args: Parameters<typeof run>
+): tf.TensorInfo[] | null {
+  const out = run(...args);
+  if (out) dnnlPointwiseCounts[counter]++;
+  return out;
+}
+
+/** Each tensor's heap pointer, under the same name. */
+function pointers<K extends string>(
+  ptr: (t: tf.TensorInfo) => Deno.PointerValue,
+  ts: Record<K, tf.TensorInfo>,
+): Record<K, Deno.PointerValue> {
+  const out = {} as Record<K, Deno.PointerValue>;
+  for (const k in ts) out[k] = ptr(ts[k]);
+  return out;
+}
+
 /** Statistics by the stats kernel, y by FusedBatchNorm: the fallback. */
 function separateForward(
   stats: KernelFunc,
@@ -178,29 +198,55 @@ export function dnnlPointwiseKernels(
       ({ inputs: { x }, backend }) => {
         if (!eligible(x)) return null;
         const n = tf.util.sizeFromShape(x.shape);
-        const out = run(
+        return runCounted(
+          "eltwiseForward",
           backend,
           [x.shape],
           (ptr, [y]) => dnnl.eltwiseForward(alg, n, ptr(x), ptr(y)),
         );
-        if (out) dnnlPointwiseCounts.eltwiseForward++;
-        return out;
       },
     ),
     ...(gradName
       ? kernel(gradName, before(gradName), ({ inputs: { x, dy }, backend }) => {
         if (!eligible(x, dy)) return null;
         const n = tf.util.sizeFromShape(x.shape);
-        const out = run(
+        return runCounted(
+          "eltwiseBackward",
           backend,
           [x.shape],
           (ptr, [dx]) => dnnl.eltwiseBackward(alg, n, ptr(x), ptr(dy), ptr(dx)),
         );
-        if (out) dnnlPointwiseCounts.eltwiseBackward++;
-        return out;
       })
       : []),
   ];
+  /**
+   * A training batch norm pass on `tensors` (x first) and the per-channel
+   * `vectors`, into x's shape and two channel vectors; null (fallback)
+   * where ineligible or declined.
+   */
+  const trainingNorm = (
+    counter: "normForward" | "normBackward",
+    args: WasmKernelArgs,
+    tensors: tf.TensorInfo[],
+    vectors: tf.TensorInfo[],
+    pass: (
+      g: NormShape,
+      epsilon: number,
+      ptr: (t: tf.TensorInfo) => Deno.PointerValue,
+      outs: tf.TensorInfo[],
+    ) => boolean,
+  ) => {
+    const x = tensors[0];
+    const g = eligible(...tensors, ...vectors) && normShape(x, vectors);
+    if (!g) return null;
+    const c = [g.channels];
+    return runCounted(
+      counter,
+      args.backend,
+      [x.shape, c, c],
+      (ptr, outs) => pass(g, epsilonOf(args), ptr, outs),
+    );
+  };
   const stats = before(BATCH_NORM_STATS_KERNEL);
   return [
     ...kernel(
@@ -208,24 +254,18 @@ export function dnnlPointwiseKernels(
       stats && ((args) => separateForward(stats, backendName, args)),
       (args) => {
         const { x, gamma, beta } = args.inputs;
-        const g = eligible(x, gamma, beta) && normShape(x, [gamma, beta]);
-        if (!g) return null;
-        const c = [g.channels];
-        const out = run(
-          args.backend,
-          [x.shape, c, c],
-          (ptr, [y, mean, variance]) =>
-            dnnl.batchNormForward(g, epsilonOf(args), {
-              x: ptr(x),
-              gamma: ptr(gamma),
-              beta: ptr(beta),
-              y: ptr(y),
-              mean: ptr(mean),
-              variance: ptr(variance),
-            }),
+        return trainingNorm(
+          "normForward",
+          args,
+          [x],
+          [gamma, beta],
+          (g, epsilon, ptr, [y, mean, variance]) =>
+            dnnl.batchNormForward(
+              g,
+              epsilon,
+              pointers(ptr, { x, gamma, beta, y, mean, variance }),
+            ),
         );
-        if (out) dnnlPointwiseCounts.normForward++;
-        return out;
       },
     ),
     ...kernel(
@@ -233,27 +273,27 @@ export function dnnlPointwiseKernels(
       before(BATCH_NORM_GRAD_KERNEL),
       (args) => {
         const { x, dy, mean, variance, gamma } = args.inputs;
-        const g = eligible(x, dy, mean, variance, gamma) &&
-          normShape(x, [mean, variance, gamma]);
-        if (!g) return null;
-        const c = [g.channels];
-        const out = run(
-          args.backend,
-          [x.shape, c, c],
-          (ptr, [dx, dGamma, dBeta]) =>
-            dnnl.batchNormBackward(g, epsilonOf(args), {
-              x: ptr(x),
-              dy: ptr(dy),
-              mean: ptr(mean),
-              variance: ptr(variance),
-              gamma: ptr(gamma),
-              dx: ptr(dx),
-              dGamma: ptr(dGamma),
-              dBeta: ptr(dBeta),
-            }),
+        return trainingNorm(
+          "normBackward",
+          args,
+          [x, dy],
+          [mean, variance, gamma],
+          (g, epsilon, ptr, [dx, dGamma, dBeta]) =>
+            dnnl.batchNormBackward(
+              g,
+              epsilon,
+              pointers(ptr, {
+                x,
+                dy,
+                mean,
+                variance,
+                gamma,
+                dx,
+                dGamma,
+                dBeta,
+              }),
+            ),
         );
-        if (out) dnnlPointwiseCounts.normBackward++;
-        return out;
       },
     ),
     // batch norm with given statistics (inference, where not folded)
@@ -262,26 +302,25 @@ export function dnnlPointwiseKernels(
       const vectors = [mean, variance, scale, offset];
       const g = eligible(x, ...vectors) && normShape(x, vectors);
       if (!g) return null;
-      const out = run(
+      return runCounted(
+        "normForward",
         args.backend,
         [x.shape],
         (ptr, [y]) =>
           dnnl.batchNormForward(
             g,
             (args.attrs?.varianceEpsilon ?? 0.001) as number,
-            {
-              x: ptr(x),
-              gamma: ptr(scale),
-              beta: ptr(offset),
-              y: ptr(y),
-              mean: ptr(mean),
-              variance: ptr(variance),
-            },
+            pointers(ptr, {
+              x,
+              gamma: scale,
+              beta: offset,
+              y,
+              mean,
+              variance,
+            }),
             true,
           ),
       );
-      if (out) dnnlPointwiseCounts.normForward++;
-      return out;
     }),
     ...eltwise("swish", SWISH_KERNEL, SWISH_GRAD_KERNEL),
     // tfjs' relu gradient is Step and Multiply, not a kernel of its own
