@@ -23,18 +23,10 @@ import { withInitSeed } from "../core/nn/layers.ts";
 import { Rng } from "../core/rng.ts";
 import { createEfficientNetClassifier } from "../plugins/efficientnet/mod.ts";
 import type { Activation } from "../core/contracts.ts";
-import {
-  HAS_BLAS,
-  randomValues,
-  REFERENCE,
-  relativeError,
-  runOn,
-} from "./engine_helpers.ts";
+import { randomValues, relativeError, runOn } from "./engine_helpers.ts";
+import { dnnlUsable, nativeMatchesCpu } from "./dnnl_helpers.ts";
 
-const HAS_DNNL = HAS_BLAS && loadDnnlConv() !== null;
-if (!HAS_DNNL) {
-  console.warn("dnnl fused test: libdnnl.so.2 not usable; skipped");
-}
+const HAS_DNNL = dnnlUsable("dnnl fused", loadDnnlConv);
 
 type Shape = [number, number, number, number];
 
@@ -82,63 +74,46 @@ function unfused(c: Case) {
   };
 }
 
+/** A plain conv: `k`×`k` from x's channels to `outC`. */
+function conv(
+  x: Shape,
+  k: number,
+  outC: number,
+  stride: number,
+  pad: Case["pad"],
+  act: Activation,
+): Case {
+  return { x, w: [k, k, x[3], outC], stride, pad, depthwise: false, act };
+}
+
+/** A depthwise conv: `k`×`k`, channel multiplier 1. */
+function dw(
+  x: Shape,
+  k: number,
+  stride: number,
+  pad: Case["pad"],
+  act: Activation,
+): Case {
+  return { x, w: [k, k, x[3], 1], stride, pad, depthwise: true, act };
+}
+
 const CASES: [string, Case][] = [
-  ["1x1 swish", {
-    x: [2, 9, 7, 24],
-    w: [1, 1, 24, 40],
-    stride: 1,
-    pad: "same",
-    depthwise: false,
-    act: "swish",
-  }],
-  ["3x3 stride 2 swish, odd sizes", {
-    x: [1, 13, 11, 5],
-    w: [3, 3, 5, 12],
-    stride: 2,
-    pad: "same",
-    depthwise: false,
-    act: "swish",
-  }],
-  ["3x3 valid sigmoid", {
-    x: [2, 8, 9, 16],
-    w: [3, 3, 16, 8],
-    stride: 1,
-    pad: "valid",
-    depthwise: false,
-    act: "sigmoid",
-  }],
-  ["depthwise 3x3 swish", {
-    x: [2, 9, 8, 32],
-    w: [3, 3, 32, 1],
-    stride: 1,
-    pad: "same",
-    depthwise: true,
-    act: "swish",
-  }],
-  ["depthwise 5x5 stride 2 relu6, odd sizes", {
-    x: [1, 11, 13, 40],
-    w: [5, 5, 40, 1],
-    stride: 2,
-    pad: "same",
-    depthwise: true,
-    act: "relu6",
-  }],
-  ["depthwise 3x3 stride 2 valid relu", {
-    x: [3, 10, 10, 24],
-    w: [3, 3, 24, 1],
-    stride: 2,
-    pad: "valid",
-    depthwise: true,
-    act: "relu",
-  }],
-  ["depthwise 5x5 linear, 4x4 map", {
-    x: [3, 4, 4, 72],
-    w: [5, 5, 72, 1],
-    stride: 1,
-    pad: "same",
-    depthwise: true,
-    act: "linear",
-  }],
+  ["1x1 swish", conv([2, 9, 7, 24], 1, 40, 1, "same", "swish")],
+  [
+    "3x3 stride 2 swish, odd sizes",
+    conv([1, 13, 11, 5], 3, 12, 2, "same", "swish"),
+  ],
+  ["3x3 valid sigmoid", conv([2, 8, 9, 16], 3, 8, 1, "valid", "sigmoid")],
+  ["depthwise 3x3 swish", dw([2, 9, 8, 32], 3, 1, "same", "swish")],
+  [
+    "depthwise 5x5 stride 2 relu6, odd sizes",
+    dw([1, 11, 13, 40], 5, 2, "same", "relu6"),
+  ],
+  [
+    "depthwise 3x3 stride 2 valid relu",
+    dw([3, 10, 10, 24], 3, 2, "valid", "relu"),
+  ],
+  ["depthwise 5x5 linear, 4x4 map", dw([3, 4, 4, 72], 5, 1, "same", "linear")],
 ];
 
 for (const [name, c] of CASES) {
@@ -146,16 +121,13 @@ for (const [name, c] of CASES) {
     name: `dnnl fused conv: ${name}: matches cpu, post-op on and off`,
     ignore: !HAS_DNNL,
     fn: async () => {
-      const [want] = await runOn(REFERENCE, unfused(c));
       const before = dnnlConvCounts.postOp;
-      const [got] = await runOn(nativeBackend, fused(c));
+      const { want: [want], got: [got] } = await nativeMatchesCpu(fused(c), {
+        reference: unfused(c),
+      });
       if (c.act !== "linear") {
         assert.ok(dnnlConvCounts.postOp > before, "ran with a post-op");
       }
-      assert.ok(
-        relativeError(got, want) <= 1e-4,
-        `${relativeError(got, want)}`,
-      );
       const [again] = await runOn(nativeBackend, fused(c));
       assert.deepEqual(again, got, "bit-identical on a second run");
       const was = setDnnlPostOpsEnabled(false);
@@ -175,14 +147,7 @@ for (const act of ["relu", "relu6", "sigmoid"] as const) {
       `dnnl fused conv: FusedConv2D ${act} runs as a post-op and matches cpu`,
     ignore: !HAS_DNNL,
     fn: async () => {
-      const c: Case = {
-        x: [2, 10, 9, 8],
-        w: [3, 3, 8, 16],
-        stride: 1,
-        pad: "same",
-        depthwise: false,
-        act,
-      };
+      const c = conv([2, 10, 9, 8], 3, 16, 1, "same", act);
       const run = () => {
         const { x, w, b } = inputs(c);
         return [tf.fused.conv2d({
@@ -194,14 +159,9 @@ for (const act of ["relu", "relu6", "sigmoid"] as const) {
           activation: act,
         })];
       };
-      const [want] = await runOn(REFERENCE, unfused(c));
       const before = dnnlConvCounts.postOp;
-      const [got] = await runOn(nativeBackend, run);
+      await nativeMatchesCpu(run, { reference: unfused(c) });
       assert.ok(dnnlConvCounts.postOp > before, "ran with a post-op");
-      assert.ok(
-        relativeError(got, want) <= 1e-4,
-        `${relativeError(got, want)}`,
-      );
     },
   });
 }
@@ -238,11 +198,11 @@ Deno.test({
     "dnnl fused conv: EfficientNet-B0 inference matches cpu and the unfused path, memory flat",
   ignore: !HAS_DNNL,
   fn: async () => {
-    const [want] = await runOn(REFERENCE, efficientNetLogits());
     const before = dnnlConvCounts.postOp;
-    const [got] = await runOn(nativeBackend, efficientNetLogits());
+    const { got: [got] } = await nativeMatchesCpu(efficientNetLogits(), {
+      tol: 1e-3,
+    });
     assert.ok(dnnlConvCounts.postOp - before >= 16 + 15, "dw and expand fused");
-    assert.ok(relativeError(got, want) <= 1e-3, `${relativeError(got, want)}`);
     const was = setDnnlFusedEnabled(false);
     try {
       const [plain] = await runOn(nativeBackend, efficientNetLogits());

@@ -24,17 +24,19 @@ import {
 } from "../plugins/backends/native/dnnl_pointwise.ts";
 import { nativeBackend } from "../plugins/backends/native.ts";
 import {
-  HAS_BLAS,
   randomValues,
   REFERENCE,
   relativeError,
   runOn,
 } from "./engine_helpers.ts";
+import {
+  assertJitOnly,
+  assertSameBits,
+  dnnlUsable,
+  nativeMatchesCpu,
+} from "./dnnl_helpers.ts";
 
-const HAS_DNNL = HAS_BLAS && loadDnnlPointwise() !== null;
-if (!HAS_DNNL) {
-  console.warn("dnnl pointwise test: libdnnl.so.2 not usable; skipped");
-}
+const HAS_DNNL = dnnlUsable("dnnl pointwise", loadDnnlPointwise);
 
 const EPS = 1e-3;
 
@@ -67,6 +69,7 @@ function normSwishAndGrads(shape: number[], seed: number) {
 }
 
 const NAMES = ["y", "mean", "variance", "swish", "dx", "dgamma", "dbeta"];
+const label = (i: number) => NAMES[i];
 
 const CASES: [string, number[]][] = [
   ["C = 32 (blocks of 16)", [2, 16, 32, 32]],
@@ -83,16 +86,10 @@ for (const [name, shape] of CASES) {
     ignore: !HAS_DNNL,
     fn: async () => {
       assert.ok(tf.util.sizeFromShape(shape) >= MIN_FLOATS, "large enough");
-      const fn = normSwishAndGrads(shape, 7);
-      const want = await runOn(REFERENCE, fn);
       const before = { ...dnnlPointwiseCounts };
-      const got = await runOn(nativeBackend, fn);
+      await nativeMatchesCpu(normSwishAndGrads(shape, 7), { label });
       for (const [k, v] of Object.entries(dnnlPointwiseCounts)) {
         assert.ok(v > before[k as keyof typeof before], `${k} on oneDNN`);
-      }
-      for (let i = 0; i < want.length; i++) {
-        const err = relativeError(got[i], want[i]);
-        assert.ok(err <= 1e-4, `${NAMES[i]}: ${err}`);
       }
     },
   });
@@ -103,15 +100,9 @@ Deno.test({
     "dnnl pointwise: tensors below the size limit stay on the SIMD kernels and match",
   ignore: !HAS_DNNL,
   fn: async () => {
-    const fn = normSwishAndGrads([1, 5, 7, 12], 3);
-    const want = await runOn(REFERENCE, fn);
     const before = { ...dnnlPointwiseCounts };
-    const got = await runOn(nativeBackend, fn);
+    await nativeMatchesCpu(normSwishAndGrads([1, 5, 7, 12], 3), { label });
     assert.deepEqual(dnnlPointwiseCounts, before);
-    for (let i = 0; i < want.length; i++) {
-      const err = relativeError(got[i], want[i]);
-      assert.ok(err <= 1e-4, `${NAMES[i]}: ${err}`);
-    }
   },
 });
 
@@ -133,11 +124,8 @@ Deno.test({
         for (let i = 0; i < want.length; i++) {
           const err = relativeError(a[i], want[i]);
           assert.ok(err <= 1e-4, `${threads} threads, ${NAMES[i]}: ${err}`);
-          assert.ok(
-            a[i].every((v, j) => Object.is(v, b[i][j])),
-            `${threads} threads, ${NAMES[i]} differs between runs`,
-          );
         }
+        assertSameBits(a, b, (i) => `${threads} threads, ${NAMES[i]}`);
       } finally {
         setDnnlBatchNormThreads(norm);
         setDnnlEltwiseThreads(eltwise);
@@ -153,12 +141,7 @@ Deno.test({
     const fn = normSwishAndGrads([4, 16, 12, 48], 5);
     const a = await runOn(nativeBackend, fn);
     const b = await runOn(nativeBackend, fn);
-    for (let i = 0; i < a.length; i++) {
-      assert.ok(
-        a[i].every((v, j) => Object.is(v, b[i][j])),
-        `${NAMES[i]} differs`,
-      );
-    }
+    assertSameBits(a, b, label);
   },
 });
 
@@ -194,12 +177,7 @@ Deno.test({
     assert.equal(tf.memory().numBytes, before.memory.numBytes);
     assert.equal(pointwise.cached, before.cached);
     assert.ok(pointwise.cached <= DnnlPointwisePrimitives.MAX_PRIMITIVES);
-    const impls = pointwise.implementations();
-    console.log(`oneDNN implementations: ${impls.join(", ")}`);
-    assert.ok(
-      impls.every((name) => !name.startsWith("ref")),
-      "no reference kernel",
-    );
+    assertJitOnly(pointwise.implementations());
     tf.dispose([x, gamma, beta]);
   },
 });
@@ -216,11 +194,9 @@ Deno.test({
       const w = tf.tensor(randomValues(n, 10), shape);
       return [tf.relu(x), tf.grad((a) => tf.sum(tf.mul(tf.relu(a), w)))(x)];
     };
-    const want = await runOn(REFERENCE, fn);
     const before = dnnlPointwiseCounts.eltwiseForward;
-    const got = await runOn(nativeBackend, fn);
+    await nativeMatchesCpu(fn, { tol: 0 });
     assert.ok(dnnlPointwiseCounts.eltwiseForward > before, "on oneDNN");
-    for (let i = 0; i < 2; i++) assert.equal(relativeError(got[i], want[i]), 0);
   },
 });
 
@@ -242,14 +218,12 @@ Deno.test({
           tf.batchNorm(x, mean, variance, offset, undefined, EPS),
         ];
       };
-      const want = await runOn(REFERENCE, fn);
       const before = dnnlPointwiseCounts.normForward;
-      const got = await runOn(nativeBackend, fn);
+      await nativeMatchesCpu(fn, {
+        tol: 1e-5,
+        label: (i) => `[${shape}] output ${i}`,
+      });
       assert.equal(dnnlPointwiseCounts.normForward - before, 1, "on oneDNN");
-      for (let i = 0; i < 2; i++) {
-        const err = relativeError(got[i], want[i]);
-        assert.ok(err <= 1e-5, `[${shape}] output ${i}: ${err}`);
-      }
     }
   },
 });
