@@ -28,15 +28,20 @@ export const CHROMA_Q: number[] = [
 /** Run of values `a..b` inclusive, for the Huffman value lists. */
 const range = (a: number, b: number) =>
   Array.from({ length: b - a + 1 }, (_, i) => a + i);
+/** Bytes written as two hex digits each. */
+const hexBytes = (hex: string) =>
+  Array.from(
+    { length: hex.length / 2 },
+    (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16),
+  );
 // AC symbols (run << 4 | size) in the Annex K order: first the irregular
 // prefix, then regular blocks of (run, sizes from..10) for runs 8..15.
 function acValues(
   prefix: number[],
-  tailStart: number,
   sizesFrom: (run: number) => number,
 ): number[] {
   const out = [...prefix];
-  for (let run = tailStart; run <= 15; run++) {
+  for (let run = 8; run <= 15; run++) {
     for (let s = sizesFrom(run); s <= 10; s++) out.push((run << 4) | s);
   }
   return out;
@@ -51,56 +56,31 @@ export interface HuffSpec {
 }
 
 /** Luminance DC Huffman table. */
-// deno-fmt-ignore
 export const DC_LUMA: HuffSpec = {
-  bits: [
-  0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0,
-],
+  bits: [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0],
   values: range(0, 11),
 };
 /** Chrominance DC Huffman table. */
-// deno-fmt-ignore
 export const DC_CHROMA: HuffSpec = {
-  bits: [
-  0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
-],
+  bits: [0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0],
   values: range(0, 11),
 };
-/** Luminance AC Huffman table. */
+// The AC tables' irregular prefixes (Annex K.3.2, runs 0..7), one byte in two
+// hex digits each; runs 8..15 follow as regular blocks (see acValues).
 // deno-fmt-ignore
+const AC_LUMA_PREFIX = "01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a";
+// deno-fmt-ignore
+const AC_CHROMA_PREFIX = "000102031104052131061241510761711322328108144291a1b1c109233352f0156272d10a162434e125f11718191a262728292a35363738393a434445464748494a535455565758595a636465666768696a737475767778797a";
+/** Luminance AC Huffman table. */
 export const AC_LUMA: HuffSpec = {
-  bits: [
-  0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 0x7d,
-],
+  bits: [0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 0x7d],
   values: acValues(
-    [
-  0x01, 0x02, 0x03, 0x00, 0x04, 0x11, 0x05, 0x12, 0x21, 0x31, 0x41, 0x06, 0x13, 0x51, 0x61, 0x07,
-  0x22, 0x71, 0x14, 0x32, 0x81, 0x91, 0xa1, 0x08, 0x23, 0x42, 0xb1, 0xc1, 0x15, 0x52, 0xd1, 0xf0,
-  0x24, 0x33, 0x62, 0x72, 0x82, 0x09, 0x0a, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x25, 0x26, 0x27, 0x28,
-  0x29, 0x2a, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49,
-  0x4a, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5a, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69,
-  0x6a, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a,
-],
-    8,
+    hexBytes(AC_LUMA_PREFIX),
     (run) => run === 8 ? 3 : run >= 14 ? 1 : 2,
   ),
 };
 /** Chrominance AC Huffman table. */
-// deno-fmt-ignore
 export const AC_CHROMA: HuffSpec = {
-  bits: [
-  0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 0x77,
-],
-  values: acValues(
-    [
-  0x00, 0x01, 0x02, 0x03, 0x11, 0x04, 0x05, 0x21, 0x31, 0x06, 0x12, 0x41, 0x51, 0x07, 0x61, 0x71,
-  0x13, 0x22, 0x32, 0x81, 0x08, 0x14, 0x42, 0x91, 0xa1, 0xb1, 0xc1, 0x09, 0x23, 0x33, 0x52, 0xf0,
-  0x15, 0x62, 0x72, 0xd1, 0x0a, 0x16, 0x24, 0x34, 0xe1, 0x25, 0xf1, 0x17, 0x18, 0x19, 0x1a, 0x26,
-  0x27, 0x28, 0x29, 0x2a, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48,
-  0x49, 0x4a, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5a, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68,
-  0x69, 0x6a, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7a,
-],
-    8,
-    () => 2,
-  ),
+  bits: [0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 0x77],
+  values: acValues(hexBytes(AC_CHROMA_PREFIX), () => 2),
 };
