@@ -22,7 +22,7 @@ import {
   writeSegRun,
 } from "./predict_helpers.ts";
 
-const IMAGES: Record<string, [number, number]> = {
+const IMAGES: Record<string, [w: number, h: number]> = {
   "a.png": [96, 64],
   "b.png": [40, 40],
   "c.jpg": [50, 80],
