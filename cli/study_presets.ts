@@ -101,15 +101,23 @@ async function quickPreset(o: PresetOptions): Promise<StudyPreset> {
     augments: ["S1"],
     fractions: [0.5, 1],
   };
-  // A task of the grid: each recipe gets the task's data keys, then its own.
+  // A task of the grid: `<recipe>-supervised` and `<recipe>-selftrain`, each
+  // with the task's data keys; the teacher trains as the supervised run does.
   const quickTask = (
     data: Record<string, string>,
-    recipes: Record<string, Record<string, string>>,
+    recipe: "coco" | "pascal",
+    batchSize: number,
+    student: Record<string, string>,
   ) => ({
     ...axes,
-    overrides: Object.fromEntries(
-      Object.entries(recipes).map(([r, keys]) => [r, { ...data, ...keys }]),
-    ),
+    overrides: {
+      [`${recipe}-supervised`]: { ...data, ...tiny("train", batchSize) },
+      [`${recipe}-selftrain`]: {
+        ...data,
+        ...tiny("teacher", batchSize),
+        ...student,
+      },
+    },
   });
   return {
     jobs: 1,
@@ -120,23 +128,15 @@ async function quickPreset(o: PresetOptions): Promise<StudyPreset> {
       seeds: [0],
       design: "full",
       tasks: {
-        detection: quickTask(detData, {
-          "coco-supervised": tiny("train", 4),
-          "coco-selftrain": {
-            ...tiny("teacher", 4),
-            // 4 human + 4 pseudo: the teacher is the compute-matched baseline.
-            ...tiny("student", 8),
-            "pseudo.threshold": "0.001",
-            "pseudo.batchSize": "4",
-          },
+        detection: quickTask(detData, "coco", 4, {
+          // 4 human + 4 pseudo: the teacher is the compute-matched baseline.
+          ...tiny("student", 8),
+          "pseudo.threshold": "0.001",
+          "pseudo.batchSize": "4",
         }),
-        segmentation: quickTask(segData, {
-          "pascal-supervised": tiny("train", 2),
-          "pascal-selftrain": {
-            ...tiny("teacher", 2),
-            ...tiny("student", 2),
-            "pseudo.batchSize": "2",
-          },
+        segmentation: quickTask(segData, "pascal", 2, {
+          ...tiny("student", 2),
+          "pseudo.batchSize": "2",
         }),
       },
     },
