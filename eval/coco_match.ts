@@ -182,6 +182,20 @@ export function evalDims(data: GroupedData, params: CocoEvalParams): EvalDims {
   };
 }
 
+/**
+ * Overlap along one axis of a detection starting at `a`, `aLen` long, and the
+ * gt box of [x, y, w, h] `b` whose start on that axis is `b[j]` (its length
+ * `b[j + 2]`), in `bbIou`'s order of operations.
+ */
+function overlap(
+  a: number,
+  aLen: number,
+  b: Float64Array,
+  j: number,
+): number {
+  return Math.min(aLen + a, b[j + 2] + b[j]) - Math.max(a, b[j]);
+}
+
 /** bbox IoU as pycocotools' `bbIou` computes it (crowd: over detection area). */
 function computeIous(
   data: GroupedData,
@@ -201,17 +215,15 @@ function computeIous(
     const da = dw * dh;
     for (let g = 0; g < G; g++) {
       const q = 4 * (g0 + g);
-      const gx = gtBox[q],
-        gy = gtBox[q + 1],
-        gw = gtBox[q + 2],
-        gh = gtBox[q + 3];
       let iou = 0;
-      const w = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
+      const w = overlap(dx, dw, gtBox, q);
       if (w > 0) {
-        const h = Math.min(dh + dy, gh + gy) - Math.max(dy, gy);
+        const h = overlap(dy, dh, gtBox, q + 1);
         if (h > 0) {
           const inter = w * h;
-          const union = gtCrowd[g0 + g] ? da : da + gw * gh - inter;
+          const union = gtCrowd[g0 + g]
+            ? da
+            : da + gtBox[q + 2] * gtBox[q + 3] - inter;
           iou = inter / union;
         }
       }
