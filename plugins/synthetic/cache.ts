@@ -47,3 +47,17 @@ export function generatorOptions<O extends object>(
   }
   return gen;
 }
+
+/**
+ * A generator's options: `options` over `defaults`, checked by `check`,
+ * which throws on a bad value.
+ */
+export function checkedOptions<O extends object>(
+  defaults: O,
+  options: Partial<O>,
+  check: (o: O) => void,
+): O {
+  const o = { ...defaults, ...options };
+  check(o);
+  return o;
+}

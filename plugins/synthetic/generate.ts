@@ -14,7 +14,7 @@ import type {
   CocoDataset,
   CocoImage,
 } from "../../eval/coco_format.ts";
-import { buildFolderOnce } from "./cache.ts";
+import { buildFolderOnce, checkedOptions } from "./cache.ts";
 import { encodeJpeg } from "../../image/codec.ts";
 import { Rng, seedFor } from "../../core/rng.ts";
 import { renderScene, type SceneOptions } from "./scene.ts";
@@ -186,8 +186,7 @@ export async function ensureSyntheticData(
   options: Partial<SyntheticOptions> = {},
   cacheDir = ".cache/selftrain",
 ): Promise<SyntheticPaths> {
-  const o: SyntheticOptions = { ...SYNTHETIC_DEFAULTS, ...options };
-  checkOptions(o);
+  const o = checkedOptions(SYNTHETIC_DEFAULTS, options, checkOptions);
   const paths = syntheticPaths(o, cacheDir);
   await buildFolderOnce(paths.root, async (tmp) => {
     for (const [s, split] of SPLITS.entries()) {

@@ -14,7 +14,7 @@
  * `image-folder` dataset. Classes are balanced: image `i` of a split is of
  * class `i mod classes`; each image has its own seed (seed, split, i).
  */
-import { buildFolderOnce } from "./cache.ts";
+import { buildFolderOnce, checkedOptions } from "./cache.ts";
 import { encodeJpeg } from "../../image/codec.ts";
 import { Rng, seedFor } from "../../core/rng.ts";
 import type { RawImage } from "../../core/types.ts";
@@ -162,8 +162,7 @@ export async function ensureObjectSet(
   options: Partial<ObjectSetOptions> = {},
   cacheDir = ".cache/selftrain",
 ): Promise<string> {
-  const o: ObjectSetOptions = { ...OBJECT_SET_DEFAULTS, ...options };
-  checkObjectOptions(o);
+  const o = checkedOptions(OBJECT_SET_DEFAULTS, options, checkObjectOptions);
   const root = `${cacheDir}/synthetic-objects-${optionsHash(o)}`;
   const names = SHAPE_NAMES.slice(0, o.classes);
   await buildFolderOnce(root, async (tmp) => {
