@@ -15,9 +15,9 @@ import {
 import { collapseBroadcast } from "../plugins/backends/native/dnnl_binary.ts";
 import { dnnlBinaryCounts } from "../plugins/backends/native/kernels_binary_dnnl.ts";
 import { randomValues } from "./engine_helpers.ts";
-import { assertJitOnly, dnnlUsable, nativeMatchesCpu } from "./dnnl_helpers.ts";
+import { assertJitOnly, dnnlTests, nativeMatchesCpu } from "./dnnl_helpers.ts";
 
-const HAS_DNNL = dnnlUsable("dnnl binary", loadDnnlBinary);
+const dnnlTest = dnnlTests("dnnl binary", loadDnnlBinary);
 
 Deno.test("collapseBroadcast: merges runs of full and broadcast dims, drops unit dims", () => {
   assert.deepEqual(collapseBroadcast([8, 64, 64, 32], [8, 1, 1, 32]), [
@@ -65,10 +65,9 @@ const SHAPES: [string, number[], number[], boolean][] = [
 
 for (const [name, aShape, bShape, aFull] of SHAPES) {
   for (const [opName, op] of OPS) {
-    Deno.test({
-      name: `dnnl binary: ${opName}, ${name}: forward and gradients match cpu`,
-      ignore: !HAS_DNNL,
-      fn: async () => {
+    dnnlTest(
+      `dnnl binary: ${opName}, ${name}: forward and gradients match cpu`,
+      async () => {
         const before = dnnlBinaryCounts.calls;
         await nativeMatchesCpu(opAndGrads(op, aShape, bShape));
         // the forward itself on oneDNN, unless a broadcast first operand
@@ -77,14 +76,10 @@ for (const [name, aShape, bShape, aFull] of SHAPES) {
           assert.ok(dnnlBinaryCounts.calls > before, "ran on oneDNN");
         }
       },
-    });
+    );
   }
 }
 
-Deno.test({
-  name: "dnnl binary: JIT kernels only",
-  ignore: !HAS_DNNL,
-  fn: () => {
-    assertJitOnly(loadDnnlPointwise()!.implementations());
-  },
+dnnlTest("dnnl binary: JIT kernels only", () => {
+  assertJitOnly(loadDnnlPointwise()!.implementations());
 });

@@ -10,9 +10,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { loadDnnlConv } from "../plugins/backends/native/dnnl_loader.ts";
 import { dnnlConvCounts } from "../plugins/backends/native/kernels_conv_dnnl.ts";
 import { randomValues } from "./engine_helpers.ts";
-import { dnnlUsable, nativeMatchesCpu } from "./dnnl_helpers.ts";
+import { dnnlTests, nativeMatchesCpu } from "./dnnl_helpers.ts";
 
-const HAS_DNNL = dnnlUsable("dnnl conv", loadDnnlConv);
+const dnnlTest = dnnlTests("dnnl conv", loadDnnlConv);
 
 function convAndGrads(x: number[], w: number[], stride: number) {
   return () => {
@@ -32,10 +32,9 @@ function convAndGrads(x: number[], w: number[], stride: number) {
   };
 }
 
-Deno.test({
-  name: "dnnl conv: forward, dx and dW run on oneDNN and match cpu",
-  ignore: !HAS_DNNL,
-  fn: async () => {
+dnnlTest(
+  "dnnl conv: forward, dx and dW run on oneDNN and match cpu",
+  async () => {
     const before = { ...dnnlConvCounts };
     await nativeMatchesCpu(convAndGrads([2, 9, 7, 16], [3, 3, 16, 24], 2));
     assert.ok(
@@ -45,14 +44,13 @@ Deno.test({
     assert.ok(dnnlConvCounts.data > before.data, "dx on oneDNN");
     assert.ok(dnnlConvCounts.weights > before.weights, "dW on oneDNN");
   },
-});
+);
 
-Deno.test({
-  name: "dnnl conv: a filter over the size limit falls back and still matches",
-  ignore: !HAS_DNNL,
-  fn: async () => {
+dnnlTest(
+  "dnnl conv: a filter over the size limit falls back and still matches",
+  async () => {
     const before = { ...dnnlConvCounts };
     await nativeMatchesCpu(convAndGrads([1, 3, 3, 512], [3, 3, 512, 256], 1));
     assert.deepEqual(dnnlConvCounts, before, "nothing ran on oneDNN");
   },
-});
+);

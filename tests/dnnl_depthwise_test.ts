@@ -18,9 +18,9 @@ import {
   relativeError,
   runOn,
 } from "./engine_helpers.ts";
-import { assertJitOnly, dnnlUsable, nativeMatchesCpu } from "./dnnl_helpers.ts";
+import { assertJitOnly, dnnlTests, nativeMatchesCpu } from "./dnnl_helpers.ts";
 
-const HAS_DNNL = dnnlUsable("dnnl depthwise", loadDnnlConv);
+const dnnlTest = dnnlTests("dnnl depthwise", loadDnnlConv);
 
 /** y, dx and dW of a depthwise conv under a squared-sum loss. */
 function depthwiseAndGrads(
@@ -52,22 +52,19 @@ const CASES: [string, Parameters<typeof depthwiseAndGrads>][] = [
 ];
 
 for (const [name, args] of CASES) {
-  Deno.test({
-    name: `dnnl depthwise: ${name}: forward, dx and dW match cpu`,
-    ignore: !HAS_DNNL,
-    fn: async () => {
+  dnnlTest(
+    `dnnl depthwise: ${name}: forward, dx and dW match cpu`,
+    async () => {
       const before = dnnlConvCounts.depthwise;
       await nativeMatchesCpu(depthwiseAndGrads(...args));
       assert.ok(dnnlConvCounts.depthwise > before, "ran on oneDNN");
     },
-  });
+  );
 }
 
-Deno.test({
-  name:
-    "dnnl depthwise: 5x5 filter gradients on the SIMD kernel, 3x3 on oneDNN; both match cpu",
-  ignore: !HAS_DNNL,
-  fn: async () => {
+dnnlTest(
+  "dnnl depthwise: 5x5 filter gradients on the SIMD kernel, 3x3 on oneDNN; both match cpu",
+  async () => {
     for (
       const [k, x] of [[5, [2, 7, 9, 40]], [3, [2, 7, 9, 40]]] as const
     ) {
@@ -89,12 +86,11 @@ Deno.test({
       assert.deepEqual(ran, k === 5 ? [3, 4] : [4, 4]);
     }
   },
-});
+);
 
-Deno.test({
-  name: "dnnl depthwise: all three run on oneDNN for EfficientNet's shapes",
-  ignore: !HAS_DNNL,
-  fn: async () => {
+dnnlTest(
+  "dnnl depthwise: all three run on oneDNN for EfficientNet's shapes",
+  async () => {
     const before = dnnlConvCounts.depthwise;
     const was = setDepthwiseFilterGradByTaps(false);
     try {
@@ -109,4 +105,4 @@ Deno.test({
     assert.equal(dnnlConvCounts.depthwise - before, 4);
     assertJitOnly(loadDnnlConv()!.implementations());
   },
-});
+);

@@ -24,9 +24,9 @@ import { Rng } from "../core/rng.ts";
 import { createEfficientNetClassifier } from "../plugins/efficientnet/mod.ts";
 import type { Activation } from "../core/contracts.ts";
 import { randomValues, relativeError, runOn } from "./engine_helpers.ts";
-import { dnnlUsable, nativeMatchesCpu } from "./dnnl_helpers.ts";
+import { dnnlTests, nativeMatchesCpu } from "./dnnl_helpers.ts";
 
-const HAS_DNNL = dnnlUsable("dnnl fused", loadDnnlConv);
+const dnnlTest = dnnlTests("dnnl fused", loadDnnlConv);
 
 type Shape = [number, number, number, number];
 
@@ -117,10 +117,9 @@ const CASES: [string, Case][] = [
 ];
 
 for (const [name, c] of CASES) {
-  Deno.test({
-    name: `dnnl fused conv: ${name}: matches cpu, post-op on and off`,
-    ignore: !HAS_DNNL,
-    fn: async () => {
+  dnnlTest(
+    `dnnl fused conv: ${name}: matches cpu, post-op on and off`,
+    async () => {
       const before = dnnlConvCounts.postOp;
       const { want: [want], got: [got] } = await nativeMatchesCpu(fused(c), {
         reference: unfused(c),
@@ -138,15 +137,13 @@ for (const [name, c] of CASES) {
         setDnnlPostOpsEnabled(was);
       }
     },
-  });
+  );
 }
 
 for (const act of ["relu", "relu6", "sigmoid"] as const) {
-  Deno.test({
-    name:
-      `dnnl fused conv: FusedConv2D ${act} runs as a post-op and matches cpu`,
-    ignore: !HAS_DNNL,
-    fn: async () => {
+  dnnlTest(
+    `dnnl fused conv: FusedConv2D ${act} runs as a post-op and matches cpu`,
+    async () => {
       const c = conv([2, 10, 9, 8], 3, 16, 1, "same", act);
       const run = () => {
         const { x, w, b } = inputs(c);
@@ -163,7 +160,7 @@ for (const act of ["relu", "relu6", "sigmoid"] as const) {
       await nativeMatchesCpu(run, { reference: unfused(c) });
       assert.ok(dnnlConvCounts.postOp > before, "ran with a post-op");
     },
-  });
+  );
 }
 
 /** EfficientNet-B0 with random batch-norm statistics, at inference. */
@@ -193,11 +190,9 @@ function efficientNetLogits(): () => tf.Tensor[] {
   };
 }
 
-Deno.test({
-  name:
-    "dnnl fused conv: EfficientNet-B0 inference matches cpu and the unfused path, memory flat",
-  ignore: !HAS_DNNL,
-  fn: async () => {
+dnnlTest(
+  "dnnl fused conv: EfficientNet-B0 inference matches cpu and the unfused path, memory flat",
+  async () => {
     const before = dnnlConvCounts.postOp;
     const { got: [got] } = await nativeMatchesCpu(efficientNetLogits(), {
       tol: 1e-3,
@@ -217,4 +212,4 @@ Deno.test({
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(tf.memory().numBytes, bytes);
   },
-});
+);

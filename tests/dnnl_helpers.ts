@@ -8,14 +8,18 @@ import type * as tf from "@tensorflow/tfjs-core";
 import { nativeBackend } from "../plugins/backends/native.ts";
 import { HAS_BLAS, REFERENCE, relativeError, runOn } from "./engine_helpers.ts";
 
+/** Registers a oneDNN test: its name and body. */
+export type DnnlTest = (name: string, fn: () => void | Promise<void>) => void;
+
 /**
- * Whether BLAS and the oneDNN primitives `load` opens are usable here;
- * warns that the `test` tests are skipped when not.
+ * A {@link DnnlTest} for the oneDNN primitives `load` opens: its tests are
+ * skipped, with one warning naming the `test` tests, where BLAS or those
+ * primitives are not usable here.
  */
-export function dnnlUsable(test: string, load: () => unknown): boolean {
+export function dnnlTests(test: string, load: () => unknown): DnnlTest {
   const usable = HAS_BLAS && load() !== null;
   if (!usable) console.warn(`${test} test: libdnnl.so.2 not usable; skipped`);
-  return usable;
+  return (name, fn) => Deno.test({ name, ignore: !usable, fn });
 }
 
 /** How {@link nativeMatchesCpu} compares. */

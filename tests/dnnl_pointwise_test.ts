@@ -32,11 +32,11 @@ import {
 import {
   assertJitOnly,
   assertSameBits,
-  dnnlUsable,
+  dnnlTests,
   nativeMatchesCpu,
 } from "./dnnl_helpers.ts";
 
-const HAS_DNNL = dnnlUsable("dnnl pointwise", loadDnnlPointwise);
+const dnnlTest = dnnlTests("dnnl pointwise", loadDnnlPointwise);
 
 const EPS = 1e-3;
 
@@ -80,11 +80,9 @@ const CASES: [string, number[]][] = [
 ];
 
 for (const [name, shape] of CASES) {
-  Deno.test({
-    name:
-      `dnnl pointwise: ${name}: batch norm + swish, forward and gradients match cpu`,
-    ignore: !HAS_DNNL,
-    fn: async () => {
+  dnnlTest(
+    `dnnl pointwise: ${name}: batch norm + swish, forward and gradients match cpu`,
+    async () => {
       assert.ok(tf.util.sizeFromShape(shape) >= MIN_FLOATS, "large enough");
       const before = { ...dnnlPointwiseCounts };
       await nativeMatchesCpu(normSwishAndGrads(shape, 7), { label });
@@ -92,25 +90,21 @@ for (const [name, shape] of CASES) {
         assert.ok(v > before[k as keyof typeof before], `${k} on oneDNN`);
       }
     },
-  });
+  );
 }
 
-Deno.test({
-  name:
-    "dnnl pointwise: tensors below the size limit stay on the SIMD kernels and match",
-  ignore: !HAS_DNNL,
-  fn: async () => {
+dnnlTest(
+  "dnnl pointwise: tensors below the size limit stay on the SIMD kernels and match",
+  async () => {
     const before = { ...dnnlPointwiseCounts };
     await nativeMatchesCpu(normSwishAndGrads([1, 5, 7, 12], 3), { label });
     assert.deepEqual(dnnlPointwiseCounts, before);
   },
-});
+);
 
-Deno.test({
-  name:
-    "dnnl pointwise: batch norm and eltwise capped at one thread and at all match cpu, the same bits twice each",
-  ignore: !HAS_DNNL,
-  fn: async () => {
+dnnlTest(
+  "dnnl pointwise: batch norm and eltwise capped at one thread and at all match cpu, the same bits twice each",
+  async () => {
     const fn = normSwishAndGrads([2, 21, 20, 40], 11);
     const want = await runOn(REFERENCE, fn);
     for (const threads of [1, 64]) {
@@ -132,24 +126,21 @@ Deno.test({
       }
     }
   },
-});
+);
 
-Deno.test({
-  name: "dnnl pointwise: the same inputs give the same bits twice",
-  ignore: !HAS_DNNL,
-  fn: async () => {
+dnnlTest(
+  "dnnl pointwise: the same inputs give the same bits twice",
+  async () => {
     const fn = normSwishAndGrads([4, 16, 12, 48], 5);
     const a = await runOn(nativeBackend, fn);
     const b = await runOn(nativeBackend, fn);
     assertSameBits(a, b, label);
   },
-});
+);
 
-Deno.test({
-  name:
-    "dnnl pointwise: no reference kernels; a long run keeps tensors, bytes and primitives flat",
-  ignore: !HAS_DNNL,
-  fn: async () => {
+dnnlTest(
+  "dnnl pointwise: no reference kernels; a long run keeps tensors, bytes and primitives flat",
+  async () => {
     await nativeBackend.activate();
     const x = tf.variable(tf.randomNormal([2, 16, 16, 64], 0, 1, "float32", 1));
     const gamma = tf.variable(tf.ones([64]) as tf.Tensor1D);
@@ -180,13 +171,11 @@ Deno.test({
     assertJitOnly(pointwise.implementations());
     tf.dispose([x, gamma, beta]);
   },
-});
+);
 
-Deno.test({
-  name:
-    "dnnl pointwise: relu forward on oneDNN, and its gradient, match cpu (C = 21, N = 1)",
-  ignore: !HAS_DNNL,
-  fn: async () => {
+dnnlTest(
+  "dnnl pointwise: relu forward on oneDNN, and its gradient, match cpu (C = 21, N = 1)",
+  async () => {
     const shape = [1, 41, 40, 21];
     const fn = () => {
       const n = tf.util.sizeFromShape(shape);
@@ -198,13 +187,11 @@ Deno.test({
     await nativeMatchesCpu(fn, { tol: 0 });
     assert.ok(dnnlPointwiseCounts.eltwiseForward > before, "on oneDNN");
   },
-});
+);
 
-Deno.test({
-  name:
-    "dnnl pointwise: FusedBatchNorm with given statistics on oneDNN (C = 40 and C = 21, N = 1), and without γ on the SIMD kernel, match cpu",
-  ignore: !HAS_DNNL,
-  fn: async () => {
+dnnlTest(
+  "dnnl pointwise: FusedBatchNorm with given statistics on oneDNN (C = 40 and C = 21, N = 1), and without γ on the SIMD kernel, match cpu",
+  async () => {
     for (const shape of [[2, 21, 20, 40], [1, 41, 39, 21]]) {
       const fn = () => {
         const c = shape[3], n = tf.util.sizeFromShape(shape);
@@ -226,4 +213,4 @@ Deno.test({
       assert.equal(dnnlPointwiseCounts.normForward - before, 1, "on oneDNN");
     }
   },
-});
+);
