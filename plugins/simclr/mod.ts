@@ -39,8 +39,7 @@ export { ProjectionHead, type ProjectionOptions } from "./projection.ts";
 /** `simclr`: one SimCLR view of an image. */
 export const simclrViewSpec: PluginSpec<SimClrViewOptions, Augmenter> = {
   name: "simclr",
-  description:
-    "one SimCLR view: random resized crop + flip, colour jitter (strength), grey-scale, Gaussian blur",
+  description: "SimCLR view: crop + flip, colour jitter, grey-scale, blur",
   defaults: simclrViewDefaults(224),
   create: (c) => new SimClrView(c),
 };
