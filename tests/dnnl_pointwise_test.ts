@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { batchNormTraining } from "../core/nn/batch_norm.ts";
-import { swish } from "../plugins/layers/activations.ts";
+import { relu, swish } from "../plugins/layers/activations.ts";
 import { loadDnnlPointwise } from "../plugins/backends/native/dnnl_loader.ts";
 import {
   dnnlPointwiseCounts,
@@ -186,6 +186,26 @@ dnnlTest(
     const before = dnnlPointwiseCounts.eltwiseForward;
     await nativeMatchesCpu(fn, { tol: 0 });
     assert.ok(dnnlPointwiseCounts.eltwiseForward > before, "on oneDNN");
+  },
+);
+
+dnnlTest(
+  "dnnl pointwise: relu's gradient kernel gives tfjs' Step x Multiply bits, on oneDNN from 2^15 floats and below it (zeros included)",
+  async () => {
+    for (const shape of [[2, 41, 40, 21], [1, 5, 7, 3]]) {
+      const fn = (act: (x: tf.Tensor) => tf.Tensor) => () => {
+        const n = tf.util.sizeFromShape(shape);
+        // every third value exactly 0, where relu's gradient is 0 in tfjs
+        const v = randomValues(n, 11).map((x, i) => i % 3 ? x : 0);
+        const x = tf.tensor(v, shape);
+        const w = tf.tensor(randomValues(n, 12), shape);
+        return [tf.grad((a) => tf.sum(tf.mul(act(a), w)))(x)];
+      };
+      const before = dnnlPointwiseCounts.eltwiseBackward;
+      await nativeMatchesCpu(fn(relu), { tol: 0, reference: fn(tf.relu) });
+      const large = tf.util.sizeFromShape(shape) >= 2 ** 15;
+      assert.equal(dnnlPointwiseCounts.eltwiseBackward > before, large);
+    }
   },
 );
 

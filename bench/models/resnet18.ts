@@ -14,6 +14,7 @@ import { Dense, withInitSeed } from "../../core/nn/layers.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
 import { ConvBn, type NormActConfig } from "../../plugins/layers/conv_bn.ts";
 import { globalAvgPool, maxPool3x3s2 } from "../../plugins/layers/ops.ts";
+import { relu } from "../../plugins/layers/activations.ts";
 import type { BenchModel, BenchModelOptions } from "./bench_model.ts";
 
 const TORCH_BN: NormActConfig = {
@@ -50,7 +51,7 @@ export class BasicBlock extends Module {
   /** relu(branch(x) + shortcut(x)). */
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     const y = this.#b.apply(this.#a.apply(x, ctx), ctx);
-    return tf.relu(tf.add(y, this.#shortcut?.apply(x, ctx) ?? x));
+    return relu(tf.add(y, this.#shortcut?.apply(x, ctx) ?? x));
   }
 }
 

@@ -20,6 +20,12 @@ export const SWISH_KERNEL = "SelftrainSwish";
  */
 export const SWISH_GRAD_KERNEL = "SelftrainSwishGrad";
 
+/**
+ * Optional kernel of relu's gradient: inputs `{x, dy}`, output dy where
+ * x > 0, else 0, in one pass (tfjs runs Step and then Multiply).
+ */
+export const RELU_GRAD_KERNEL = "SelftrainReluGrad";
+
 function backendHas(kernelName: string): boolean {
   return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 }
@@ -52,11 +58,32 @@ export function swish<T extends tf.Tensor>(x: T): T {
   return op(x) as T;
 }
 
+/**
+ * max(x, 0). Its gradient is the {@link RELU_GRAD_KERNEL} where the backend
+ * has it (the same values as tfjs' Step × Multiply: both are exact);
+ * elsewhere this is `tf.relu`.
+ */
+export function relu<T extends tf.Tensor>(x: T): T {
+  if (!backendHas(RELU_GRAD_KERNEL)) return tf.relu(x);
+  const op = tf.customGrad(
+    (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const input = args[0] as tf.Tensor;
+      (args[1] as tf.GradSaveFunc)([input]);
+      return {
+        value: tf.relu(input),
+        gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) =>
+          tf.engine().runKernel(RELU_GRAD_KERNEL, { x: xs, dy }) as tf.Tensor,
+      };
+    },
+  );
+  return op(x) as T;
+}
+
 /** Applies a named activation. */
 export function activate(x: tf.Tensor, fn: Activation): tf.Tensor {
   switch (fn) {
     case "relu":
-      return tf.relu(x);
+      return relu(x);
     case "relu6":
       return tf.relu6(x);
     case "swish":

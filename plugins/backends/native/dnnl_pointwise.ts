@@ -101,15 +101,15 @@ const ALPHA: Record<EltwiseAlg, number> = { swish: 1, relu: 0 };
 const NORM_FLAGS = USE_SCALE | USE_SHIFT;
 
 /**
- * Most OpenMP threads of the batch-norm primitives. Their statistics and
- * normalisation passes meet at spinning barriers; with another job on the
- * second core each barrier waits for a time slice: at 2 threads on our
- * loaded 2-core VM the training forward and backward took 669 and 353 ms
- * of an EfficientNet-B0 step, against 36 and 43 ms on the single-threaded
- * SIMD kernels (`bench/kernel_profile.ts --ab`). One by default;
- * `SELFTRAIN_DNNL_BNORM_THREADS=N` allows N.
+ * Most OpenMP threads of the batch-norm primitives: all by default, as
+ * PyTorch. On a quiet 2-core machine that made an EfficientNet-B0 step's
+ * batch norm 38 → 22 ms (forward 22 → 16) against one thread. Its passes
+ * meet at spinning barriers, so with another job on the cores each barrier
+ * waits for a time slice (669 and 353 ms on our loaded VM against 36 and
+ * 43 ms on one thread): `SELFTRAIN_DNNL_BNORM_THREADS=1` for a machine
+ * shared that way (`bench/kernel_profile.ts --ab --ab-path bn-threads`).
  */
-let normThreads = envThreads("SELFTRAIN_DNNL_BNORM_THREADS", 1);
+let normThreads = envThreads("SELFTRAIN_DNNL_BNORM_THREADS", 1024);
 
 /**
  * Most OpenMP threads of the eltwise and binary primitives (all by

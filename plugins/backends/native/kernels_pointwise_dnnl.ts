@@ -14,7 +14,11 @@ import {
   BATCH_NORM_STATS_KERNEL,
   BATCH_NORM_TRAIN_KERNEL,
 } from "../../../core/nn/batch_norm.ts";
-import { SWISH_GRAD_KERNEL, SWISH_KERNEL } from "../../layers/activations.ts";
+import {
+  RELU_GRAD_KERNEL,
+  SWISH_GRAD_KERNEL,
+  SWISH_KERNEL,
+} from "../../layers/activations.ts";
 import {
   alloc,
   callKernel,
@@ -191,7 +195,12 @@ export function dnnlPointwiseKernels(
   ) => withFallback(backendName, name, fn, rest);
   const epsilonOf = (args: WasmKernelArgs) =>
     (args.attrs?.epsilon ?? 0.001) as number;
-  const eltwise = (alg: EltwiseAlg, forwardName: string, gradName?: string) => [
+  const eltwise = (
+    alg: EltwiseAlg,
+    forwardName: string,
+    gradName?: string,
+    gradRest: KernelFunc | null = gradName ? before(gradName) : null,
+  ) => [
     ...kernel(
       forwardName,
       before(forwardName),
@@ -207,7 +216,7 @@ export function dnnlPointwiseKernels(
       },
     ),
     ...(gradName
-      ? kernel(gradName, before(gradName), ({ inputs: { x, dy }, backend }) => {
+      ? kernel(gradName, gradRest, ({ inputs: { x, dy }, backend }) => {
         if (!eligible(x, dy)) return null;
         const n = tf.util.sizeFromShape(x.shape);
         return runCounted(
@@ -323,7 +332,19 @@ export function dnnlPointwiseKernels(
       );
     }),
     ...eltwise("swish", SWISH_KERNEL, SWISH_GRAD_KERNEL),
-    // tfjs' relu gradient is Step and Multiply, not a kernel of its own
-    ...eltwise("relu", "Relu"),
+    // tfjs' relu gradient is Step and Multiply: one oneDNN pass instead,
+    // those two kernels below its size
+    ...eltwise("relu", "Relu", RELU_GRAD_KERNEL, (args) => {
+      const { inputs: { x, dy }, backend } = args;
+      const step = callKernel(backendName, "Step", backend, { x }, {
+        alpha: 0,
+      });
+      const dx = callKernel(backendName, "Multiply", backend, {
+        a: dy,
+        b: step,
+      });
+      free(backend, step);
+      return dx;
+    }),
   ];
 }
