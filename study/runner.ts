@@ -6,9 +6,10 @@
  * records the grid; a folder holds one grid, so a rerun with another grid
  * is an error and never mixes results.
  *
- * Stages: pre-training jobs (`pretrain`) come first, as their backbones
- * initialise cells. `--shard I/N` takes every N-th job of a stage. With one
- * shard, `all` runs both stages; with several, a cell whose pre-training
+ * Stages: pre-training jobs (`pretrain`) start first, as their backbones
+ * initialise cells; a cell waits only for its own, so with several jobs at
+ * once random-init cells fill the cores meanwhile. `--shard I/N` takes every
+ * N-th job of a stage. With one shard, `all` runs both stages; with several, a cell whose pre-training
  * has not finished is an error naming it, so run `--stage pretrain` on
  * every shard first (docs/study.md).
  */
@@ -281,6 +282,10 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyRunSummary> {
       (jobs > 1 ? ` with ${jobs} at once` : ""),
   );
   let estDone = 0, tookDone = 0;
+  // Pre-training jobs come first in `todo`, so each has started before any
+  // cell is taken; a cell that needs one still running waits for it, while
+  // the other workers go on (random-init cells need none).
+  const running = new Map<string, Promise<void>>();
   const pool = async (list: StudyJob[]) => {
     let next = 0;
     const worker = async () => {
@@ -289,6 +294,7 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyRunSummary> {
         const est = cost(job);
         estLeft -= est;
         const needs = (job as StudyCell).needs;
+        if (needs) await running.get(needs);
         if (
           needs &&
           !(await jobDone(o.dir, { ...job, stage: "pretrain", id: needs }))
@@ -299,6 +305,10 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyRunSummary> {
           continue;
         }
         log(`start ${job.stage}/${job.id} (${job.recipe})`);
+        let ended = () => {};
+        if (job.stage === "pretrain") {
+          running.set(job.id, new Promise((resolve) => ended = resolve));
+        }
         try {
           const took = await runJob(o.dir, job, o.run);
           summary.ran.push(job.id);
@@ -321,13 +331,13 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyRunSummary> {
             summary.failed.push({ id: job.id, error: firstLine(e) });
             log(`FAILED ${job.stage}/${job.id}: ${firstLine(e)}`);
           }
+        } finally {
+          ended();
         }
       }
     };
     await Promise.all(Array.from({ length: jobs }, worker));
   };
-  // Pre-training first: its backbones initialise the cells.
-  await pool(todo.filter((j) => j.stage === "pretrain"));
-  await pool(todo.filter((j) => j.stage === "cells"));
+  await pool(todo);
   return summary;
 }

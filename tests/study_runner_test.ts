@@ -10,6 +10,7 @@ import { readJson } from "../core/fs.ts";
 import {
   CELL_STATE_FILE,
   enumerateStudy,
+  type JobRunner,
   type JobState,
   openStudyDir,
   readStudyGrid,
@@ -149,16 +150,35 @@ const PRE_GRID = smallGrid([0, 1], {
   }),
 });
 
-Deno.test("study runner: pre-training runs before the cells, several at once too", async () => {
+Deno.test("study runner: pre-training starts first; a cell waits for its own only, so random-init cells fill the other workers", async () => {
   for (const jobs of [1, 3]) {
     const dir = await tempStudyDir();
     const f = fakeRunner();
-    await runStudy({ dir, grid: PRE_GRID, run: f.run, jobs });
-    assert.deepEqual(f.ran.slice(0, 2).sort(), [
-      "det-imagenet-s0",
-      "det-imagenet-s1",
-    ]);
-    assert.equal(f.ran.length, 2 + 4);
+    const events: string[] = [];
+    const run: JobRunner = async (job, out) => {
+      events.push(`start ${job.id}`);
+      // Pre-training outlasts a cell, so cells can overlap it.
+      if (job.stage === "pretrain") await new Promise((r) => setTimeout(r, 50));
+      await f.run(job, out);
+      events.push(`end ${job.id}`);
+    };
+    await runStudy({ dir, grid: PRE_GRID, run, jobs });
+    const starts = events.filter((e) => e.startsWith("start "));
+    assert.equal(starts.length, 2 + 4);
+    assert.ok(starts[0].includes("det-imagenet-s"), starts.join(", "));
+    const at = (e: string) => events.indexOf(e);
+    for (const seed of [0, 1]) {
+      assert.ok(
+        at(`start det-imagenet-sup-S1-f100-s${seed}`) >
+          at(`end det-imagenet-s${seed}`),
+        events.join(", "),
+      );
+    }
+    // One worker runs in list order; three let random-init cells start
+    // while the two pre-training jobs run.
+    const overlapped = at("start det-random-sup-S1-f100-s0") <
+      at("end det-imagenet-s1");
+    assert.equal(overlapped, jobs > 1, events.join(", "));
   }
 });
 
