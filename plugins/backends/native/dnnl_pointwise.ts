@@ -103,7 +103,7 @@ const NORM_FLAGS = USE_SCALE | USE_SHIFT;
 /**
  * Most OpenMP threads of the batch-norm primitives: all by default, as
  * PyTorch. On a quiet 2-core machine that made an EfficientNet-B0 step's
- * batch norm 38 → 22 ms (forward 22 → 16) against one thread. Its passes
+ * batch-norm gradient 38 → 22 ms (forward 22 → 16) against one thread. Its passes
  * meet at spinning barriers, so with another job on the cores each barrier
  * waits for a time slice (669 and 353 ms on our loaded VM against 36 and
  * 43 ms on one thread): `SELFTRAIN_DNNL_BNORM_THREADS=1` for a machine
