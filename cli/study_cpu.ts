@@ -211,11 +211,16 @@ export function cpuPreset(
     smallest,
     { detection: floor, segmentation: floor },
   ];
+  const fits = (shape: CpuShape, scale: TaskScales) =>
+    estimateGridSeconds(registry, cpuGrid(registry, shape, scale, []), jobs) <=
+      budget;
   search: for (const [shape, det] of tries) {
+    // The estimate grows with segmentation's steps: if the fewest do not
+    // fit, no more will (this saves most of the search's start-up time).
+    if (!fits(shape, { detection: det, segmentation: floor })) continue;
     for (const seg of SCALES) {
       const scale = { detection: det, segmentation: seg };
-      const grid = cpuGrid(registry, shape, scale, []);
-      if (estimateGridSeconds(registry, grid, jobs) <= budget) {
+      if (fits(shape, scale)) {
         pick = [shape, scale];
         break search;
       }

@@ -146,8 +146,9 @@ export function buildBackbone(
   m: PretrainModelSection,
 ): { backbone: Backbone; config: ConfigObject } {
   const { config, ctx } = backboneArgs(m);
+  const recorded = { ...config, ...ctx.shared }; // as backboneConfig(m)
   const backbone = registry.create("backbone", m.backbone, config, ctx);
-  return { backbone, config: backboneConfig(m) };
+  return { backbone, config: recorded };
 }
 
 /** Help of the keys both pre-training recipes share: seed, data.*, model.*. */

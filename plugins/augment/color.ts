@@ -72,7 +72,8 @@ export function grayOf(r: number, g: number, b: number): number {
   return toByte(((0.2989 * r + 0.587 * g + 0.114 * b) / 255) * 255.5);
 }
 
-function requireRgb(img: RawImage, op: string): void {
+/** Throws (naming `op`) unless `img` has 3 channels. */
+export function requireRgb(img: RawImage, op: string): void {
   if (img.channels !== 3) {
     throw new Error(
       `plugins/augment/color.ts: ${op} needs 3 channels, got ${img.channels}`,

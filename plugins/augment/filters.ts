@@ -5,12 +5,12 @@
  * truncates `x · 255.999` as `convert_image_dtype` does, blur rounds).
  */
 import type { RawImage } from "../../core/types.ts";
-import { grayOf } from "./color.ts";
+import { color, requireRgb } from "./color.ts";
 
-function requireRgb(img: RawImage, op: string): void {
-  if (img.channels !== 3) {
-    throw new Error(`${op} needs an RGB image, got ${img.channels} channels`);
-  }
+/** A hue channel in [0, 1] as torchvision's uint8 (truncating `x · 255.999`). */
+function hueByte(c: number): number {
+  const x = c * 255.999;
+  return x <= 0 ? 0 : x >= 255 ? 255 : x | 0;
 }
 
 /**
@@ -35,28 +35,37 @@ export function adjustHue(img: RawImage, shift: number): RawImage {
     const sat = max > 0 ? chroma / max : 0, v = max;
     const k = Math.floor(h * 6), f = h * 6 - k;
     const p = v * (1 - sat), q = v * (1 - sat * f), t = v * (1 - sat * (1 - f));
-    const rgb = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [
-      v,
-      p,
-      q,
-    ]][k % 6];
-    for (let c = 0; c < 3; c++) {
-      const x = rgb[c] * 255.999;
-      out[i + c] = x <= 0 ? 0 : x >= 255 ? 255 : x | 0;
+    // the HSV sector picks which of v, t, p, q each channel takes (no
+    // per-pixel arrays: this runs on most SimCLR views)
+    let r1 = v, g1 = p, b1 = q; // sector 5
+    switch (k % 6) {
+      case 0:
+        r1 = v, g1 = t, b1 = p;
+        break;
+      case 1:
+        r1 = q, g1 = v, b1 = p;
+        break;
+      case 2:
+        r1 = p, g1 = v, b1 = t;
+        break;
+      case 3:
+        r1 = p, g1 = q, b1 = v;
+        break;
+      case 4:
+        r1 = t, g1 = p, b1 = v;
+        break;
     }
+    out[i] = hueByte(r1);
+    out[i + 1] = hueByte(g1);
+    out[i + 2] = hueByte(b1);
   }
   return { ...img, data: out };
 }
 
-/** Grey-scale with the grey value in all three channels. */
+/** Grey-scale with the grey value in all three channels (saturation 0). */
 export function grayscale(img: RawImage): RawImage {
   requireRgb(img, "grayscale");
-  const s = img.data, out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i += 3) {
-    const m = grayOf(s[i], s[i + 1], s[i + 2]);
-    out[i] = out[i + 1] = out[i + 2] = m;
-  }
-  return { ...img, data: out };
+  return color(img, 0);
 }
 
 /** Normalised 1-D Gaussian weights of odd length `size` (torchvision's). */
