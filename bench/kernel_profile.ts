@@ -40,8 +40,8 @@ const AB_PATHS: Record<string, (on: boolean) => boolean> = {
   pointwise: setDnnlPointwiseEnabled,
   fused: setDnnlFusedEnabled,
   "dw-grad": setDepthwiseFilterGradByTaps,
-  // on: one thread (the default), off: all of them
-  "bn-threads": (on) => setDnnlBatchNormThreads(on ? 1 : 64) === 1,
+  // on: one thread, off: all of them (the default)
+  "bn-threads": (on) => setDnnlBatchNormThreads(on ? 1 : 1024) === 1,
   // on: one thread, off: all of them (the default)
   "eltwise-threads": (on) => setDnnlEltwiseThreads(on ? 1 : 1024) === 1,
 };
@@ -175,6 +175,7 @@ function abProfile(
   }
   const modes = [new Map<string, KernelTime>(), new Map<string, KernelTime>()];
   const totals = [0, 0];
+  const initial = toggle(true);
   for (let i = 0; i < 2 * steps + 2; i++) {
     const on = i % 2;
     toggle(on === 1);
@@ -190,7 +191,7 @@ function abProfile(
       modes[on].set(key, row);
     }
   }
-  toggle(true);
+  toggle(initial); // as the process had it
   const per = (ms: number) => (ms / steps).toFixed(1).padStart(8);
   console.log(
     `${name} on ${tf.getBackend()}, ms/step: oneDNN ${path} off ${

@@ -62,7 +62,8 @@ function atrousWith(
   }
   const k = filter.shape[0];
   const [, h, w] = x.shape;
-  if (rate >= h && rate >= w && k > 1) {
+  // (an even k goes on to atrous(), which rejects it)
+  if (rate >= h && rate >= w && k > 1 && k % 2 === 1) {
     // Every tap but the centre lands in the zero padding for every output
     // pixel (|offset| >= rate >= the map size): the result is exactly the
     // 1x1 convolution with the centre tap. ASPP's rates 6/12/18 on the 4x4

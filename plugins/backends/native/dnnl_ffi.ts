@@ -213,7 +213,7 @@ export class Dnnl extends DnnlPrimitives<ConvPrim> implements DnnlConv {
         blocked,
       ]]);
     }
-    rt.execute(p.prim, [...p.mems]);
+    rt.executeOwn(p);
     if (p.reorder && filterIsOutput) {
       rt.execute(p.reorder.prim, [[ARG.src, blocked], [
         ARG.dst,

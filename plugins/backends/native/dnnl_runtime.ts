@@ -27,6 +27,18 @@ export interface Prim {
   pd: Deno.PointerValue;
   prim: Deno.PointerValue;
   mems: Map<number, Deno.PointerValue>;
+  /** `mems` as oneDNN's argument array, packed on the first run (fixed after the build). */
+  packed?: Uint8Array;
+}
+
+/** (argument id, memory object) pairs as `dnnl_exec_arg_t[]` bytes. */
+function packArgs(args: [number, Deno.PointerValue][]): Uint8Array {
+  const a = new BigUint64Array(args.length * 2);
+  args.forEach(([id, mem], i) => {
+    a[2 * i] = BigInt(id);
+    a[2 * i + 1] = BigInt(Deno.UnsafePointer.value(mem));
+  });
+  return new Uint8Array(a.buffer);
 }
 
 /** One engine and stream on an opened libdnnl, and the calls around them. */
@@ -181,18 +193,18 @@ export class DnnlRuntime {
 
   /** Runs `prim` on `args` (argument id, memory object) and waits for it. */
   execute(prim: Deno.PointerValue, args: [number, Deno.PointerValue][]): void {
-    const a = new BigUint64Array(args.length * 2);
-    args.forEach(([id, mem], i) => {
-      a[2 * i] = BigInt(id);
-      a[2 * i + 1] = BigInt(Deno.UnsafePointer.value(mem));
-    });
+    this.#execute(prim, args.length, packArgs(args));
+  }
+
+  /** Runs `p` on its own memory objects and waits for it. */
+  executeOwn(p: Prim): void {
+    p.packed ??= packArgs([...p.mems]);
+    this.#execute(p.prim, p.mems.size, p.packed);
+  }
+
+  #execute(prim: Deno.PointerValue, count: number, args: Uint8Array): void {
     check(
-      this.s.dnnl_primitive_execute(
-        prim,
-        this.stream,
-        args.length,
-        new Uint8Array(a.buffer),
-      ),
+      this.s.dnnl_primitive_execute(prim, this.stream, count, args),
       "execute",
     );
   }
@@ -200,7 +212,7 @@ export class DnnlRuntime {
   /** Sets `p`'s data handles from `data` (by argument id) and runs it. */
   run(p: Prim, data: [number, Deno.PointerValue][]): void {
     for (const [arg, ptr] of data) this.setData(p.mems.get(arg)!, ptr);
-    this.execute(p.prim, [...p.mems]);
+    this.executeOwn(p);
   }
 
   /** Frees `p`'s memory objects, primitive and descriptor. */

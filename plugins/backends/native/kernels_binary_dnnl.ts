@@ -9,7 +9,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { WasmKernelArgs } from "../kernels/heap.ts";
 import type { BinaryAlg, DnnlBinary } from "./dnnl_binary.ts";
-import { eligible, run, withFallback } from "./kernels_pointwise_dnnl.ts";
+import {
+  eligible,
+  MIN_FLOATS,
+  run,
+  withFallback,
+} from "./kernels_pointwise_dnnl.ts";
 
 /** Binary passes oneDNN ran, for tests. */
 export const dnnlBinaryCounts = { calls: 0 };
@@ -39,6 +44,10 @@ export function dnnlBinaryKernels(
     withFallback(backendName, name, ({ inputs, backend }: WasmKernelArgs) => {
       let { a, b } = inputs;
       if (a.dtype !== "float32" || b.dtype !== "float32") return null;
+      // Most binary ops are small (optimizer scalars, SE vectors): leave
+      // before working out the broadcast, which `eligible` would reject.
+      const size = tf.util.sizeFromShape;
+      if (Math.max(size(a.shape), size(b.shape)) < MIN_FLOATS) return null;
       const out = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
       if (!sameShape(a.shape, out)) {
         if (!commutative || !sameShape(b.shape, out)) return null;
