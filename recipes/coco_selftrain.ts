@@ -286,19 +286,21 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
       }
       return model;
     };
-    const mixed = async (phase: "student" | "baseline") => {
-      const model = await initModel();
-      const pseudo = phase === "student"
-        ? await PseudoLabeledDataset.open(splits.unlabeled!, labelsFile)
-        : null;
-      const soft = phase === "student" && c.pseudo.labeler === "soft";
-      const softTeacher = soft ? await build(c.seed) : null;
-      if (softTeacher) {
-        await loadModelWeights(softTeacher, `${out}/teacher/checkpoints`);
-      }
-      try {
-        return await runPhase(out, phase, events, (dir) =>
-          trainMixedPhase({
+    // Models and data are built inside the phase: a finished phase is
+    // skipped without them (a resumed study cell).
+    const mixed = (phase: "student" | "baseline") =>
+      runPhase(out, phase, events, async (dir) => {
+        const model = await initModel();
+        const pseudo = phase === "student"
+          ? await PseudoLabeledDataset.open(splits.unlabeled!, labelsFile)
+          : null;
+        const soft = phase === "student" && c.pseudo.labeler === "soft";
+        const softTeacher = soft ? await build(c.seed) : null;
+        if (softTeacher) {
+          await loadModelWeights(softTeacher, `${out}/teacher/checkpoints`);
+        }
+        try {
+          return await trainMixedPhase({
             ctx,
             phase,
             model,
@@ -312,12 +314,12 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
             softTeacher: softTeacher
               ? { model: softTeacher, temperature: c.pseudo.temperature }
               : undefined,
-          }), { total: c.student.steps, unit: "steps" });
-      } finally {
-        model.dispose();
-        softTeacher?.dispose();
-      }
-    };
+          });
+        } finally {
+          model.dispose();
+          softTeacher?.dispose();
+        }
+      }, { total: c.student.steps, unit: "steps" });
     const studentPhase = only === "baseline" ? null : await mixed("student");
     if (only === "student") {
       return {

@@ -250,11 +250,9 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     // baseline and nothing more is trained.
     const baselineBatch = c.baselineBatch as BaselineBatch;
     const augment = createSegAugmenter(registry, c.student.augment, c.data);
+    // The model is built inside the phase: a finished phase is skipped
+    // without it (a resumed study cell).
     const runMixed = async (name: "student" | "baseline") => {
-      const model = await build(c.seed + 1);
-      if (c.student.init === "teacher") {
-        await loadModelWeights(model, `${out}/teacher/checkpoints`);
-      }
       const { sampler, plan } = mixedPlan(
         splits.train,
         name === "student" ? pseudo : null,
@@ -262,8 +260,12 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
         c.seed,
         baselineBatch,
       );
-      try {
-        const phase = await runPhase(out, name, events, async (dir) => {
+      const phase = await runPhase(out, name, events, async (dir) => {
+        const model = await build(c.seed + 1);
+        if (c.student.init === "teacher") {
+          await loadModelWeights(model, `${out}/teacher/checkpoints`);
+        }
+        try {
           await trainPhase(ctx, name, model, c.student, {
             dir,
             augment,
@@ -280,11 +282,11 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
               : {}),
           });
           return await evaluate(model, name);
-        }, { total: c.student.steps, unit: "steps" });
-        return phase.metrics;
-      } finally {
-        model.dispose();
-      }
+        } finally {
+          model.dispose();
+        }
+      }, { total: c.student.steps, unit: "steps" });
+      return phase.metrics;
     };
     const student = await runMixed("student");
     const reusedTeacher = teacherIsBaseline(c);
