@@ -7,6 +7,16 @@
 import type { RawImage } from "../../core/types.ts";
 import { color, requireRgb } from "./color.ts";
 
+/** Per HSV sector, which of (v, t, p, q) becomes r, g and b. */
+const HSV_SECTORS = Uint8Array.of(
+  ...[0, 1, 2],
+  ...[3, 0, 2],
+  ...[2, 0, 1],
+  ...[2, 3, 0],
+  ...[1, 2, 0],
+  ...[0, 2, 3],
+);
+
 /** A hue channel in [0, 1] as torchvision's uint8 (truncating `x · 255.999`). */
 function hueByte(c: number): number {
   const x = c * 255.999;
@@ -37,27 +47,13 @@ export function adjustHue(img: RawImage, shift: number): RawImage {
     const p = v * (1 - sat), q = v * (1 - sat * f), t = v * (1 - sat * (1 - f));
     // the HSV sector picks which of v, t, p, q each channel takes (no
     // per-pixel arrays: this runs on most SimCLR views)
-    let r1 = v, g1 = p, b1 = q; // sector 5
-    switch (k % 6) {
-      case 0:
-        r1 = v, g1 = t, b1 = p;
-        break;
-      case 1:
-        r1 = q, g1 = v, b1 = p;
-        break;
-      case 2:
-        r1 = p, g1 = v, b1 = t;
-        break;
-      case 3:
-        r1 = p, g1 = q, b1 = v;
-        break;
-      case 4:
-        r1 = t, g1 = p, b1 = v;
-        break;
+    const sector = 3 * (k % 6);
+    for (let c = 0; c < 3; c++) {
+      const which = HSV_SECTORS[sector + c];
+      out[i + c] = hueByte(
+        which === 0 ? v : which === 1 ? t : which === 2 ? p : q,
+      );
     }
-    out[i] = hueByte(r1);
-    out[i + 1] = hueByte(g1);
-    out[i + 2] = hueByte(b1);
   }
   return { ...img, data: out };
 }
