@@ -155,10 +155,22 @@ Deno.test("study runner: pre-training starts first; a cell waits for its own onl
     const dir = await tempStudyDir();
     const f = fakeRunner();
     const events: string[] = [];
+    // Pre-training waits for a random-init cell to start (bounded, so a
+    // runner that never overlaps fails the assertion below rather than
+    // hanging): no race against a fixed sleep.
+    let cellStarted = () => {};
+    const started = new Promise<void>((r) => cellStarted = r);
     const run: JobRunner = async (job, out) => {
       events.push(`start ${job.id}`);
-      // Pre-training outlasts a cell, so cells can overlap it.
-      if (job.stage === "pretrain") await new Promise((r) => setTimeout(r, 50));
+      if (job.id.startsWith("det-random")) cellStarted();
+      if (job.stage === "pretrain" && jobs > 1) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          started,
+          new Promise((r) => timer = setTimeout(r, 10_000)),
+        ]);
+        clearTimeout(timer);
+      }
       await f.run(job, out);
       events.push(`end ${job.id}`);
     };
