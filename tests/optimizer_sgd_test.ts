@@ -92,3 +92,50 @@ for (const provider of FAST) {
     assert.deepEqual(got, want);
   });
 }
+
+for (const provider of FAST) {
+  Deno.test(`sgd kernel on ${provider.name}: updates an unshared variable in place, never one another tensor holds`, async () => {
+    await provider.activate();
+    const opt = new Optimizer(optimizerConfig("sgd", 0.9, 1e-4));
+    const initial = randomValues(90, 3);
+    const v = tf.tidy(() => tf.variable(tf.tensor(initial, [90])));
+    const held = v.clone(); // shares v's buffer until v is assigned
+    const grads = () =>
+      new Map([["w/kernel", tf.tensor(randomValues(90, 4), [90])]]);
+    const vars = new Map([["w/kernel", v]]);
+    // Without inPlace (a plain call) even an unshared input keeps its values.
+    tf.tidy(() => {
+      const [m, g] = [tf.zeros([90]), tf.ones([90])];
+      sgdMomentumUpdate(v, m, g, SETTINGS[1]);
+      assert.deepEqual(m.dataSync(), new Float32Array(90));
+    });
+    const step = () => {
+      const g = grads();
+      opt.apply(vars, g, 0.1);
+      tf.dispose([...g.values()]);
+    };
+    const buffers = tf.memory().numDataBuffers;
+    step();
+    assert.deepEqual(
+      held.dataSync(),
+      new Float32Array(initial),
+      "the clone kept its values",
+    );
+    assert.notDeepEqual(v.dataSync(), new Float32Array(initial));
+    held.dispose();
+    // Nothing else holds v or its momentum now: the next steps reuse both.
+    const ids = [v.dataId, opt.state().slots.get("momentum/w/kernel")!.dataId];
+    for (let i = 0; i < 3; i++) step();
+    assert.deepEqual(
+      [v.dataId, opt.state().slots.get("momentum/w/kernel")!.dataId],
+      ids,
+    );
+    assert.equal(
+      tf.memory().numDataBuffers,
+      buffers + 1,
+      "only the momentum slot's buffer was added",
+    );
+    opt.dispose();
+    v.dispose();
+  });
+}

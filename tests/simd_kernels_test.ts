@@ -146,6 +146,8 @@ const POOLS: [string, number[], number, number, string | number][] = [
   ["3x3/2 pad 1, 5 ch", [1, 7, 7, 5], 3, 2, 1],
   ["2x2/2 valid, 3 ch", [2, 6, 5, 3], 2, 2, "valid"],
   ["3x3/1 same, 6 ch", [1, 5, 6, 6], 3, 1, "same"],
+  // stride past the window: rows between windows and at the end untouched
+  ["2x2/3 valid, 4 ch", [2, 8, 7, 4], 2, 3, "valid"],
 ];
 
 for (const [name, xShape, window, stride, pad] of POOLS) {
@@ -167,8 +169,10 @@ for (const [name, xShape, window, stride, pad] of POOLS) {
     // coarse values make ties common, so the tie rule is exercised
     for (let i = 0; i < xSize; i++) h[xOff + i] = Math.round(h[xOff + i] * 2);
     randomFill(h, dyOff, dySize, 17);
-    h.fill(0, dxOff, dxOff + xSize);
     const ref = h.slice();
+    ref.fill(0, dxOff, dxOff + xSize); // the JS loop adds into a zeroed dx
+    // the SIMD kernel zeroes dx itself: garbage there must not survive
+    h.fill(NaN, dxOff, dxOff + xSize);
     maxPoolGrad(ref, xOff, dyOff, dxOff, info);
     simd.max_pool_grad(xOff * 4, dyOff * 4, dxOff * 4, ...convGeometry(info));
     assertSameHeap(h, ref, `max_pool_grad ${name}`);

@@ -14,7 +14,8 @@ import * as tf from "@tensorflow/tfjs-core";
  * pass: inputs `{variable, momentum, gradient}` (same shape, float32),
  * attrs `{lr, momentum, weightDecay, nesterov}`, outputs
  * `[newVariable, newMomentum]`, computed as the ops in {@link Optimizer}
- * do, in their order.
+ * do, in their order. With `inPlace` a backend may return an input's own
+ * buffer, updated, when no other tensor holds it.
  */
 export const SGD_MOMENTUM_KERNEL = "SelftrainSgdMomentum";
 
@@ -28,6 +29,11 @@ export type SgdMomentumAttrs = {
   weightDecay: number;
   /** Nesterov momentum. */
   nesterov: boolean;
+  /**
+   * The caller replaces the variable and momentum by the outputs (as
+   * {@link Optimizer} does): a backend may then write into their buffers.
+   */
+  inPlace?: boolean;
 };
 
 /** One SGD update of `v` and its momentum `m` as tfjs ops (the reference). */
@@ -119,6 +125,7 @@ export class Optimizer {
             momentum: c.momentum,
             weightDecay: wd,
             nesterov: c.nesterov,
+            inPlace: true,
           });
           m.assign(newM);
           v.assign(newV);

@@ -19,6 +19,9 @@ export interface WasmBackendLike extends tf.KernelBackend {
   };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: unknown, force?: boolean): boolean;
+  /** Tensors (and variables) holding `dataId`'s buffer. */
+  refCount(dataId: unknown): number;
+  incRef(dataId: unknown): void;
 }
 
 /** A kernel function's arguments, typed for the wasm backend. */
@@ -69,6 +72,22 @@ export function alloc(
   shape: number[],
 ): tf.TensorInfo {
   return backend.makeOutput(shape, "float32");
+}
+
+/**
+ * An output for a result that replaces `input` element for element: the
+ * input's own buffer when no other tensor holds it (the caller is about to
+ * drop it, as an optimizer does a variable's old value), else a new one.
+ * Writing in place skips the read-for-ownership of fresh output memory,
+ * which is most of a memory-bound update's extra traffic.
+ */
+export function reuseOrAlloc(
+  backend: WasmBackendLike,
+  input: tf.TensorInfo,
+): tf.TensorInfo {
+  if (backend.refCount(input.dataId) !== 1) return alloc(backend, input.shape);
+  backend.incRef(input.dataId);
+  return { dataId: input.dataId, shape: input.shape, dtype: input.dtype };
 }
 
 /** Allocates a zero-filled float32 tensor on the heap. */

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
+  alloc,
   allocZeros,
   heapF32,
   heapKernel,
@@ -32,10 +33,13 @@ export function maxPoolGradImpl(
     attrs.pad as "same",
     attrs.dimRoundingMode as "floor" | undefined,
   );
-  const dx = allocZeros(backend, input.shape);
+  const simd = simdKernels(backend);
+  // The SIMD kernel zeroes dx itself, row by row as it reaches them.
+  const dx = simd
+    ? alloc(backend, input.shape)
+    : allocZeros(backend, input.shape);
   const xOff = offsetOf(backend, input), dyOff = offsetOf(backend, dy);
   const dxOff = offsetOf(backend, dx);
-  const simd = simdKernels(backend);
   if (simd) {
     simd.max_pool_grad(xOff * 4, dyOff * 4, dxOff * 4, ...convGeometry(info));
   } else {

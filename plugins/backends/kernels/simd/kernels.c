@@ -127,15 +127,24 @@ bias_activation(float *out, const float *bias, int rows, int cols,
 }
 
 // MaxPoolGrad: adds each output gradient to the first maximum of its window
-// (the tfjs cpu backend's rule) in `dx`, which the caller zeroed. Four
-// channels at a time: the running maximum and its index stay in registers.
+// (the tfjs cpu backend's rule) in `dx`. Four channels at a time: the
+// running maximum and its index stay in registers. `dx` need not be zeroed:
+// each of its rows is zeroed just before the first output row that reaches
+// it, while it is in cache (a separate zero pass went out to memory and back).
 __attribute__((export_name("max_pool_grad"))) void
 max_pool_grad(const float *x, const float *dy, float *dx, GEOMETRY_PARAMS) {
   const int C = channels, H = in_h, W = in_w;
   const float *g = dy;
   for (int n = 0; n < batch; n++) {
+    int zeroed = 0; // rows [0, zeroed) of image n are zeroed
     for (int oy = 0; oy < out_h; oy++) {
       const int y0 = oy * stride_h - pad_top;
+      int reach = y0 + (filter_h - 1) * dilation_h + 1;
+      if (reach > H) reach = H;
+      if (reach > zeroed) {
+        zero_run(dx + (n * H + zeroed) * W * C, (reach - zeroed) * W * C);
+        zeroed = reach;
+      }
       for (int ox = 0; ox < out_w; ox++, g += C) {
         const int x0 = ox * stride_w - pad_left;
         for (int c = 0; c < C; c += 4) {
@@ -177,6 +186,7 @@ max_pool_grad(const float *x, const float *dy, float *dx, GEOMETRY_PARAMS) {
         }
       }
     }
+    if (zeroed < H) zero_run(dx + (n * H + zeroed) * W * C, (H - zeroed) * W * C);
   }
 }
 
