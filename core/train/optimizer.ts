@@ -10,12 +10,10 @@ import * as tf from "@tensorflow/tfjs-core";
 
 /**
  * Optional kernel of a whole SGD-momentum update, for backends where the
- * four elementwise ops (and their four new tensors) cost more than one
- * pass: inputs `{variable, momentum, gradient}` (same shape, float32),
- * attrs `{lr, momentum, weightDecay, nesterov}`, outputs
- * `[newVariable, newMomentum]`, computed as the ops in {@link Optimizer}
- * do, in their order. With `inPlace` a backend may return an input's own
- * buffer, updated, when no other tensor holds it.
+ * four elementwise ops cost more than one pass: inputs `{variable,
+ * momentum, gradient}` (same shape, float32), attrs {@link SgdMomentumAttrs},
+ * outputs `[newVariable, newMomentum]`, computed as the ops in
+ * {@link Optimizer} do, in their order.
  */
 export const SGD_MOMENTUM_KERNEL = "SelftrainSgdMomentum";
 
@@ -29,10 +27,7 @@ export type SgdMomentumAttrs = {
   weightDecay: number;
   /** Nesterov momentum. */
   nesterov: boolean;
-  /**
-   * The caller replaces the variable and momentum by the outputs (as
-   * {@link Optimizer} does): a backend may then write into their buffers.
-   */
+  /** The caller replaces both inputs by the outputs: a backend may reuse them. */
   inPlace?: boolean;
 };
 
@@ -66,12 +61,9 @@ export function sgdMomentumUpdate(
       tf.util.arraysEqual(t.shape, variable.shape)
     );
   if (!fused) return sgdOps(variable, momentum, gradient, attrs);
-  const out = tf.engine().runKernel(
-    SGD_MOMENTUM_KERNEL,
-    { variable, momentum, gradient },
-    { ...attrs },
-  ) as tf.Tensor[];
-  return [out[0], out[1]];
+  const inputs = { variable, momentum, gradient };
+  const out = tf.engine().runKernel(SGD_MOMENTUM_KERNEL, inputs, { ...attrs });
+  return (out as tf.Tensor[]).slice(0, 2) as [tf.Tensor, tf.Tensor];
 }
 
 /** Optimizer settings. */
