@@ -92,11 +92,22 @@ Deno.test("coco-selftrain: a live process's teacher lock stops a second teacher;
   }
 });
 
+/**
+ * Steps of the killed student: it is killed at step 3–6, so a test that
+ * reads that line late (a busy machine) still finds the run unfinished
+ * (with 6 steps, a read three tiny steps late found it done).
+ */
+const KILL_STEPS = 16;
+
 /** The CLI invocation of the tiny student runs. */
 async function cliArgs(out: string, resume: boolean): Promise<string[]> {
   return selfTrainCliArgs(
     out,
-    { ...TINY, ...await tinyCocoData() },
+    {
+      ...TINY,
+      ...tinyTrain("student", KILL_STEPS),
+      ...await tinyCocoData(),
+    },
     ["--phase", "student", ...(resume ? ["--resume"] : [])],
   );
 }
@@ -135,7 +146,7 @@ Deno.test("coco-selftrain CLI: a student killed with SIGKILL resumes bit-identic
     // Step 3's line comes after step 2's checkpoint was written.
     const { status, seen } = await killWhen(
       await cliArgs(killed, false),
-      /^student [3-5]\/6 /m,
+      new RegExp(`^student [3-6]/${KILL_STEPS} `, "m"),
     );
     assert.equal(status.signal, "SIGKILL", seen);
     await assert.rejects(
@@ -144,7 +155,8 @@ Deno.test("coco-selftrain CLI: a student killed with SIGKILL resumes bit-identic
     );
     await cli(killed, true);
     const resumed = (await readEvents(killed)).some((e) =>
-      e.type === "log" && /student: resumed from .* at step [2-4]/.test(
+      e.type === "log" &&
+      /student: resumed from .* at step [2-6]\b/.test(
         String((e as { message?: string }).message),
       )
     );
@@ -157,7 +169,12 @@ Deno.test("coco-selftrain CLI: a student killed with SIGKILL resumes bit-identic
         new Uint8Array(
           await crypto.subtle.digest(
             "SHA-256",
-            await read(dir, "checkpoints/step-00000006/weights.bin"),
+            await read(
+              dir,
+              `checkpoints/step-${
+                String(KILL_STEPS).padStart(8, "0")
+              }/weights.bin`,
+            ),
           ),
         ),
         (b) => b.toString(16).padStart(2, "0"),
