@@ -17,7 +17,7 @@
  * the fused conv + activation (kernels_fused_dnnl.ts; use with `--infer`),
  * `--ab-path dw-grad` 5×5 depthwise filter gradients on the SIMD kernel
  * (kernels_depthwise_dnnl.ts), `--ab-path bn-threads` oneDNN's batch norm
- * on one thread instead of all (dnnl_pointwise.ts), `--ab-path
+ * on one thread instead of all (dnnl_threads.ts), `--ab-path
  * eltwise-threads` its eltwise and binary primitives on one thread.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -33,7 +33,7 @@ import { setDepthwiseFilterGradByTaps } from "../plugins/backends/native/kernels
 import {
   setDnnlBatchNormThreads,
   setDnnlEltwiseThreads,
-} from "../plugins/backends/native/dnnl_pointwise.ts";
+} from "../plugins/backends/native/dnnl_threads.ts";
 
 /** The native paths `--ab` can switch, by `--ab-path` name. */
 const AB_PATHS: Record<string, (on: boolean) => boolean> = {

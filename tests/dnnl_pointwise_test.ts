@@ -17,11 +17,11 @@ import {
   dnnlPointwiseCounts,
   MIN_FLOATS,
 } from "../plugins/backends/native/kernels_pointwise_dnnl.ts";
+import { DnnlPointwisePrimitives } from "../plugins/backends/native/dnnl_pointwise.ts";
 import {
-  DnnlPointwisePrimitives,
   setDnnlBatchNormThreads,
   setDnnlEltwiseThreads,
-} from "../plugins/backends/native/dnnl_pointwise.ts";
+} from "../plugins/backends/native/dnnl_threads.ts";
 import { nativeBackend } from "../plugins/backends/native.ts";
 import {
   randomValues,

@@ -8,7 +8,7 @@
  * becomes `[8, 4096, 32] × [8, 1, 32]`. Only JIT implementations are used:
  * a broadcast that only oneDNN's reference kernel takes is declined.
  */
-import { dnnlEltwiseThreads } from "./dnnl_pointwise.ts";
+import { dnnlEltwiseThreads } from "./dnnl_threads.ts";
 import { BINARY, check, DESC_BYTES } from "./dnnl_symbols.ts";
 import { ARG } from "./dnnl_symbols.ts";
 import { DnnlPrimitives, type DnnlRuntime, type Prim } from "./dnnl_runtime.ts";

@@ -23,6 +23,7 @@ import {
   USE_SHIFT,
 } from "./dnnl_symbols.ts";
 import { DnnlPrimitives, type DnnlRuntime, type Prim } from "./dnnl_runtime.ts";
+import { dnnlBatchNormThreads, dnnlEltwiseThreads } from "./dnnl_threads.ts";
 
 /** Channels-last data as `batch` × `spatial` rows of `channels`. */
 export interface NormShape {
@@ -99,51 +100,6 @@ export interface DnnlPointwise {
 /** swish's sigmoid scale; relu's negative slope. */
 const ALPHA: Record<EltwiseAlg, number> = { swish: 1, relu: 0 };
 const NORM_FLAGS = USE_SCALE | USE_SHIFT;
-
-/**
- * Most OpenMP threads of the batch-norm primitives: all by default, as
- * PyTorch. On a quiet 2-core machine that made an EfficientNet-B0 step's
- * batch-norm gradient 38 → 22 ms (forward 22 → 16) against one thread. Its passes
- * meet at spinning barriers, so with another job on the cores each barrier
- * waits for a time slice (669 and 353 ms on our loaded VM against 36 and
- * 43 ms on one thread): `SELFTRAIN_DNNL_BNORM_THREADS=1` for a machine
- * shared that way (`bench/kernel_profile.ts --ab --ab-path bn-threads`).
- */
-let normThreads = envThreads("SELFTRAIN_DNNL_BNORM_THREADS", 1024);
-
-/**
- * Most OpenMP threads of the eltwise and binary primitives (all by
- * default; `SELFTRAIN_DNNL_ELTWISE_THREADS=N` allows N).
- */
-let eltwiseThreads = envThreads("SELFTRAIN_DNNL_ELTWISE_THREADS", 1024);
-
-function envThreads(name: string, fallback: number): number {
-  try {
-    const n = Number(Deno.env.get(name) ?? fallback);
-    return Number.isInteger(n) && n > 0 ? n : fallback;
-  } catch {
-    return fallback;
-  }
-}
-
-/** Sets the batch norm's most threads (see above); returns the previous. */
-export function setDnnlBatchNormThreads(n: number): number {
-  const before = normThreads;
-  normThreads = Math.max(1, Math.floor(n));
-  return before;
-}
-
-/** Sets the eltwise / binary most threads; returns the previous. */
-export function setDnnlEltwiseThreads(n: number): number {
-  const before = eltwiseThreads;
-  eltwiseThreads = Math.max(1, Math.floor(n));
-  return before;
-}
-
-/** The eltwise / binary most threads (their kernels keep no per-thread state). */
-export function dnnlEltwiseThreads(): number {
-  return eltwiseThreads;
-}
 
 /** A primitive's plain data arguments: (md query, argument id). */
 type DataArgs = [query: number, arg: number][];
@@ -303,7 +259,7 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
     vectors: [number, Deno.PointerValue][],
   ): boolean {
     const dataArgs = kind === "backward" ? BACKWARD_DATA : FORWARD_DATA;
-    return this.rt.withThreads(normThreads, () => {
+    return this.rt.withThreads(dnnlBatchNormThreads(), () => {
       const key =
         `bn ${kind} ${g.batch},${g.spatial},${g.channels},${epsilon}` +
         ` ${this.#normThreads()}`;
@@ -333,7 +289,7 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
 
   /** Threads the batch-norm primitives run with (part of their keys). */
   #normThreads(): number {
-    return Math.min(normThreads, this.rt.threads);
+    return Math.min(dnnlBatchNormThreads(), this.rt.threads);
   }
 
   batchNormBackward(
@@ -370,7 +326,7 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
       ));
     if (!p) return false;
     this.rt.withThreads(
-      eltwiseThreads,
+      dnnlEltwiseThreads(),
       () => this.rt.run(p, withArgs(dataArgs, pointers)),
     );
     return true;
