@@ -18,7 +18,9 @@
  * `--ab-path dw-grad` 5×5 depthwise filter gradients on the SIMD kernel
  * (kernels_depthwise_dnnl.ts), `--ab-path bn-threads` oneDNN's batch norm
  * on one thread instead of all (dnnl_threads.ts), `--ab-path
- * eltwise-threads` its eltwise and binary primitives on one thread.
+ * eltwise-threads` its eltwise and binary primitives on one thread,
+ * `--ab-path bn-relu` training batch norm + relu as one oneDNN pass each
+ * way (plugins/layers/bn_relu.ts).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { parseArgs } from "node:util";
@@ -29,6 +31,7 @@ import { sgdTrainer } from "./models/bench_model.ts";
 import { createBuiltinRegistry } from "../plugins/builtin.ts";
 import { setDnnlPointwiseEnabled } from "../plugins/backends/native/kernels_pointwise_dnnl.ts";
 import { setDnnlFusedEnabled } from "../plugins/backends/native/kernels_fused_dnnl.ts";
+import { setBatchNormReluFusion } from "../plugins/layers/bn_relu.ts";
 import { setDepthwiseFilterGradByTaps } from "../plugins/backends/native/kernels_depthwise_dnnl.ts";
 import {
   setDnnlBatchNormThreads,
@@ -44,6 +47,7 @@ const AB_PATHS: Record<string, (on: boolean) => boolean> = {
   "bn-threads": (on) => setDnnlBatchNormThreads(on ? 1 : 1024) === 1,
   // on: one thread, off: all of them (the default)
   "eltwise-threads": (on) => setDnnlEltwiseThreads(on ? 1 : 1024) === 1,
+  "bn-relu": setBatchNormReluFusion,
 };
 import {
   benchDetector,

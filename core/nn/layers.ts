@@ -146,20 +146,21 @@ export class BatchNorm extends Module {
       this.beta as tf.Tensor1D,
       this.epsilon,
     );
-    // The moving-average update is state: `assign` is not recorded on the
-    // gradient tape, so it does not contribute to gradients.
-    const m = this.momentum;
+    this.updateStatistics([mean, variance], ctx);
+    return y;
+  }
+
+  /** Moves the moving statistics toward a batch's `[mean, variance]`; frees them. */
+  updateStatistics(batch: tf.Tensor[], ctx: ForwardContext): void {
+    // State: `assign` is not recorded on the gradient tape.
     tf.tidy(() => {
       if (ctx.keepStatistics) return;
-      this.movingMean.assign(
-        tf.add(tf.mul(this.movingMean, m), tf.mul(mean, 1 - m)),
-      );
-      this.movingVariance.assign(
-        tf.add(tf.mul(this.movingVariance, m), tf.mul(variance, 1 - m)),
+      const m = this.momentum;
+      [this.movingMean, this.movingVariance].forEach((v, i) =>
+        v.assign(tf.add(tf.mul(v, m), tf.mul(batch[i], 1 - m)))
       );
     });
-    tf.dispose([mean, variance]);
-    return y;
+    tf.dispose(batch);
   }
 }
 

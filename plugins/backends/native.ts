@@ -28,6 +28,7 @@ import {
 } from "./native/dnnl_loader.ts";
 import { dnnlBinaryKernels } from "./native/kernels_binary_dnnl.ts";
 import { dnnlPointwiseKernels } from "./native/kernels_pointwise_dnnl.ts";
+import { dnnlBnReluKernels } from "./native/kernels_bn_relu_dnnl.ts";
 import { dnnlConvKernels } from "./native/kernels_conv_dnnl.ts";
 import { dnnlDepthwiseKernels } from "./native/kernels_depthwise_dnnl.ts";
 import { dnnlFusedKernels } from "./native/kernels_fused_dnnl.ts";
@@ -111,6 +112,12 @@ async function registerNative(): Promise<void> {
       tf.unregisterKernel(config.kernelName, NATIVE_TF_NAME);
     }
     tf.registerKernel(config);
+  }
+  // last: it falls back to the batch-norm and relu kernels above
+  if (pointwise) {
+    for (const config of dnnlBnReluKernels(NATIVE_TF_NAME, pointwise)) {
+      tf.registerKernel(config);
+    }
   }
   registered = true;
 }

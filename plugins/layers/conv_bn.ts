@@ -8,6 +8,7 @@ import type { SharedSettings } from "../../core/contracts.ts";
 import { type ForwardContext, Module } from "../../core/nn/module.ts";
 import { BatchNorm, Conv2d } from "../../core/nn/layers.ts";
 import { activate } from "./activations.ts";
+import { batchNormReluTraining, batchNormReluUsable } from "./bn_relu.ts";
 import type { Activation } from "../../core/contracts.ts";
 import {
   batchNormParams,
@@ -114,7 +115,8 @@ export class ConvBn extends Module {
 
   /**
    * Applies conv, BN and the activation. At inference the batch norm is
-   * folded into the convolution, which runs fused with the activation.
+   * folded into the convolution, which runs fused with the activation; in
+   * training, batch norm and relu are one op where the backend fuses them.
    */
   apply(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     if (!ctx.training) {
@@ -134,10 +136,11 @@ export class ConvBn extends Module {
       );
       return fusable ? y : activate(y, this.#act) as tf.Tensor4D;
     }
-    return activate(
-      this.bn.apply(applyConv(this.conv, x, this.conv.stride), ctx),
-      this.#act,
-    ) as tf.Tensor4D;
+    const z = applyConv(this.conv, x, this.conv.stride);
+    if (this.#act === "relu" && !this.bn.frozen && batchNormReluUsable()) {
+      return batchNormReluTraining(this.bn, z, ctx);
+    }
+    return activate(this.bn.apply(z, ctx), this.#act) as tf.Tensor4D;
   }
 }
 

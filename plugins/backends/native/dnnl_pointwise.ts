@@ -12,12 +12,15 @@ import {
   BACKWARD,
   check,
   DESC_BYTES,
+  DnnlError,
   ELTWISE,
   FORWARD_INFERENCE,
   FORWARD_TRAINING,
+  FUSE_NORM_RELU,
   MD,
   MD_DIFF_DST,
   MD_DST,
+  MD_WORKSPACE,
   USE_GLOBAL_STATS,
   USE_SCALE,
   USE_SHIFT,
@@ -41,6 +44,8 @@ export interface NormForwardArgs {
   /** Batch mean and biased variance: written, or read with given statistics. */
   mean: Deno.PointerValue;
   variance: Deno.PointerValue;
+  /** With it, y = relu(…) and relu's mask is written here (training only). */
+  workspace?: Deno.PointerValue;
 }
 
 /** Pointers of a batch norm's backward pass. */
@@ -53,6 +58,8 @@ export interface NormBackwardArgs {
   dx: Deno.PointerValue;
   dGamma: Deno.PointerValue;
   dBeta: Deno.PointerValue;
+  /** The forward pass's relu mask: dy is masked by it (fused relu). */
+  workspace?: Deno.PointerValue;
 }
 
 /** An eltwise function oneDNN runs here. */
@@ -72,6 +79,11 @@ export interface DnnlPointwise {
     p: NormForwardArgs,
     givenStats?: boolean,
   ): boolean;
+  /**
+   * Bytes of the relu mask a training forward pass with `workspace` writes;
+   * null when oneDNN has no fused batch norm + relu for the shape.
+   */
+  reluWorkspaceBytes(shape: NormShape, epsilon: number): number | null;
   /** dx, dγ, dβ of {@link batchNormForward}; false if unsupported. */
   batchNormBackward(
     shape: NormShape,
@@ -101,6 +113,9 @@ export interface DnnlPointwise {
 const ALPHA: Record<EltwiseAlg, number> = { swish: 1, relu: 0 };
 const NORM_FLAGS = USE_SCALE | USE_SHIFT;
 
+/** A batch-norm pass: training forward, forward on given statistics, backward. */
+type NormKind = "train" | "given" | "backward";
+
 /** A primitive's plain data arguments: (md query, argument id). */
 type DataArgs = [query: number, arg: number][];
 const FORWARD_DATA: DataArgs = [[MD.src, ARG.src], [MD_DST, ARG.dst]];
@@ -118,21 +133,16 @@ function withArgs(
   return dataArgs.map(([, arg], i) => [arg, pointers[i]]);
 }
 
+/** The argument ids of μ, σ², γ and β, in {@link statistics}' order. */
+const STATISTICS = [ARG.mean, ARG.variance, ARG.scale, ARG.shift];
+
 /** μ, σ², γ and `shift` (β) as every batch-norm primitive takes them. */
 function statistics(
-  a: {
-    mean: Deno.PointerValue;
-    variance: Deno.PointerValue;
-    gamma: Deno.PointerValue;
-  },
+  a: Record<"mean" | "variance" | "gamma", Deno.PointerValue>,
   shift: Deno.PointerValue,
 ): [number, Deno.PointerValue][] {
-  return [
-    [ARG.mean, a.mean],
-    [ARG.variance, a.variance],
-    [ARG.scale, a.gamma],
-    [ARG.shift, shift],
-  ];
+  const ptrs = [a.mean, a.variance, a.gamma, shift];
+  return STATISTICS.map((arg, i) => [arg, ptrs[i]]);
 }
 
 /** {@link DnnlPointwise} on one opened libdnnl (see dnnl_loader.ts). */
@@ -176,9 +186,11 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
   #normPd(
     g: NormShape,
     epsilon: number,
-    kind: "train" | "given" | "backward",
+    kind: NormKind,
+    relu: boolean,
   ): Deno.PointerValue {
     const s = this.rt.s, data = this.#dataMd(g), given = kind === "given";
+    const flags = relu ? NORM_FLAGS | FUSE_NORM_RELU : NORM_FLAGS;
     return this.#pd(
       DESC_BYTES * 8,
       "batch norm",
@@ -188,7 +200,7 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
           given ? FORWARD_INFERENCE : FORWARD_TRAINING,
           data,
           epsilon,
-          given ? NORM_FLAGS | USE_GLOBAL_STATS : NORM_FLAGS,
+          given ? NORM_FLAGS | USE_GLOBAL_STATS : flags,
         ),
       kind !== "backward"
         ? undefined
@@ -199,7 +211,7 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
             data,
             data,
             epsilon,
-            NORM_FLAGS,
+            flags,
           ),
     );
   }
@@ -247,34 +259,74 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
   }
 
   /**
+   * The batch-norm primitive of `kind` (with relu fused and a workspace
+   * argument when `relu`), made on first use; null if unsupported. Call it
+   * under the batch norm's thread count.
+   */
+  #normPrim(
+    kind: NormKind,
+    g: NormShape,
+    epsilon: number,
+    vectorArgs: number[],
+    relu: boolean,
+  ): Prim | null {
+    const key = `bn ${kind} ${g.batch},${g.spatial},${g.channels},${epsilon}` +
+      ` ${this.#normThreads()}${relu ? " relu" : ""}`;
+    return this.cache.get(key, () => {
+      const pd = this.#normPd(g, epsilon, kind, relu);
+      const p = this.#prim(
+        pd,
+        kind === "backward" ? "batch norm backward" : "batch norm forward",
+        this.#dataMd(g),
+        kind === "backward" ? BACKWARD_DATA : FORWARD_DATA,
+        vectorArgs,
+        g.channels,
+      );
+      if (relu) {
+        const ws = this.rt.s.dnnl_primitive_desc_query_md(pd, MD_WORKSPACE, 0);
+        if (!ws) {
+          this.rt.destroy(p);
+          throw new DnnlError("batch norm + relu: no workspace");
+        }
+        p.mems.set(ARG.workspace, this.rt.memory(ws, null));
+      }
+      return p;
+    });
+  }
+
+  /**
    * Runs the batch norm of `kind` on the data at `data` (in the order of
    * its {@link DataArgs}) and the per-channel `vectors` (argument id,
-   * pointer), its primitive made on first use; false if unsupported.
+   * pointer), relu fused when there is a `workspace`; false if unsupported.
    */
   #norm(
-    kind: "train" | "given" | "backward",
+    kind: NormKind,
     g: NormShape,
     epsilon: number,
     data: Deno.PointerValue[],
     vectors: [number, Deno.PointerValue][],
+    workspace: Deno.PointerValue | undefined,
   ): boolean {
     const dataArgs = kind === "backward" ? BACKWARD_DATA : FORWARD_DATA;
+    const relu = workspace !== undefined && kind !== "given";
     return this.rt.withThreads(dnnlBatchNormThreads(), () => {
-      const key =
-        `bn ${kind} ${g.batch},${g.spatial},${g.channels},${epsilon}` +
-        ` ${this.#normThreads()}`;
-      const p = this.cache.get(key, () =>
-        this.#prim(
-          this.#normPd(g, epsilon, kind),
-          kind === "backward" ? "batch norm backward" : "batch norm forward",
-          this.#dataMd(g),
-          dataArgs,
-          vectors.map(([arg]) => arg),
-          g.channels,
-        ));
+      const vectorArgs = vectors.map(([arg]) => arg);
+      const p = this.#normPrim(kind, g, epsilon, vectorArgs, relu);
       if (!p) return false;
-      this.rt.run(p, [...withArgs(dataArgs, data), ...vectors]);
+      const ws: [number, Deno.PointerValue][] = relu
+        ? [[ARG.workspace, workspace!]]
+        : [];
+      this.rt.run(p, [...withArgs(dataArgs, data), ...vectors, ...ws]);
       return true;
+    });
+  }
+
+  reluWorkspaceBytes(g: NormShape, epsilon: number): number | null {
+    return this.rt.withThreads(dnnlBatchNormThreads(), () => {
+      const p = this.#normPrim("train", g, epsilon, STATISTICS, true);
+      if (!p) return null;
+      const ws = this.rt.s.dnnl_primitive_desc_query_md(p.pd, MD_WORKSPACE, 0);
+      return Number(this.rt.s.dnnl_memory_desc_get_size(ws));
     });
   }
 
@@ -284,7 +336,8 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
     >
   ): boolean {
     const kind = givenStats ? "given" : "train";
-    return this.#norm(kind, g, epsilon, [a.x, a.y], statistics(a, a.beta));
+    const vectors = statistics(a, a.beta);
+    return this.#norm(kind, g, epsilon, [a.x, a.y], vectors, a.workspace);
   }
 
   /** Threads the batch-norm primitives run with (part of their keys). */
@@ -300,7 +353,7 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
       ...statistics(a, a.gamma),
       [ARG.diffScale, a.dGamma],
       [ARG.diffShift, a.dBeta],
-    ]);
+    ], a.workspace);
   }
 
   /**

@@ -184,6 +184,8 @@ export const BINARY = {
 export const USE_SCALE = 0x8, USE_SHIFT = 0x10;
 /** Batch-norm flag: mean and variance are inputs, not computed. */
 export const USE_GLOBAL_STATS = 0x1;
+/** Batch-norm flag: relu applied to y; its mask goes to the workspace. */
+export const FUSE_NORM_RELU = 0x4;
 /** Query id of the implementation name. */
 export const QUERY_IMPL_INFO = 8;
 /** Memory descriptor query ids. */
@@ -194,7 +196,7 @@ export const MD = {
   diffWeights: 132,
 } as const;
 /** Destination query ids. */
-export const MD_DST = 133, MD_DIFF_DST = 134;
+export const MD_DST = 133, MD_DIFF_DST = 134, MD_WORKSPACE = 135;
 /** Execution argument ids. */
 export const ARG = {
   src: 1,
@@ -211,6 +213,7 @@ export const ARG = {
   shift: 52,
   diffScale: 255,
   diffShift: 256,
+  workspace: 64,
 } as const;
 
 /** Bytes reserved for one oneDNN descriptor struct (v2 ones are < 8 KiB). */

@@ -74,7 +74,7 @@ export function eligible(...ts: (tf.TensorInfo | undefined)[]): boolean {
  * Channels-last `x` as batch × spatial × channels, when γ-like `vectors`
  * are plain per-channel vectors.
  */
-function normShape(
+export function normShape(
   x: tf.TensorInfo,
   vectors: tf.TensorInfo[],
 ): NormShape | null {
@@ -152,6 +152,86 @@ function separateForward(
   return [y, mean, variance];
 }
 
+/** A batch-norm kernel's epsilon attr. */
+export function epsilonOf(args: WasmKernelArgs): number {
+  return (args.attrs?.epsilon ?? 0.001) as number;
+}
+
+/**
+ * A training batch norm pass on `tensors` (x first) and the per-channel
+ * `vectors`, into x's shape and two channel vectors; null (fallback)
+ * where ineligible or declined.
+ */
+function trainingNorm(
+  counter: "normForward" | "normBackward",
+  args: WasmKernelArgs,
+  tensors: tf.TensorInfo[],
+  vectors: tf.TensorInfo[],
+  pass: (
+    g: NormShape,
+    epsilon: number,
+    ptr: (t: tf.TensorInfo) => Deno.PointerValue,
+    outs: tf.TensorInfo[],
+  ) => boolean,
+): tf.TensorInfo[] | null {
+  const x = tensors[0];
+  const g = eligible(...tensors, ...vectors) && normShape(x, vectors);
+  if (!g) return null;
+  const c = [g.channels];
+  return runCounted(
+    counter,
+    args.backend,
+    [x.shape, c, c],
+    (ptr, outs) => pass(g, epsilonOf(args), ptr, outs),
+  );
+}
+
+/**
+ * The training batch norm's `[y, mean, variance]` on oneDNN, relu fused
+ * into y when there is a `workspace` for its mask; null where declined.
+ */
+export function normForward(
+  dnnl: DnnlPointwise,
+  args: WasmKernelArgs,
+  workspace?: tf.TensorInfo,
+): tf.TensorInfo[] | null {
+  const { x, gamma, beta } = args.inputs;
+  return trainingNorm(
+    "normForward",
+    args,
+    [x],
+    [gamma, beta],
+    (g, epsilon, ptr, [y, mean, variance]) =>
+      dnnl.batchNormForward(g, epsilon, {
+        ...pointers(ptr, { x, gamma, beta, y, mean, variance }),
+        workspace: workspace && ptr(workspace),
+      }),
+  );
+}
+
+/**
+ * The training batch norm's `[dx, dGamma, dBeta]` on oneDNN, dy masked by
+ * the forward pass's relu `workspace` when given; null where declined.
+ */
+export function normBackward(
+  dnnl: DnnlPointwise,
+  args: WasmKernelArgs,
+  workspace?: tf.TensorInfo,
+): tf.TensorInfo[] | null {
+  const { x, dy, mean, variance, gamma } = args.inputs;
+  return trainingNorm(
+    "normBackward",
+    args,
+    [x, dy],
+    [mean, variance, gamma],
+    (g, epsilon, ptr, [dx, dGamma, dBeta]) =>
+      dnnl.batchNormBackward(g, epsilon, {
+        ...pointers(ptr, { x, dy, mean, variance, gamma, dx, dGamma, dBeta }),
+        workspace: workspace && ptr(workspace),
+      }),
+  );
+}
+
 /**
  * Kernel `name` of `backendName` running `fn`, and `rest` (by default the
  * kernel registered before) where `fn` returns null; none without a
@@ -193,8 +273,6 @@ export function dnnlPointwiseKernels(
     rest: KernelFunc | null,
     fn: (args: WasmKernelArgs) => tf.TensorInfo[] | null,
   ) => withFallback(backendName, name, fn, rest);
-  const epsilonOf = (args: WasmKernelArgs) =>
-    (args.attrs?.epsilon ?? 0.001) as number;
   const eltwise = (
     alg: EltwiseAlg,
     forwardName: string,
@@ -228,82 +306,17 @@ export function dnnlPointwiseKernels(
       })
       : []),
   ];
-  /**
-   * A training batch norm pass on `tensors` (x first) and the per-channel
-   * `vectors`, into x's shape and two channel vectors; null (fallback)
-   * where ineligible or declined.
-   */
-  const trainingNorm = (
-    counter: "normForward" | "normBackward",
-    args: WasmKernelArgs,
-    tensors: tf.TensorInfo[],
-    vectors: tf.TensorInfo[],
-    pass: (
-      g: NormShape,
-      epsilon: number,
-      ptr: (t: tf.TensorInfo) => Deno.PointerValue,
-      outs: tf.TensorInfo[],
-    ) => boolean,
-  ) => {
-    const x = tensors[0];
-    const g = eligible(...tensors, ...vectors) && normShape(x, vectors);
-    if (!g) return null;
-    const c = [g.channels];
-    return runCounted(
-      counter,
-      args.backend,
-      [x.shape, c, c],
-      (ptr, outs) => pass(g, epsilonOf(args), ptr, outs),
-    );
-  };
   const stats = before(BATCH_NORM_STATS_KERNEL);
   return [
     ...kernel(
       BATCH_NORM_TRAIN_KERNEL,
       stats && ((args) => separateForward(stats, backendName, args)),
-      (args) => {
-        const { x, gamma, beta } = args.inputs;
-        return trainingNorm(
-          "normForward",
-          args,
-          [x],
-          [gamma, beta],
-          (g, epsilon, ptr, [y, mean, variance]) =>
-            dnnl.batchNormForward(
-              g,
-              epsilon,
-              pointers(ptr, { x, gamma, beta, y, mean, variance }),
-            ),
-        );
-      },
+      (args) => normForward(dnnl, args),
     ),
     ...kernel(
       BATCH_NORM_GRAD_KERNEL,
       before(BATCH_NORM_GRAD_KERNEL),
-      (args) => {
-        const { x, dy, mean, variance, gamma } = args.inputs;
-        return trainingNorm(
-          "normBackward",
-          args,
-          [x, dy],
-          [mean, variance, gamma],
-          (g, epsilon, ptr, [dx, dGamma, dBeta]) =>
-            dnnl.batchNormBackward(
-              g,
-              epsilon,
-              pointers(ptr, {
-                x,
-                dy,
-                mean,
-                variance,
-                gamma,
-                dx,
-                dGamma,
-                dBeta,
-              }),
-            ),
-        );
-      },
+      (args) => normBackward(dnnl, args),
     ),
     // batch norm with given statistics (inference, where not folded)
     ...kernel("FusedBatchNorm", before("FusedBatchNorm"), (args) => {
