@@ -25,10 +25,12 @@ import {
   loadDnnlBinary,
   loadDnnlConv,
   loadDnnlPointwise,
+  loadDnnlPool,
 } from "./native/dnnl_loader.ts";
 import { dnnlBinaryKernels } from "./native/kernels_binary_dnnl.ts";
 import { dnnlPointwiseKernels } from "./native/kernels_pointwise_dnnl.ts";
 import { dnnlBnReluKernels } from "./native/kernels_bn_relu_dnnl.ts";
+import { dnnlPoolKernels } from "./native/kernels_pool_dnnl.ts";
 import { dnnlConvKernels } from "./native/kernels_conv_dnnl.ts";
 import { dnnlDepthwiseKernels } from "./native/kernels_depthwise_dnnl.ts";
 import { dnnlFusedKernels } from "./native/kernels_fused_dnnl.ts";
@@ -100,12 +102,14 @@ async function registerNative(): Promise<void> {
   }
   // after the rest: these fall back to the SIMD kernels registered above
   const pointwise = loadDnnlPointwise(), binary = loadDnnlBinary();
+  const pool = loadDnnlPool();
   const dnnlConv = loadDnnlConv();
   for (
     const config of [
       ...(dnnlConv ? dnnlFusedKernels(NATIVE_TF_NAME, dnnlConv) : []),
       ...(pointwise ? dnnlPointwiseKernels(NATIVE_TF_NAME, pointwise) : []),
       ...(binary ? dnnlBinaryKernels(NATIVE_TF_NAME, binary) : []),
+      ...(pool ? dnnlPoolKernels(NATIVE_TF_NAME, pool) : []),
     ]
   ) {
     if (tf.getKernel(config.kernelName, NATIVE_TF_NAME)) {

@@ -17,6 +17,21 @@ import {
 } from "./heap.ts";
 import { convGeometry } from "./im2col.ts";
 
+/** The geometry of a 2-D max pool of `input` with MaxPoolGrad's `attrs`. */
+export function poolInfo(
+  input: tf.TensorInfo,
+  attrs: tf.NamedAttrMap,
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize as [number, number],
+    attrs.strides as [number, number],
+    1,
+    attrs.pad as "same",
+    attrs.dimRoundingMode as "floor" | undefined,
+  );
+}
+
 /** Gradient of a 2-D max pool with respect to its input. */
 export function maxPoolGradImpl(
   backend: WasmBackendLike,
@@ -25,14 +40,7 @@ export function maxPoolGradImpl(
   attrs: tf.NamedAttrMap,
 ): tf.TensorInfo {
   requireFloat("MaxPoolGrad", dy, input);
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    attrs.filterSize as [number, number],
-    attrs.strides as [number, number],
-    1,
-    attrs.pad as "same",
-    attrs.dimRoundingMode as "floor" | undefined,
-  );
+  const info = poolInfo(input, attrs);
   const simd = simdKernels(backend);
   // The SIMD kernel zeroes dx itself, row by row as it reaches them.
   const dx = simd

@@ -2,11 +2,13 @@
  * Loads oneDNN once: libdnnl.so.2 with the v2 C API, its OpenMP threads set
  * like the BLAS's, one engine and stream (dnnl_runtime.ts) shared by the
  * convolutions (dnnl_ffi.ts; `SELFTRAIN_DNNL_CONV=0` keeps them off) and
- * the batch-norm / eltwise / binary primitives (dnnl_pointwise.ts,
- * dnnl_binary.ts; `SELFTRAIN_DNNL_ELTWISE=0` keeps them off).
+ * the batch-norm / eltwise / binary / max-pool-gradient primitives
+ * (dnnl_pointwise.ts, dnnl_binary.ts, dnnl_pool.ts;
+ * `SELFTRAIN_DNNL_ELTWISE=0` keeps them off).
  */
 import { threadCount } from "./blas_ffi.ts";
 import { DnnlBinary } from "./dnnl_binary.ts";
+import { DnnlMaxPoolGrad } from "./dnnl_pool.ts";
 import { Dnnl } from "./dnnl_ffi.ts";
 import { DnnlPointwisePrimitives } from "./dnnl_pointwise.ts";
 import { DnnlRuntime } from "./dnnl_runtime.ts";
@@ -88,6 +90,7 @@ const pointwise = part(
   (rt) => ({
     primitives: new DnnlPointwisePrimitives(rt),
     binary: new DnnlBinary(rt),
+    pool: new DnnlMaxPoolGrad(rt),
   }),
 );
 
@@ -116,6 +119,11 @@ export function loadDnnlPointwise(): DnnlPointwisePrimitives | null {
 /** oneDNN's binary primitives, on and off with {@link loadDnnlPointwise}. */
 export function loadDnnlBinary(): DnnlBinary | null {
   return pointwise.load()?.binary ?? null;
+}
+
+/** oneDNN's max-pool gradient, on and off with {@link loadDnnlPointwise}. */
+export function loadDnnlPool(): DnnlMaxPoolGrad | null {
+  return pointwise.load()?.pool ?? null;
 }
 
 /** Why {@link loadDnnlPointwise} returned null, in one line. */

@@ -4,6 +4,9 @@
  * around them and the types of the convolution interface.
  */
 
+/** A pooling desc's seven by-pointer arguments (two mds, five dims). */
+const POOL_DESCS: "buffer"[] = new Array(7).fill("buffer");
+
 /** FFI signatures of the oneDNN functions used. */
 export const SYMBOLS = {
   dnnl_version: { parameters: [], result: "pointer" },
@@ -81,6 +84,15 @@ export const SYMBOLS = {
   },
   dnnl_eltwise_backward_desc_init: {
     parameters: ["buffer", "i32", "buffer", "buffer", "f32", "f32"],
+    result: "i32",
+  },
+  // desc, [prop,] alg, src and dst mds, strides, kernel, dilation, padding
+  dnnl_pooling_v2_forward_desc_init: {
+    parameters: ["buffer", "i32", "i32", ...POOL_DESCS],
+    result: "i32",
+  },
+  dnnl_pooling_v2_backward_desc_init: {
+    parameters: ["buffer", "i32", ...POOL_DESCS],
     result: "i32",
   },
   dnnl_binary_desc_init: {
