@@ -4,7 +4,7 @@
  * geometries oneDNN only runs on its reference kernel, go to the SIMD
  * kernel registered before.
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import { alloc, free, type WasmKernelArgs } from "../kernels/heap.ts";
 import { poolInfo } from "../kernels/pool_grad.ts";
 import type { DnnlMaxPoolGrad, PoolGeometry } from "./dnnl_pool.ts";
