@@ -133,20 +133,21 @@ function withArgs(
   return dataArgs.map(([, arg], i) => [arg, pointers[i]]);
 }
 
-/** The argument ids of μ, σ², γ and β, in {@link statistics}' order. */
+/** Per-channel argument ids of each batch-norm pass: μ, σ², γ, β (, dγ, dβ). */
 const STATISTICS = [ARG.mean, ARG.variance, ARG.scale, ARG.shift];
+const NORM_VECTORS: Record<NormKind, number[]> = {
+  train: STATISTICS,
+  given: STATISTICS,
+  backward: [...STATISTICS, ARG.diffScale, ARG.diffShift],
+};
 
-/** μ, σ², γ and `shift` (β) as every batch-norm primitive takes them. */
-function statistics(
-  a: Record<"mean" | "variance" | "gamma", Deno.PointerValue>,
-  shift: Deno.PointerValue,
-): [number, Deno.PointerValue][] {
-  const ptrs = [a.mean, a.variance, a.gamma, shift];
-  return STATISTICS.map((arg, i) => [arg, ptrs[i]]);
+/** A batch-norm primitive; with relu fused, its workspace's size. */
+interface NormPrim extends Prim {
+  workspaceBytes?: number;
 }
 
 /** {@link DnnlPointwise} on one opened libdnnl (see dnnl_loader.ts). */
-export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
+export class DnnlPointwisePrimitives extends DnnlPrimitives<NormPrim>
   implements DnnlPointwise {
   static readonly MAX_PRIMITIVES = 256;
 
@@ -259,27 +260,25 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
   }
 
   /**
-   * The batch-norm primitive of `kind` (with relu fused and a workspace
-   * argument when `relu`), made on first use; null if unsupported. Call it
-   * under the batch norm's thread count.
+   * The batch-norm primitive of `kind`, relu fused when `relu`, made on
+   * first use (call it under the batch norm's thread count); null if unsupported.
    */
   #normPrim(
     kind: NormKind,
     g: NormShape,
     epsilon: number,
-    vectorArgs: number[],
     relu: boolean,
-  ): Prim | null {
+  ): NormPrim | null {
     const key = `bn ${kind} ${g.batch},${g.spatial},${g.channels},${epsilon}` +
       ` ${this.#normThreads()}${relu ? " relu" : ""}`;
     return this.cache.get(key, () => {
       const pd = this.#normPd(g, epsilon, kind, relu);
-      const p = this.#prim(
+      const p: NormPrim = this.#prim(
         pd,
         kind === "backward" ? "batch norm backward" : "batch norm forward",
         this.#dataMd(g),
         kind === "backward" ? BACKWARD_DATA : FORWARD_DATA,
-        vectorArgs,
+        NORM_VECTORS[kind],
         g.channels,
       );
       if (relu) {
@@ -289,6 +288,7 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
           throw new DnnlError("batch norm + relu: no workspace");
         }
         p.mems.set(ARG.workspace, this.rt.memory(ws, null));
+        p.workspaceBytes = Number(this.rt.s.dnnl_memory_desc_get_size(ws));
       }
       return p;
     });
@@ -296,38 +296,36 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
 
   /**
    * Runs the batch norm of `kind` on the data at `data` (in the order of
-   * its {@link DataArgs}) and the per-channel `vectors` (argument id,
-   * pointer), relu fused when there is a `workspace`; false if unsupported.
+   * its {@link DataArgs}) and the per-channel `vectors` (in
+   * {@link NORM_VECTORS}' order), relu fused when there is a `workspace`;
+   * false if unsupported.
    */
   #norm(
     kind: NormKind,
     g: NormShape,
     epsilon: number,
     data: Deno.PointerValue[],
-    vectors: [number, Deno.PointerValue][],
+    vectors: Deno.PointerValue[],
     workspace: Deno.PointerValue | undefined,
   ): boolean {
     const dataArgs = kind === "backward" ? BACKWARD_DATA : FORWARD_DATA;
     const relu = workspace !== undefined && kind !== "given";
     return this.rt.withThreads(dnnlBatchNormThreads(), () => {
-      const vectorArgs = vectors.map(([arg]) => arg);
-      const p = this.#normPrim(kind, g, epsilon, vectorArgs, relu);
+      const p = this.#normPrim(kind, g, epsilon, relu);
       if (!p) return false;
-      const ws: [number, Deno.PointerValue][] = relu
-        ? [[ARG.workspace, workspace!]]
-        : [];
-      this.rt.run(p, [...withArgs(dataArgs, data), ...vectors, ...ws]);
+      const args = withArgs(dataArgs, data);
+      NORM_VECTORS[kind].forEach((arg, i) => args.push([arg, vectors[i]]));
+      if (relu) args.push([ARG.workspace, workspace!]);
+      this.rt.run(p, args);
       return true;
     });
   }
 
   reluWorkspaceBytes(g: NormShape, epsilon: number): number | null {
-    return this.rt.withThreads(dnnlBatchNormThreads(), () => {
-      const p = this.#normPrim("train", g, epsilon, STATISTICS, true);
-      if (!p) return null;
-      const ws = this.rt.s.dnnl_primitive_desc_query_md(p.pd, MD_WORKSPACE, 0);
-      return Number(this.rt.s.dnnl_memory_desc_get_size(ws));
-    });
+    return this.rt.withThreads(
+      dnnlBatchNormThreads(),
+      () => this.#normPrim("train", g, epsilon, true)?.workspaceBytes ?? null,
+    );
   }
 
   batchNormForward(
@@ -336,7 +334,7 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
     >
   ): boolean {
     const kind = givenStats ? "given" : "train";
-    const vectors = statistics(a, a.beta);
+    const vectors = [a.mean, a.variance, a.gamma, a.beta];
     return this.#norm(kind, g, epsilon, [a.x, a.y], vectors, a.workspace);
   }
 
@@ -349,11 +347,9 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<Prim>
     ...[g, epsilon, a]: Parameters<DnnlPointwise["batchNormBackward"]>
   ): boolean {
     // oneDNN wants β too (γ stands in), though the gradient does not read it
-    return this.#norm("backward", g, epsilon, [a.x, a.dy, a.dx], [
-      ...statistics(a, a.gamma),
-      [ARG.diffScale, a.dGamma],
-      [ARG.diffShift, a.dBeta],
-    ], a.workspace);
+    const data = [a.x, a.dy, a.dx];
+    const vectors = [a.mean, a.variance, a.gamma, a.gamma, a.dGamma, a.dBeta];
+    return this.#norm("backward", g, epsilon, data, vectors, a.workspace);
   }
 
   /**
