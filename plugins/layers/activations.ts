@@ -26,37 +26,53 @@ export const SWISH_GRAD_KERNEL = "SelftrainSwishGrad";
  */
 export const RELU_GRAD_KERNEL = "SelftrainReluGrad";
 
-function backendHas(kernelName: string): boolean {
+/** Whether the current backend registered `kernelName`. */
+export function backendHas(kernelName: string): boolean {
   return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 }
 
+/** swish as one op; its forward and gradient kernels are looked up per call. */
+const swishOp = tf.customGrad(
+  (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    save([input]);
+    const value = backendHas(SWISH_KERNEL)
+      ? tf.engine().runKernel(SWISH_KERNEL, { x: input }) as tf.Tensor
+      : tf.mul(input, tf.sigmoid(input));
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor => {
+      const [xs] = saved;
+      if (backendHas(SWISH_GRAD_KERNEL)) {
+        return tf.engine().runKernel(SWISH_GRAD_KERNEL, {
+          x: xs,
+          dy,
+        }) as tf.Tensor;
+      }
+      const s = tf.sigmoid(xs);
+      // s + x·s·(1 − s) = s·(1 + x·(1 − s))
+      return tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(xs, tf.sub(1, s)))));
+    };
+    return { value, gradFunc };
+  },
+);
+
 /** x·sigmoid(x), elementwise, with its gradient (float32 `x`). */
 export function swish<T extends tf.Tensor>(x: T): T {
-  const op = tf.customGrad(
-    (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const input = args[0] as tf.Tensor;
-      const save = args[1] as tf.GradSaveFunc;
-      save([input]);
-      const value = backendHas(SWISH_KERNEL)
-        ? tf.engine().runKernel(SWISH_KERNEL, { x: input }) as tf.Tensor
-        : tf.mul(input, tf.sigmoid(input));
-      const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor => {
-        const [xs] = saved;
-        if (backendHas(SWISH_GRAD_KERNEL)) {
-          return tf.engine().runKernel(SWISH_GRAD_KERNEL, {
-            x: xs,
-            dy,
-          }) as tf.Tensor;
-        }
-        const s = tf.sigmoid(xs);
-        // s + x·s·(1 − s) = s·(1 + x·(1 − s))
-        return tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(xs, tf.sub(1, s)))));
-      };
-      return { value, gradFunc };
-    },
-  );
-  return op(x) as T;
+  return swishOp(x) as T;
 }
+
+/** relu with {@link RELU_GRAD_KERNEL} as its gradient. */
+const reluOp = tf.customGrad(
+  (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
+    (args[1] as tf.GradSaveFunc)([input]);
+    return {
+      value: tf.relu(input),
+      gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) =>
+        tf.engine().runKernel(RELU_GRAD_KERNEL, { x: xs, dy }) as tf.Tensor,
+    };
+  },
+);
 
 /**
  * max(x, 0). Its gradient is the {@link RELU_GRAD_KERNEL} where the backend
@@ -65,18 +81,7 @@ export function swish<T extends tf.Tensor>(x: T): T {
  */
 export function relu<T extends tf.Tensor>(x: T): T {
   if (!backendHas(RELU_GRAD_KERNEL)) return tf.relu(x);
-  const op = tf.customGrad(
-    (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const input = args[0] as tf.Tensor;
-      (args[1] as tf.GradSaveFunc)([input]);
-      return {
-        value: tf.relu(input),
-        gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) =>
-          tf.engine().runKernel(RELU_GRAD_KERNEL, { x: xs, dy }) as tf.Tensor,
-      };
-    },
-  );
-  return op(x) as T;
+  return reluOp(x) as T;
 }
 
 /** Applies a named activation. */

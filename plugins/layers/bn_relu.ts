@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { BatchNorm } from "../../core/nn/layers.ts";
 import type { ForwardContext } from "../../core/nn/module.ts";
+import { backendHas } from "./activations.ts";
 
 /**
  * Kernel of the forward pass: inputs `{x, gamma, beta}`, attr `epsilon`,
@@ -38,10 +39,8 @@ export function setBatchNormReluFusion(on: boolean): boolean {
 
 /** Whether the fused op is on and the current backend registered both kernels. */
 export function batchNormReluUsable(): boolean {
-  const backend = tf.getBackend();
-  return enabled &&
-    tf.getKernel(BATCH_NORM_RELU_TRAIN_KERNEL, backend) !== undefined &&
-    tf.getKernel(BATCH_NORM_RELU_GRAD_KERNEL, backend) !== undefined;
+  return enabled && backendHas(BATCH_NORM_RELU_TRAIN_KERNEL) &&
+    backendHas(BATCH_NORM_RELU_GRAD_KERNEL);
 }
 
 /**

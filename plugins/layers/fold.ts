@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { BatchNorm, Conv2d } from "../../core/nn/layers.ts";
+import { backendHas } from "./activations.ts";
 import { AtrousConv2d } from "./atrous.ts";
 import { PaddedConv2d } from "./padded.ts";
 
@@ -153,8 +154,7 @@ export const FUSED_CONV_KERNEL = "SelftrainFusedConv";
 
 /** Whether {@link FUSED_CONV_KERNEL} can run now (registered, no tape). */
 export function fusedConvKernelUsable(): boolean {
-  return !isTapeRecording() &&
-    tf.getKernel(FUSED_CONV_KERNEL, tf.getBackend()) !== undefined;
+  return !isTapeRecording() && backendHas(FUSED_CONV_KERNEL);
 }
 
 /** Runs {@link FUSED_CONV_KERNEL} (see {@link fusedConvKernelUsable}). */

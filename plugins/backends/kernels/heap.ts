@@ -86,8 +86,16 @@ export function reuseOrAlloc(
   input: tf.TensorInfo,
 ): tf.TensorInfo {
   if (backend.refCount(input.dataId) !== 1) return alloc(backend, input.shape);
-  backend.incRef(input.dataId);
-  return { dataId: input.dataId, shape: input.shape, dtype: input.dtype };
+  return share(backend, input);
+}
+
+/** A second tensor on `x`'s buffer (its reference count raised). */
+export function share(
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+): tf.TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
 /** Allocates a zero-filled float32 tensor on the heap. */
@@ -161,15 +169,16 @@ export function requireFloat(kernel: string, ...ts: tf.TensorInfo[]): void {
 
 /**
  * Identity as a shared reference (the cpu backend's rule) instead of the
- * wasm kernel's heap copy: the engine clones every tensor a gradient saves,
- * and no kernel writes into its inputs, so sharing storage is safe.
+ * wasm kernel's heap copy: the engine clones every tensor a gradient saves.
+ * Sharing storage is safe: a kernel writes into an input only when no other
+ * tensor holds it ({@link reuseOrAlloc}), and a share is another holder.
  */
 export function sharedIdentity(backendName: string): tf.KernelConfig {
-  return heapKernel("Identity", backendName, ({ inputs, backend }) => {
-    const x = inputs.x;
-    backend.incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-  });
+  return heapKernel(
+    "Identity",
+    backendName,
+    ({ inputs, backend }) => share(backend, inputs.x),
+  );
 }
 
 /**
@@ -190,8 +199,7 @@ export function sharedCast(
           args as unknown as Parameters<tf.KernelFunc>[0],
         ) as tf.TensorInfo;
       }
-      args.backend.incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+      return share(args.backend, x);
     }),
     setupFunc: original.setupFunc,
   };

@@ -13,7 +13,6 @@ import {
   check,
   DESC_BYTES,
   DnnlError,
-  ELTWISE,
   FORWARD_INFERENCE,
   FORWARD_TRAINING,
   FUSE_NORM_RELU,
@@ -21,6 +20,8 @@ import {
   MD_DIFF_DST,
   MD_DST,
   MD_WORKSPACE,
+  POST_OPS,
+  type PostOp,
   USE_GLOBAL_STATS,
   USE_SCALE,
   USE_SHIFT,
@@ -63,7 +64,7 @@ export interface NormBackwardArgs {
 }
 
 /** An eltwise function oneDNN runs here. */
-export type EltwiseAlg = keyof typeof ELTWISE;
+export type EltwiseAlg = Extract<PostOp, "relu" | "swish">;
 
 /** oneDNN's memory-bound primitives on raw heap pointers. */
 export interface DnnlPointwise {
@@ -109,8 +110,6 @@ export interface DnnlPointwise {
   implementations(): string[];
 }
 
-/** swish's sigmoid scale; relu's negative slope. */
-const ALPHA: Record<EltwiseAlg, number> = { swish: 1, relu: 0 };
 const NORM_FLAGS = USE_SCALE | USE_SHIFT;
 
 /** A batch-norm pass: training forward, forward on given statistics, backward. */
@@ -218,7 +217,8 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<NormPrim>
   }
 
   #eltwisePd(alg: EltwiseAlg, n: number, forward: boolean): Deno.PointerValue {
-    const s = this.rt.s, data = this.rt.md([n], [1]), f = ELTWISE[alg];
+    const s = this.rt.s, data = this.rt.md([n], [1]);
+    const [f, alpha] = POST_OPS[alg];
     return this.#pd(
       DESC_BYTES * 4,
       "eltwise",
@@ -228,13 +228,13 @@ export class DnnlPointwisePrimitives extends DnnlPrimitives<NormPrim>
           FORWARD_TRAINING,
           f,
           data,
-          ALPHA[alg],
+          alpha,
           0,
         ),
       forward
         ? undefined
         : (bwd) =>
-          s.dnnl_eltwise_backward_desc_init(bwd, f, data, data, ALPHA[alg], 0),
+          s.dnnl_eltwise_backward_desc_init(bwd, f, data, data, alpha, 0),
     );
   }
 

@@ -171,11 +171,10 @@ export const FORWARD_INFERENCE = 96;
 export const BACKWARD = 128;
 /** Alg kind. */
 export const CONVOLUTION_DIRECT = 1;
-/** Eltwise alg kinds. */
-export const ELTWISE = { relu: 0x1f, swish: 0xdf } as const;
 /**
- * Activations a convolution applies as an eltwise post-op, with oneDNN's
- * alg kind, alpha and beta: relu6 is bounded_relu(6), sigmoid logistic.
+ * oneDNN's eltwise functions (alg kind, alpha, beta) we use: as a
+ * convolution's post-op, and relu and swish as primitives of their own;
+ * relu6 is bounded_relu(6), sigmoid logistic, swish's alpha its scale.
  */
 export const POST_OPS = {
   relu: [0x1f, 0, 0],

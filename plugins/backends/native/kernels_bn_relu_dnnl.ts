@@ -6,7 +6,7 @@
  * oneDNN declines a shape (or it is under 2^15 floats), the separate
  * batch-norm and relu kernels run, and the mask is y itself.
  */
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import {
   BATCH_NORM_GRAD_KERNEL,
   BATCH_NORM_TRAIN_KERNEL,
@@ -20,13 +20,14 @@ import {
   callKernel,
   free,
   heapKernel,
+  share,
   type WasmKernelArgs,
 } from "../kernels/heap.ts";
 import type { DnnlPointwise } from "./dnnl_pointwise.ts";
 import {
   eligible,
   epsilonOf,
-  type KernelFunc,
+  kernelBefore,
   normBackward,
   normForward,
   normShape,
@@ -44,8 +45,7 @@ export function dnnlBnReluKernels(
   backendName: string,
   dnnl: DnnlPointwise,
 ): tf.KernelConfig[] {
-  const kernelOf = (name: string) =>
-    tf.getKernel(name, backendName)?.kernelFunc as KernelFunc | undefined;
+  const kernelOf = (name: string) => kernelBefore(backendName, name);
   const normTrain = kernelOf(BATCH_NORM_TRAIN_KERNEL);
   const normGrad = kernelOf(BATCH_NORM_GRAD_KERNEL);
   if (!normTrain || !normGrad || !kernelOf(RELU_GRAD_KERNEL)) return [];
@@ -71,8 +71,7 @@ export function dnnlBnReluKernels(
     const { backend } = args;
     const y = callKernel(backendName, "Relu", backend, { x: yNorm });
     free(backend, yNorm);
-    backend.incRef(y.dataId); // the mask is y, a second tensor on its buffer
-    return [y, mean, variance, { ...y }];
+    return [y, mean, variance, share(backend, y)]; // the mask is y itself
   };
 
   const backward = (args: WasmKernelArgs): tf.TensorInfo[] => {

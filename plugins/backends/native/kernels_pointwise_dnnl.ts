@@ -136,7 +136,7 @@ function separateForward(
   backendName: string,
   args: WasmKernelArgs,
 ): tf.TensorInfo[] {
-  const { inputs: { x, gamma, beta }, backend, attrs } = args;
+  const { inputs: { x, gamma, beta }, backend } = args;
   const [mean, variance] = stats({
     inputs: { x },
     backend,
@@ -148,13 +148,23 @@ function separateForward(
     variance,
     scale: gamma,
     offset: beta,
-  }, { varianceEpsilon: (attrs?.epsilon ?? 0.001) as number });
+  }, { varianceEpsilon: epsilonOf(args) });
   return [y, mean, variance];
 }
 
 /** A batch-norm kernel's epsilon attr. */
 export function epsilonOf(args: WasmKernelArgs): number {
   return (args.attrs?.epsilon ?? 0.001) as number;
+}
+
+/** The function of kernel `name` registered for `backendName` so far. */
+export function kernelBefore(
+  backendName: string,
+  name: string,
+): KernelFunc | null {
+  return (tf.getKernel(name, backendName)?.kernelFunc ?? null) as
+    | KernelFunc
+    | null;
 }
 
 /**
@@ -242,8 +252,7 @@ export function withFallback(
   backendName: string,
   name: string,
   fn: (args: WasmKernelArgs) => tf.TensorInfo[] | null,
-  rest: KernelFunc | null = (tf.getKernel(name, backendName)?.kernelFunc ??
-    null) as KernelFunc | null,
+  rest: KernelFunc | null = kernelBefore(backendName, name),
 ): tf.KernelConfig[] {
   if (!rest) return [];
   return [{
@@ -266,8 +275,7 @@ export function dnnlPointwiseKernels(
   backendName: string,
   dnnl: DnnlPointwise,
 ): tf.KernelConfig[] {
-  const before = (name: string): KernelFunc | null =>
-    (tf.getKernel(name, backendName)?.kernelFunc ?? null) as KernelFunc | null;
+  const before = (name: string) => kernelBefore(backendName, name);
   const kernel = (
     name: string,
     rest: KernelFunc | null,
