@@ -27,7 +27,7 @@ export type SgdMomentumAttrs = {
   weightDecay: number;
   /** Nesterov momentum. */
   nesterov: boolean;
-  /** The caller replaces both inputs by the outputs: a backend may reuse them. */
+  /** The caller replaces the momentum by its output: a backend may reuse it. */
   inPlace?: boolean;
 };
 
