@@ -20,9 +20,8 @@
 import { COCO_SELFTRAIN_HELP } from "./coco_selftrain_help.ts";
 import { exists } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
-import { runPhase } from "./phase.ts";
+import { loadModelWeights, modelOnDemand, runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
-import { loadModelWeights } from "./phase.ts";
 import { NO_SHARD, parseShard, type ShardMode } from "../selftrain/shard.ts";
 import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
 import {
@@ -206,10 +205,14 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
 
     // 1. Teacher. Training it takes the folder's lock (one process at a
     // time); a finished teacher is only read, so label shards run at once.
-    const teacher = await build(c.seed);
+    const teacher = modelOnDemand(
+      () => build(c.seed),
+      `${out}/teacher/checkpoints`,
+    );
     const runTeacher = () =>
       runPhase(out, "teacher", events, async (dir) => {
-        await trainPhase(ctx, "teacher", teacher, c.teacher, {
+        const model = await teacher.fresh();
+        await trainPhase(ctx, "teacher", model, c.teacher, {
           dir,
           augment: createAugmenter(
             registry,
@@ -220,7 +223,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
           data: splits.train,
         });
         return await evaluateDetector(
-          teacher,
+          model,
           splits,
           dir,
           events,
@@ -230,9 +233,6 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     const teacherPhase = teacherDone
       ? await runTeacher()
       : await withPhaseLock(out, "teacher", runTeacher);
-    if (teacherPhase.skipped) {
-      await loadModelWeights(teacher, `${out}/teacher/checkpoints`);
-    }
     if (only === "teacher") {
       teacher.dispose();
       return {
@@ -259,7 +259,7 @@ export const cocoSelfTrainRecipe: Recipe<CocoSelfTrainConfig> = {
     const needLabels = only !== "baseline";
     const labelPhase = labelled || !needLabels ? null : await labelPool({
       ctx,
-      teacher,
+      teacher: await teacher.trained(),
       pool: splits.unlabeled,
       categories: await datasetCategories(splits),
       pseudo: c.pseudo,

@@ -17,10 +17,9 @@
  */
 import { exists, writeJsonAtomic } from "../core/fs.ts";
 import type { TaskModel } from "../core/model.ts";
-import { runPhase } from "./phase.ts";
+import { loadModelWeights, modelOnDemand, runPhase } from "./phase.ts";
 import type { Recipe } from "../core/registry.ts";
 import { PseudoLabelStore } from "../selftrain/pseudo_store.ts";
-import { loadModelWeights } from "./phase.ts";
 import type { Dataset } from "../core/types.ts";
 import { overlayMask } from "../plugins/augment/preview.ts";
 import type { SegmentationDataset } from "../plugins/voc/mod.ts";
@@ -202,18 +201,19 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
       evaluateSegSplits(model, splits, samples, phase, events);
 
     // 1. Teacher.
-    const teacher = await build(c.seed);
+    const teacher = modelOnDemand(
+      () => build(c.seed),
+      `${out}/teacher/checkpoints`,
+    );
     const teacherPhase = await runPhase(out, "teacher", events, async (dir) => {
-      await trainPhase(ctx, "teacher", teacher, c.teacher, {
+      const model = await teacher.fresh();
+      await trainPhase(ctx, "teacher", model, c.teacher, {
         dir,
         augment: createSegAugmenter(registry, c.teacher.augment, c.data),
         data: splits.train,
       });
-      return await evaluate(teacher, "teacher");
+      return await evaluate(model, "teacher");
     }, { total: c.teacher.steps, unit: "steps" });
-    if (teacherPhase.skipped) {
-      await loadModelWeights(teacher, `${out}/teacher/checkpoints`);
-    }
     if (c.phase === "teacher") {
       teacher.dispose();
       return {
@@ -226,9 +226,12 @@ export const pascalSelfTrainRecipe: Recipe<PascalSelfTrainConfig> = {
     // 2. Pseudo masks (the store's COCO file exists once every image is journaled).
     const labelsDir = `${out}/labels`;
     const labelled = await exists(PseudoLabelStore.cocoPathFor(labelsDir));
-    const labelStats = labelled
-      ? null
-      : await labelSegPool(ctx, teacher, splits.unlabeled, c.pseudo);
+    const labelStats = labelled ? null : await labelSegPool(
+      ctx,
+      await teacher.trained(),
+      splits.unlabeled,
+      c.pseudo,
+    );
     if (labelStats) {
       await writeJsonAtomic(`${labelsDir}/stats.json`, labelStats);
     }

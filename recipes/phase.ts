@@ -85,3 +85,29 @@ export async function loadModelWeights(
     disposeCheckpoint(ck);
   }
 }
+
+/**
+ * A phase's model built only when needed: `fresh()` for the phase that
+ * trains it, `trained()` for a later phase (that model, or one built and
+ * loaded from `checkpoints` when the phase was skipped). A resumed run whose
+ * later phases are done builds nothing.
+ */
+export function modelOnDemand<M extends Module>(
+  build: () => Promise<M>,
+  checkpoints: string,
+): { fresh(): Promise<M>; trained(): Promise<M>; dispose(): void } {
+  let model: M | null = null;
+  return {
+    fresh: async () => model = await build(),
+    trained: async () => {
+      if (model) return model;
+      const built = await build();
+      await loadModelWeights(built, checkpoints);
+      return model = built;
+    },
+    dispose: () => {
+      model?.dispose();
+      model = null;
+    },
+  };
+}
