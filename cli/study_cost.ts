@@ -5,8 +5,8 @@
  * the 2-core machine the defaults were measured on (`native`, two threads,
  * one run alone): `coco-supervised` at 1600 steps of 8 images about 270 s,
  * `coco-selftrain` at its defaults 555 s alone and 735 s beside another
- * run (README); `pascal-selftrain` at its defaults 623 s of CPU time
- * with two threads (teacher 1600 × 8 and student 1600 × 16 images at 64
+ * run (README); `pascal-selftrain` at its defaults 623 s with two
+ * threads (teacher 1600 × 8 and student 1600 × 16 images at 64
  * px, 800 labelled; docs/selftraining.md), about 0.014 s per training
  * image. The runner rescales the remaining estimate by the
  * measured/estimated ratio of the jobs it has run.

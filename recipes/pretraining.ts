@@ -136,7 +136,13 @@ export const PRETRAIN_MODEL_CHOICES: Readonly<
  * momentum), which `model.init` gives back to the backbone it initialises.
  */
 export function backboneConfig(m: PretrainModelSection): ConfigObject {
-  const { config, ctx } = backboneArgs(m);
+  return recorded(backboneArgs(m));
+}
+
+/** The config a backbone's arguments record: its keys and the shared ones. */
+function recorded(
+  { config, ctx }: ReturnType<typeof backboneArgs>,
+): ConfigObject {
   return { ...config, ...ctx.shared };
 }
 
@@ -145,10 +151,14 @@ export function buildBackbone(
   registry: Registry,
   m: PretrainModelSection,
 ): { backbone: Backbone; config: ConfigObject } {
-  const { config, ctx } = backboneArgs(m);
-  const recorded = { ...config, ...ctx.shared }; // as backboneConfig(m)
-  const backbone = registry.create("backbone", m.backbone, config, ctx);
-  return { backbone, config: recorded };
+  const args = backboneArgs(m);
+  const backbone = registry.create(
+    "backbone",
+    m.backbone,
+    args.config,
+    args.ctx,
+  );
+  return { backbone, config: recorded(args) };
 }
 
 /** Help of the keys both pre-training recipes share: seed, data.*, model.*. */

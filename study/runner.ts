@@ -286,58 +286,55 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyRunSummary> {
   // cell is taken; a cell that needs one still running waits for it, while
   // the other workers go on (random-init cells need none).
   const running = new Map<string, Promise<void>>();
-  const pool = async (list: StudyJob[]) => {
-    let next = 0;
-    const worker = async () => {
-      while (next < list.length) {
-        const job = list[next++];
-        const est = cost(job);
-        estLeft -= est;
-        const needs = (job as StudyCell).needs;
-        if (needs) await running.get(needs);
-        if (
-          needs &&
-          !(await jobDone(o.dir, { ...job, stage: "pretrain", id: needs }))
-        ) {
-          const error = `needs pretrain/${needs}, which did not finish`;
-          summary.failed.push({ id: job.id, error });
-          log(`FAILED ${job.stage}/${job.id}: ${error}`);
-          continue;
-        }
-        log(`start ${job.stage}/${job.id} (${job.recipe})`);
-        let ended = () => {};
-        if (job.stage === "pretrain") {
-          running.set(job.id, new Promise((resolve) => ended = resolve));
-        }
-        try {
-          const took = await runJob(o.dir, job, o.run);
-          summary.ran.push(job.id);
-          estDone += est;
-          tookDone += took;
-          const rate = estDone > 0 ? tookDone / estDone : 1;
-          log(
-            `done ${job.stage}/${job.id} in ${duration(took)}` +
-              (o.estimate
-                ? ` (estimated ${duration(est)}); left ~${
-                  duration(estLeft * rate / jobs)
-                }`
-                : ""),
-          );
-        } catch (e) {
-          if (e instanceof LockHeldError) {
-            summary.busy.push(job.id);
-            log(`busy ${job.stage}/${job.id}: ${e.message}`);
-          } else {
-            summary.failed.push({ id: job.id, error: firstLine(e) });
-            log(`FAILED ${job.stage}/${job.id}: ${firstLine(e)}`);
-          }
-        } finally {
-          ended();
-        }
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const job = todo[next++];
+      const est = cost(job);
+      estLeft -= est;
+      const needs = (job as StudyCell).needs;
+      if (needs) await running.get(needs);
+      if (
+        needs &&
+        !(await jobDone(o.dir, { ...job, stage: "pretrain", id: needs }))
+      ) {
+        const error = `needs pretrain/${needs}, which did not finish`;
+        summary.failed.push({ id: job.id, error });
+        log(`FAILED ${job.stage}/${job.id}: ${error}`);
+        continue;
       }
-    };
-    await Promise.all(Array.from({ length: jobs }, worker));
+      log(`start ${job.stage}/${job.id} (${job.recipe})`);
+      let ended = () => {};
+      if (job.stage === "pretrain") {
+        running.set(job.id, new Promise((resolve) => ended = resolve));
+      }
+      try {
+        const took = await runJob(o.dir, job, o.run);
+        summary.ran.push(job.id);
+        estDone += est;
+        tookDone += took;
+        const rate = estDone > 0 ? tookDone / estDone : 1;
+        log(
+          `done ${job.stage}/${job.id} in ${duration(took)}` +
+            (o.estimate
+              ? ` (estimated ${duration(est)}); left ~${
+                duration(estLeft * rate / jobs)
+              }`
+              : ""),
+        );
+      } catch (e) {
+        if (e instanceof LockHeldError) {
+          summary.busy.push(job.id);
+          log(`busy ${job.stage}/${job.id}: ${e.message}`);
+        } else {
+          summary.failed.push({ id: job.id, error: firstLine(e) });
+          log(`FAILED ${job.stage}/${job.id}: ${firstLine(e)}`);
+        }
+      } finally {
+        ended();
+      }
+    }
   };
-  await pool(todo);
+  await Promise.all(Array.from({ length: jobs }, worker));
   return summary;
 }

@@ -122,12 +122,12 @@ export function trainTiny(
   dataSeed: number,
   opts: TinyTrainOptions = {},
 ): Promise<TrainResult> {
-  const { config, ...rest } = opts;
+  const { config, data, ...rest } = opts;
   return train({
     phase: "p",
     model,
     config: { ...tinyTrainerConfig(steps), ...config },
-    data: tinyLoader(dataSeed),
+    data: data ?? tinyLoader(dataSeed),
     loss: (b, c) => model.loss(b, c),
     ...rest,
   });

@@ -99,40 +99,40 @@ export function gaussianBlur(
   sigma: number,
 ): RawImage {
   const k = gaussianKernel(size, sigma);
-  const cols = blurPass(blurPass(img.data, img, k, true), img, k, false);
-  const out = new Uint8Array(cols.length);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = Math.min(255, Math.max(0, Math.round(cols[i])));
-  }
+  const rows = new Float64Array(img.data.length);
+  blurPass(img.data, img, k, true, rows);
+  const out = new Uint8Array(rows.length);
+  blurPass(rows, img, k, false, out);
   return { ...img, data: out };
 }
 
 /**
  * One pass of the separable blur: each value of `src` (laid out as `img`)
- * convolved with kernel `k` along x (`alongX`) or y, reflect padding.
+ * convolved with kernel `k` along x (`alongX`) or y, reflect padding, into
+ * `out` (a byte array gets the results rounded and clamped).
  */
 function blurPass(
   src: ArrayLike<number>,
   img: RawImage,
   k: ArrayLike<number>,
   alongX: boolean,
-): Float64Array {
+  out: Float64Array | Uint8Array,
+): void {
   const { width: W, height: H, channels: C } = img;
-  const half = (k.length - 1) / 2;
-  const out = new Float64Array(src.length);
+  const half = (k.length - 1) / 2, bytes = out instanceof Uint8Array;
+  // Pixel index of tap t along the pass's axis: base + reflect(t) * step.
+  const [len, step] = alongX ? [W, 1] : [H, W];
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
+      const t = alongX ? x : y, base = alongX ? y * W : x;
       for (let c = 0; c < C; c++) {
         let acc = 0;
         for (let j = 0; j < k.length; j++) {
-          const p = alongX
-            ? y * W + reflect(x + j - half, W)
-            : reflect(y + j - half, H) * W + x;
-          acc += k[j] * src[p * C + c];
+          acc += k[j] * src[(base + reflect(t + j - half, len) * step) * C + c];
         }
-        out[(y * W + x) * C + c] = acc;
+        const i = (y * W + x) * C + c;
+        out[i] = bytes ? Math.min(255, Math.max(0, Math.round(acc))) : acc;
       }
     }
   }
-  return out;
 }
