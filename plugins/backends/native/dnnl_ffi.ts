@@ -33,13 +33,11 @@ import { DnnlPrimitives, type DnnlRuntime, type Prim } from "./dnnl_runtime.ts";
 
 /** A primitive, its memory objects and the filter reorder it needs. */
 interface ConvPrim extends Prim {
-  /** Filter in oneDNN's layout, when it is not plain HWIO. */
-  reorder?: {
-    pd: Deno.PointerValue;
-    prim: Deno.PointerValue;
-    plain: Deno.PointerValue;
-    buffer: Float32Array;
-  };
+  /**
+   * Filter in oneDNN's layout, when it is not plain HWIO: the reorder
+   * between it and the plain filter memory (`mems` src and dst, fixed).
+   */
+  reorder?: Prim & { plain: Deno.PointerValue; buffer: Float32Array };
 }
 
 type Kind = "forward" | "forward+bias" | "data" | "weights";
@@ -188,7 +186,16 @@ export class Dnnl extends DnnlPrimitives<ConvPrim> implements DnnlConv {
       const rprim = new BigUint64Array(1);
       check(s.dnnl_primitive_create(rprim, handle(rpd)), "reorder primitive");
       out.mems.set(wArg, blocked);
-      out.reorder = { pd: handle(rpd), prim: handle(rprim), plain, buffer };
+      const [src, dst] = kind === "weights"
+        ? [blocked, plain]
+        : [plain, blocked];
+      out.reorder = {
+        pd: handle(rpd),
+        prim: handle(rprim),
+        mems: new Map([[ARG.src, src], [ARG.dst, dst]]),
+        plain,
+        buffer,
+      };
     }
     return out;
   }
@@ -206,20 +213,10 @@ export class Dnnl extends DnnlPrimitives<ConvPrim> implements DnnlConv {
         ptr,
       );
     }
-    const blocked = p.mems.get(filterArg)!;
-    if (p.reorder && !filterIsOutput) {
-      rt.execute(p.reorder.prim, [[ARG.src, p.reorder.plain], [
-        ARG.dst,
-        blocked,
-      ]]);
-    }
+    // The reorder's memory objects are fixed: its arguments pack once.
+    if (p.reorder && !filterIsOutput) rt.executeOwn(p.reorder);
     rt.executeOwn(p);
-    if (p.reorder && filterIsOutput) {
-      rt.execute(p.reorder.prim, [[ARG.src, blocked], [
-        ARG.dst,
-        p.reorder.plain,
-      ]]);
-    }
+    if (p.reorder && filterIsOutput) rt.executeOwn(p.reorder);
   }
 
   forward(

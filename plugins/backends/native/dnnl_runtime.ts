@@ -191,11 +191,6 @@ export class DnnlRuntime {
     check(this.s.dnnl_memory_set_data_handle(mem, data), "data handle");
   }
 
-  /** Runs `prim` on `args` (argument id, memory object) and waits for it. */
-  execute(prim: Deno.PointerValue, args: [number, Deno.PointerValue][]): void {
-    this.#execute(prim, args.length, packArgs(args));
-  }
-
   /** Runs `p` on its own memory objects and waits for it. */
   executeOwn(p: Prim): void {
     p.packed ??= packArgs([...p.mems]);
