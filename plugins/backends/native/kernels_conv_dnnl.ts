@@ -11,10 +11,7 @@ import type * as tf from "@tensorflow/tfjs-core";
 import { convInfo, requireNhwc } from "../kernels/conv2d.ts";
 import { applyEpilogue, simpleEpilogue } from "../kernels/epilogue.ts";
 import {
-  alloc,
-  free,
   heapKernel,
-  offsetOf,
   requireFloat,
   type WasmBackendLike,
   type WasmKernelArgs,
@@ -25,7 +22,7 @@ import {
   POST_OPS,
   type PostOp,
 } from "./dnnl_symbols.ts";
-import { heapPointer } from "./kernels_gemm.ts";
+import { run } from "./kernels_pointwise_dnnl.ts";
 
 type Info = tf.backend_util.Conv2DInfo;
 
@@ -114,9 +111,9 @@ export const dnnlConvCounts = {
 };
 
 /**
- * Runs `compute` into a new tensor of `shape`; null (tensor freed) when
- * oneDNN declines. Pointers are taken after the allocation (it may grow
- * the heap).
+ * Runs `compute` into a new tensor of `shape` (kernels_pointwise_dnnl's
+ * {@link run}) when oneDNN's convolutions are on and worth it; null when
+ * not, or when oneDNN declines.
  */
 export function into(
   info: Info,
@@ -129,11 +126,7 @@ export function into(
   depthwise = false,
 ): tf.TensorInfo | null {
   if (!enabled || !worthIt(info, depthwise)) return null;
-  const out = alloc(backend, shape);
-  const ptr = (t: tf.TensorInfo) => heapPointer(backend, offsetOf(backend, t));
-  if (compute(ptr, out)) return out;
-  free(backend, out);
-  return null;
+  return run(backend, [shape], (ptr, [out]) => compute(ptr, out))?.[0] ?? null;
 }
 
 /** The four conv kernels on `dnnl`, each falling back to `fallbacks`'. */
