@@ -46,6 +46,7 @@ import {
 import { poolGradKernels } from "./kernels/pool_grad.ts";
 import { segmentKernels } from "./kernels/segment.ts";
 import { tileKernels } from "./kernels/tile.ts";
+import { envValue } from "./env.ts";
 
 // The wasm BatchMatMul is fast without transpose flags and 6-12x slower
 // with them, so transposes are done explicitly (Transpose is cheap).
@@ -136,12 +137,7 @@ export const wasmMatMul: MatMul = (backend, a, b, transA, transB) =>
  * off: XNNPACK's single-threaded kernels), else every core.
  */
 function wasmThreads(): number {
-  let env: string | undefined;
-  try {
-    env = Deno.env.get("SELFTRAIN_WASM_THREADS");
-  } catch {
-    env = undefined; // no --allow-env: keep the default
-  }
+  const env = envValue("SELFTRAIN_WASM_THREADS");
   const n = env === undefined || env === "" ? NaN : Number(env);
   return Number.isInteger(n) && n >= 0 ? n : navigator.hardwareConcurrency;
 }

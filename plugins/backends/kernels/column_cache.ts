@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { free, hasData, type WasmBackendLike } from "./heap.ts";
+import { envValue } from "../env.ts";
 
 interface Entry {
   backend: WasmBackendLike;
@@ -33,12 +34,7 @@ function budgetBytes(): number {
 }
 
 function readBudget(): number {
-  let env: string | undefined;
-  try {
-    env = Deno.env.get("SELFTRAIN_COLUMN_CACHE_MB");
-  } catch {
-    env = undefined;
-  }
+  const env = envValue("SELFTRAIN_COLUMN_CACHE_MB");
   const mb = env === undefined ? 512 : Number(env);
   return Number.isFinite(mb) && mb >= 0 ? mb * 2 ** 20 : 512 * 2 ** 20;
 }

@@ -38,15 +38,12 @@ import {
   type Tiling,
   tilingOf,
 } from "./winograd_transforms.ts";
+import { envOff } from "../env.ts";
 
 type Info = tf.backend_util.Conv2DInfo;
 
 function envDisabled(): boolean {
-  try {
-    return Deno.env.get("SELFTRAIN_WINOGRAD") === "0";
-  } catch {
-    return false; // no --allow-env: keep the default
-  }
+  return envOff("SELFTRAIN_WINOGRAD");
 }
 
 let enabled: boolean | undefined;

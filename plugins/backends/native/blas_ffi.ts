@@ -5,6 +5,7 @@
  * lives inside the wasm heap without copying. A library is used through
  * `cblas_sgemm` or, for oneDNN, `dnnl_sgemm` (already row-major).
  */
+import { envValue } from "../env.ts";
 
 /** Row-major single-precision GEMM: C = alpha·op(A)·op(B) + beta·C. */
 export interface Blas {
@@ -116,23 +117,13 @@ let cached: Blas | null = null;
 let lastError = "";
 
 function candidates(): string[] {
-  let env: string | undefined;
-  try {
-    env = Deno.env.get("SELFTRAIN_BLAS");
-  } catch {
-    env = undefined;
-  }
+  const env = envValue("SELFTRAIN_BLAS");
   return env ? [env] : [...BLAS_CANDIDATES];
 }
 
 /** Number of BLAS threads: `SELFTRAIN_BLAS_THREADS`, else all cores. */
 export function threadCount(): number {
-  let env: string | undefined;
-  try {
-    env = Deno.env.get("SELFTRAIN_BLAS_THREADS");
-  } catch {
-    env = undefined;
-  }
+  const env = envValue("SELFTRAIN_BLAS_THREADS");
   const n = env ? Number(env) : navigator.hardwareConcurrency;
   return Number.isInteger(n) && n > 0 ? n : 1;
 }

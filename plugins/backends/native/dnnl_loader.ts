@@ -13,6 +13,7 @@ import { Dnnl } from "./dnnl_ffi.ts";
 import { DnnlPointwisePrimitives } from "./dnnl_pointwise.ts";
 import { DnnlRuntime } from "./dnnl_runtime.ts";
 import { type DnnlConv, SYMBOLS } from "./dnnl_symbols.ts";
+import { envOff } from "../env.ts";
 
 /**
  * oneDNN's Debian build runs on OpenMP: one thread per core by default, set
@@ -55,14 +56,6 @@ function openDnnl(): DnnlRuntime | null {
   return runtime;
 }
 
-function switchedOff(name: string): boolean {
-  try {
-    return Deno.env.get(name) === "0";
-  } catch {
-    return false;
-  }
-}
-
 /** A lazily made oneDNN part that an environment variable can turn off. */
 function part<T>(env: string, make: (rt: DnnlRuntime) => T) {
   let made: T | null | undefined;
@@ -71,7 +64,7 @@ function part<T>(env: string, make: (rt: DnnlRuntime) => T) {
     load(): T | null {
       if (made !== undefined) return made;
       made = null;
-      if (switchedOff(env)) {
+      if (envOff(env)) {
         why = `turned off by ${env}=0`;
         return null;
       }

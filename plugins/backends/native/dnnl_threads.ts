@@ -4,6 +4,7 @@
  * primitive must run with the thread count it was made with, so the counts
  * are part of the primitives' cache keys).
  */
+import { envValue } from "../env.ts";
 
 /**
  * Most OpenMP threads of the batch-norm primitives: all by default, as
@@ -23,12 +24,8 @@ let normThreads = envThreads("SELFTRAIN_DNNL_BNORM_THREADS", 1024);
 let eltwiseThreads = envThreads("SELFTRAIN_DNNL_ELTWISE_THREADS", 1024);
 
 function envThreads(name: string, fallback: number): number {
-  try {
-    const n = Number(Deno.env.get(name) ?? fallback);
-    return Number.isInteger(n) && n > 0 ? n : fallback;
-  } catch {
-    return fallback;
-  }
+  const n = Number(envValue(name) ?? fallback);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
 }
 
 /** Sets the batch norm's most threads (see above); returns the previous. */

@@ -15,6 +15,7 @@ import {
 import { depthwiseInfo } from "../kernels/depthwise.ts";
 import type { DnnlConv } from "./dnnl_symbols.ts";
 import { dnnlConvCounts, geometryOf, into } from "./kernels_conv_dnnl.ts";
+import { envOff } from "../env.ts";
 
 type KernelFunc = (args: WasmKernelArgs) => tf.TensorInfo;
 
@@ -27,13 +28,7 @@ type KernelFunc = (args: WasmKernelArgs) => tf.TensorInfo;
  */
 const DNNL_FILTER_GRAD_MAX_TAPS = 9;
 
-let filterGradByTaps = (() => {
-  try {
-    return Deno.env.get("SELFTRAIN_DW_FILTER_GRAD_SIMD") !== "0";
-  } catch {
-    return true;
-  }
-})();
+let filterGradByTaps = !envOff("SELFTRAIN_DW_FILTER_GRAD_SIMD");
 
 /**
  * Whether depthwise filter gradients over {@link DNNL_FILTER_GRAD_MAX_TAPS}

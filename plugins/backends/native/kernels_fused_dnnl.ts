@@ -29,6 +29,7 @@ import {
   postOpOf,
   setDnnlPostOpsEnabled,
 } from "./kernels_conv_dnnl.ts";
+import { envOff } from "../env.ts";
 
 /** The kernel of each activation, for the unfused fallback. */
 const ACTIVATION_KERNELS: Record<string, string> = {
@@ -37,14 +38,6 @@ const ACTIVATION_KERNELS: Record<string, string> = {
   sigmoid: "Sigmoid",
   swish: SWISH_KERNEL,
 };
-
-function envOff(): boolean {
-  try {
-    return Deno.env.get("SELFTRAIN_DNNL_FUSED") === "0";
-  } catch {
-    return false;
-  }
-}
 
 /** The conv + bias + activation kernel on `dnnl` for `backendName`. */
 function fusedConvKernel(backendName: string, dnnl: DnnlConv): tf.KernelConfig {
@@ -118,7 +111,7 @@ export function dnnlFusedKernels(
   backendName: string,
   dnnl: DnnlConv,
 ): tf.KernelConfig[] {
-  if (envOff()) {
+  if (envOff("SELFTRAIN_DNNL_FUSED")) {
     setDnnlPostOpsEnabled(false);
     return [];
   }

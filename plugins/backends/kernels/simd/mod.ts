@@ -6,6 +6,7 @@
 import { ACTIVATION_WASM_BASE64 } from "./activation_wasm.ts";
 import { KERNELS_WASM_BASE64 } from "./kernels_wasm.ts";
 import { WINOGRAD_WASM_BASE64 } from "./winograd_wasm.ts";
+import { envOff } from "../../env.ts";
 
 /** The modules whose exports make up {@link SimdKernels}. */
 const MODULES_BASE64 = [
@@ -117,11 +118,7 @@ let compiled: WebAssembly.Module[] | null | undefined;
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
 function simdDisabled(): boolean {
-  try {
-    return Deno.env.get("SELFTRAIN_SIMD") === "0";
-  } catch {
-    return false; // no --allow-env: keep the default
-  }
+  return envOff("SELFTRAIN_SIMD");
 }
 
 function compile(): WebAssembly.Module[] | null {
