@@ -24,16 +24,37 @@ export function parseCommand<const O extends Options>(
   args: string[],
   options: O,
 ): CommandValues<O> | number {
-  let values: CommandValues<O>;
+  const parsed = parse(command, usage, args, options, false);
+  return typeof parsed === "number" ? parsed : parsed.values;
+}
+
+/** {@link parseCommand} for a command that also takes positional arguments. */
+export function parseCommandWithPositionals<const O extends Options>(
+  command: string,
+  usage: string,
+  args: string[],
+  options: O,
+): { values: CommandValues<O>; positionals: string[] } | number {
+  return parse(command, usage, args, options, true);
+}
+
+function parse<const O extends Options>(
+  command: string,
+  usage: string,
+  args: string[],
+  options: O,
+  allowPositionals: boolean,
+): { values: CommandValues<O>; positionals: string[] } | number {
+  let parsed: { values: CommandValues<O>; positionals: string[] };
   try {
-    ({ values } = parseArgs({ args, options }));
+    parsed = parseArgs({ args, options, allowPositionals }) as typeof parsed;
   } catch (e) {
     console.error(`${command}: ${(e as Error).message}\n${usage}`);
     return 2;
   }
-  if ((values as Record<string, unknown>).help) {
+  if ((parsed.values as Record<string, unknown>).help) {
     console.log(usage);
     return 0;
   }
-  return values;
+  return parsed;
 }

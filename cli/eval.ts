@@ -7,7 +7,7 @@
  * is `{"AP":…,"AP50":…,…,"ARl":…}` (fractions, −1 where undefined). Bad input
  * exits with status 1 and a one-line error naming the file.
  */
-import { parseArgs } from "node:util";
+import { parseCommandWithPositionals } from "./args.ts";
 import {
   COCO_METRIC_NAMES,
   evaluateCoco,
@@ -23,29 +23,16 @@ const USAGE =
 /** Runs the CLI on `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   if (args[0] === "voc") return await mainVoc(args.slice(1));
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        gt: { type: "string" },
-        results: { type: "string" },
-        json: { type: "boolean", default: false },
-        "per-category": { type: "boolean", default: false },
-        "ignore-unknown-images": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    console.error(`eval: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandWithPositionals("eval", USAGE, args, {
+    gt: { type: "string" },
+    results: { type: "string" },
+    json: { type: "boolean", default: false },
+    "per-category": { type: "boolean", default: false },
+    "ignore-unknown-images": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (positionals[0] !== "coco" || positionals.length !== 1) {
     console.error(`eval: expected the task "coco" or "voc"\n${USAGE}`);
     return 2;

@@ -8,7 +8,7 @@
  * that every shard 0..N-1 is present once; writes atomically. See
  * docs/sharding.md.
  */
-import { parseArgs } from "node:util";
+import { parseCommandWithPositionals } from "./args.ts";
 import { mergeShardFiles } from "../selftrain/shard.ts";
 
 const USAGE =
@@ -16,26 +16,13 @@ const USAGE =
 
 /** Runs the CLI on `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        out: { type: "string", short: "o" },
-        "allow-partial": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    console.error(`merge-labels: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandWithPositionals("merge-labels", USAGE, args, {
+    out: { type: "string", short: "o" },
+    "allow-partial": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (!values.out || positionals.length === 0) {
     console.error(`merge-labels: need --out and at least one input\n${USAGE}`);
     return 2;
