@@ -27,7 +27,6 @@ import {
   fusedConvKernelUsable,
   runFusedConvKernel,
 } from "../layers/fold.ts";
-import { padInput } from "../layers/padded.ts";
 
 /** Shape of one MBConv block after scaling. */
 export interface MBConvPlan {
@@ -160,12 +159,7 @@ export class MBConvBlock extends Module {
       undefined,
       batchNormParams(this.#dwBn),
       ({ kernel, bias }) => {
-        const [input, pad] = padInput(
-          y,
-          kernel.shape[0],
-          dw.stride,
-          dw.symmetricPadding,
-        );
+        const [input, pad] = dw.padded(y);
         return runFusedConvKernel(input, kernel, bias, {
           strides: dw.stride,
           pad,

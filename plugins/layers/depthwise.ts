@@ -33,15 +33,16 @@ export class DepthwiseConv2d extends Module {
     this.symmetricPadding = symmetricPadding;
   }
 
+  /** `x` padded as this conv needs it, and the tfjs pad mode. */
+  padded(x: tf.Tensor4D): [tf.Tensor4D, "same" | "valid"] {
+    const k = this.kernel.shape[0];
+    return padInput(x, k, this.stride, this.symmetricPadding);
+  }
+
   /** Applies the convolution. */
   apply(x: tf.Tensor4D): tf.Tensor4D {
+    const [input, pad] = this.padded(x);
     const k = this.kernel as tf.Tensor4D;
-    const [input, pad] = padInput(
-      x,
-      k.shape[0],
-      this.stride,
-      this.symmetricPadding,
-    );
     return tf.depthwiseConv2d(input, k, this.stride, pad);
   }
 }
